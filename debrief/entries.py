@@ -1,0 +1,448 @@
+"""The entry file format: write, read, render and sanitize knowledge-base entries (no Flask)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import markdown
+import nh3
+from markdown.extensions.meta import END_RE, MetaPreprocessor
+from markupsafe import Markup, escape
+
+KINDS = ("debrief", "lesson")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SLUG_MAX = 60
+
+_BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
+# C0 controls except \t and \n: NUL makes the file look binary, the others are invisible noise.
+_C0_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Entry:
+    """One knowledge-base entry: the header fields and the Markdown body of one file."""
+
+    kind: str
+    title: str
+    date: datetime.date
+    body: str = ""
+    deal: int | None = None
+    company: str | None = None
+    rep: str | None = None
+    competitor: str | None = None
+    outcome: str | None = None
+    prospect_reasons: list[str] = field(default_factory=list)
+    rep_reasons: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    trust: int | None = None
+    slug: str = ""
+    path: Path | None = None
+
+
+class EntryError(Exception):
+    """A file that cannot be read as an entry; str() names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+# --- cleaning -------------------------------------------------------------------------------
+
+
+def _clean_text(text: str) -> str:
+    """Text safe to store: LF line ends, no C0 controls but tab/LF, no lone surrogates."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _C0_RE.sub("", text)
+    # Lone surrogates cannot be encoded as UTF-8; they only come from broken clients.
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def clean_header_value(value: object) -> str:
+    """One header line's value: control and line-break characters collapsed to single spaces."""
+    text = _clean_text(str(value)).replace("\t", " ").replace("\n", " ")
+    # Unicode line/paragraph separators and C1 controls would break the line in other readers.
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(text.split())
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII words joined by hyphens, at most 60 characters ('' when nothing is left)."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > SLUG_MAX:
+        slug = slug[:SLUG_MAX].rsplit("-", 1)[0] if "-" in slug[:SLUG_MAX] else slug[:SLUG_MAX]
+    return slug.strip("-")
+
+
+def _slug_list(values: list[str] | str) -> list[str]:
+    """Unique slugs in their given order (the main reason stays first)."""
+    items = values.split(",") if isinstance(values, str) else values
+    out: list[str] = []
+    for item in items:
+        slug = slugify(item)
+        if slug and slug not in out:
+            out.append(slug)
+    return out
+
+
+def normalized(entry: Entry) -> Entry:
+    """The entry as it will read back from its file: cleaned header values and body."""
+    if entry.kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    title = clean_header_value(entry.title)
+    if not title:
+        raise ValueError("title is required")
+    if entry.trust is not None and not 1 <= int(entry.trust) <= 5:
+        raise ValueError("trust must be between 1 and 5")
+
+    def opt(value: object) -> str | None:
+        return clean_header_value(value) or None if value is not None else None
+
+    return replace(
+        entry,
+        title=title,
+        body=_clean_text(entry.body),
+        deal=int(entry.deal) if entry.deal is not None else None,
+        company=opt(entry.company),
+        rep=opt(entry.rep),
+        competitor=slugify(entry.competitor or "") or None,
+        outcome=slugify(entry.outcome or "") or None,
+        prospect_reasons=_slug_list(entry.prospect_reasons),
+        rep_reasons=_slug_list(entry.rep_reasons),
+        themes=_slug_list(entry.themes),
+        trust=int(entry.trust) if entry.trust is not None else None,
+    )
+
+
+# --- buyer blocks ---------------------------------------------------------------------------
+
+
+def buyer_block(text: str) -> str:
+    """Wrap untrusted buyer text in a `buyer` fence that nothing inside it can close.
+
+    The text is stored verbatim except that CR/LF become LF and NUL and the other C0 control
+    characters (all but tab and LF) are removed. The tilde fence is one longer than the longest
+    tilde run in the text, so no line of the text can close it (in Python-Markdown's fenced_code,
+    in CommonMark/GitHub, and in render_body), and the text is always rendered escaped.
+    """
+    text = _clean_text(text)
+    longest = max((len(run) for run in re.findall(r"~+", text)), default=0)
+    fence = "~" * max(3, longest + 1)
+    inner = text if not text or text.endswith("\n") else text + "\n"
+    return f"{fence} buyer\n{inner}{fence}"
+
+
+def _split_buyer_blocks(body: str) -> list[tuple[str, str]]:
+    """The body as (kind, text) segments: 'md' for rep Markdown, 'buyer' for buyer text."""
+    segments: list[tuple[str, str]] = []
+    current: list[str] = []
+    fence = ""
+    for line in body.split("\n"):
+        if fence:
+            if line.rstrip(" ") == fence:
+                segments.append(("buyer", "\n".join(current)))
+                current, fence = [], ""
+            else:
+                current.append(line)
+            continue
+        opening = _BUYER_OPEN_RE.match(line)
+        if opening:
+            segments.append(("md", "\n".join(current)))
+            current, fence = [], opening.group(1)
+        else:
+            current.append(line)
+    # An unclosed buyer block stays buyer text: escaping too much is the safe side.
+    segments.append(("buyer" if fence else "md", "\n".join(current)))
+    return [(kind, text) for kind, text in segments if kind == "buyer" or text.strip()]
+
+
+def plain_text(body: str) -> str:
+    """The body for full-text search: buyer text kept as plain text, its fence lines dropped."""
+    return "\n\n".join(text for _, text in _split_buyer_blocks(_clean_text(body)))
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+_ALLOWED_TAGS = {
+    "p", "h2", "h3", "h4", "ul", "ol", "li", "blockquote", "pre", "code", "em", "strong",
+    "hr", "br", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href"}, "code": {"class"}, "th": {"align"}, "td": {"align"}}
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    """Keep only `language-*` classes on code and left/center/right alignment in tables."""
+    if attr == "class":
+        kept = [c for c in value.split() if re.fullmatch(r"language-[a-z0-9_+#.-]+", c)]
+        return " ".join(kept) or None
+    if attr == "align":
+        return value if value in ("left", "center", "right") else None
+    return value
+
+
+def _sanitize(html: str) -> str:
+    """Rep HTML through nh3 with an explicit allow-list (no raw HTML, script or unsafe URL)."""
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def render_markdown(text: str) -> Markup:
+    """Rep-written Markdown as sanitized HTML."""
+    # A new Markdown instance per call: instances are not thread-safe. No `meta` extension here:
+    # the header is already split off, and meta would swallow a first line such as "Note: ...".
+    md = markdown.Markdown(
+        extensions=["fenced_code", "tables", "sane_lists"],
+        extension_configs={"tables": {"use_align_attribute": True}},  # align=, not style=
+    )
+    return Markup(_sanitize(md.convert(text)))  # noqa: S704 - sanitized by nh3 just above
+
+
+def render_body(entry: Entry) -> Markup:
+    """The entry body as safe HTML: rep Markdown sanitized, buyer blocks escaped as quotes."""
+    parts = []
+    for kind, text in _split_buyer_blocks(_clean_text(entry.body)):
+        if kind == "buyer":
+            parts.append(f'<pre><code class="language-buyer">{escape(text)}</code></pre>')
+        else:
+            parts.append(render_markdown(text))
+    return Markup("\n".join(parts))  # noqa: S704 - every part is escaped or sanitized
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def _header(entry: Entry) -> str:
+    """The `---` header block of a normalized entry, leaving out empty keys."""
+    values = {
+        "Title": entry.title,
+        "Date": entry.date.isoformat(),
+        "Kind": entry.kind,
+        "Deal": entry.deal,
+        "Company": entry.company,
+        "Rep": entry.rep,
+        "Competitor": entry.competitor,
+        "Outcome": entry.outcome,
+        "Prospect-Reasons": ", ".join(entry.prospect_reasons),
+        "Rep-Reasons": ", ".join(entry.rep_reasons),
+        "Themes": ", ".join(entry.themes),
+        "Trust": entry.trust,
+    }
+    lines = [f"{key}: {value}" for key, value in values.items() if value not in (None, "")]
+    return "---\n" + "\n".join(lines) + "\n---\n"
+
+
+def _serialize(entry: Entry) -> bytes:
+    """The whole file: header, one blank line, then the body exactly as given."""
+    return (_header(entry) + "\n" + entry.body).encode("utf-8")
+
+
+def _write_tmp(directory: Path, stem: str, data: bytes) -> Path:
+    """A fully written and fsynced hidden temporary file in `directory` (ignored by readers)."""
+    tmp = directory / f".{stem}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable; not every platform can open a directory, which is fine there."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _slug_taken(entries_dir: Path, slug: str) -> bool:
+    """Whether this stem exists at the top or one folder down (year folders, starter)."""
+    return find_entry(entries_dir, slug, deep=False) is not None
+
+
+def write_entry(entries_dir: Path, entry: Entry) -> Entry:
+    """Write a new entry file at entries/<year>/<date>-<slug>.md; returns it with slug and path."""
+    entry = normalized(entry)
+    year_dir = Path(entries_dir) / f"{entry.date.year:04d}"
+    year_dir.mkdir(parents=True, exist_ok=True)
+    base = f"{entry.date.isoformat()}-{slugify(entry.title) or 'entry'}"
+    data = _serialize(entry)
+    tmp = _write_tmp(year_dir, base, data)
+    try:
+        for n in range(1, 10_000):
+            slug = base if n == 1 else f"{base}-{n}"
+            if _slug_taken(entries_dir, slug):
+                continue
+            target = year_dir / f"{slug}.md"
+            try:
+                # link() fails when the name exists, so two writers can never take the same slug,
+                # and the file appears complete in one step.
+                os.link(tmp, target)
+            except FileExistsError:
+                continue
+            except OSError:
+                # No hard links on this file system: a plain rename, race-free only per process.
+                if target.exists():
+                    continue
+                os.replace(tmp, target)
+            _fsync_dir(year_dir)
+            return replace(entry, slug=slug, path=target)
+        raise OSError(f"no free file name for {base}")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_entry(entry: Entry) -> Entry:
+    """Rewrite an existing entry file in place, atomically (e.g. after its themes changed)."""
+    if entry.path is None:
+        raise ValueError("save_entry needs an entry read from or written to a file")
+    path = Path(entry.path)
+    entry = replace(normalized(entry), slug=path.stem, path=path)
+    tmp = _write_tmp(path.parent, path.stem, _serialize(entry))
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return entry
+
+
+def parse_entry(path: Path, raw: bytes) -> Entry:
+    """Parse the bytes of an entry file; raise EntryError naming what is wrong."""
+    if not raw.strip():
+        raise EntryError(path, "empty file")
+    if b"\x00" in raw:
+        raise EntryError(path, "binary file (contains NUL bytes), not a Markdown entry")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EntryError(
+            path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at {exc.start})"
+        ) from None
+    lines = text.removeprefix("\ufeff").split("\n")
+    holder = SimpleNamespace(Meta={})
+    rest = MetaPreprocessor(holder).run(list(lines))  # type: ignore[arg-type]
+    consumed = len(lines) - len(rest)
+    if consumed and lines[0].strip() == "---":
+        last = lines[consumed - 1]
+        if consumed == 1 or not (last.strip() == "" or END_RE.match(last)):
+            bad = lines[consumed] if consumed < len(lines) else "(end of file)"
+            raise EntryError(
+                path, f"bad header line {consumed + 1}: {bad[:60]!r} (want Key: value)"
+            )
+    meta = {key: " ".join(v for v in values if v) for key, values in holder.Meta.items()}
+    if rest and not rest[0].strip():
+        rest = rest[1:]  # the blank line that separates header and body
+    return _entry_from_meta(path, meta, "\n".join(rest))
+
+
+def _entry_from_meta(path: Path, meta: dict[str, str], body: str) -> Entry:
+    """Validate header values and build the entry."""
+    for key in ("title", "kind", "date"):
+        if not meta.get(key):
+            raise EntryError(path, f"missing {key.capitalize()} in the header")
+    if meta["kind"] not in KINDS:
+        raise EntryError(path, f"Kind must be one of {', '.join(KINDS)}, not {meta['kind'][:30]!r}")
+    try:
+        if not DATE_RE.match(meta["date"]):
+            raise ValueError
+        date = datetime.date.fromisoformat(meta["date"])
+    except ValueError:
+        raise EntryError(path, f"Date must be YYYY-MM-DD, not {meta['date'][:30]!r}") from None
+    numbers: dict[str, int | None] = {}
+    for key in ("deal", "trust"):
+        value = meta.get(key) or None
+        if value is not None and not re.fullmatch(r"[0-9]{1,18}", value):
+            raise EntryError(path, f"{key.capitalize()} must be a whole number, not {value[:30]!r}")
+        numbers[key] = int(value) if value is not None else None
+    if numbers["trust"] is not None and not 1 <= numbers["trust"] <= 5:
+        raise EntryError(path, "Trust must be between 1 and 5")
+    path = Path(path)
+    return Entry(
+        kind=meta["kind"],
+        title=clean_header_value(meta["title"]),
+        date=date,
+        body=body,
+        deal=numbers["deal"],
+        company=meta.get("company") or None,
+        rep=meta.get("rep") or None,
+        competitor=slugify(meta.get("competitor", "")) or None,
+        outcome=slugify(meta.get("outcome", "")) or None,
+        prospect_reasons=_slug_list(meta.get("prospect-reasons", "")),
+        rep_reasons=_slug_list(meta.get("rep-reasons", "")),
+        themes=_slug_list(meta.get("themes", "")),
+        trust=numbers["trust"],
+        slug=path.stem,
+        path=path,
+    )
+
+
+def read_entry(path: Path) -> Entry:
+    """Read one entry file; raise EntryError for an unreadable, binary or badly headed file."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise EntryError(path, f"cannot read: {exc.strerror or exc}") from None
+    return parse_entry(Path(path), raw)
+
+
+def entry_files(entries_dir: Path) -> Iterator[Path]:
+    """Every *.md file under the folder in a stable order, hidden files and folders skipped."""
+    for root, dirs, files in os.walk(entries_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".md") and not name.startswith("."):
+                yield Path(root) / name
+
+
+def iter_entries(entries_dir: Path) -> Iterator[Entry | EntryError]:
+    """Every entry under the folder (starter/ included); broken files are yielded as errors."""
+    for path in entry_files(entries_dir):
+        try:
+            yield read_entry(path)
+        except EntryError as exc:
+            yield exc
+
+
+def find_entry(entries_dir: Path, slug: str, *, deep: bool = True) -> Path | None:
+    """The file of a slug, or None; the slug must match ^[a-z0-9][a-z0-9-]*$ (no traversal)."""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug) or len(slug) > 200:
+        return None
+    root = Path(entries_dir)
+    name = f"{slug}.md"
+    candidates = [root / slug[:4] / name, root / name]  # the year folder first: the common case
+    if root.is_dir():
+        subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        candidates += [d / name for d in subdirs]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    if deep:
+        for path in entry_files(root):
+            if path.name == name:
+                return path
+    return None
