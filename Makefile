@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DATA_DIR := $(or $(DEBRIEF_DATA_DIR),instance)
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint bench chromium clean
+
+# The virtualenv with the app installed (editable, so templates/ and entries/ stay in place).
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The test tools on top (pytest, hypothesis, aiosmtpd, Playwright, ruff).
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Serve the site with demo data; a development secret is made once and kept in the data folder.
+run: $(VENV)/.installed
+	@mkdir -p $(DATA_DIR)
+	@test -s $(DATA_DIR)/secret_key || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DATA_DIR)/secret_key)
+	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief init
+	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief demo
+	@echo "Serving Debrief on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) \
+		$(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 --call debrief:create_app
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Chromium is missing: install Debian's 'chromium' package (as root) for the browser tests."; exit 1; fi; }
+
+test: $(VENV)/.installed-test chromium
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

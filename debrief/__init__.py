@@ -1,0 +1,72 @@
+"""Debrief: ask lost prospects why, and keep the lessons where the team finds them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+from debrief import config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, store, security, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config.defaults(app.instance_path))
+    if test_config is not None:
+        app.config.update(test_config)
+    config.finish(app.config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """The store, CSRF, security headers, error pages and template helpers."""
+    from debrief import errors, security, store, templating
+
+    store.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
+    from debrief.auth.views import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+
+    @app.get("/")
+    def index():
+        """Home: a rep's deals once signed in, the sign-in page before."""
+        from flask import g, render_template
+
+        if g.user is None:
+            return redirect(url_for("auth.login"))
+        if "deals.index" in app.view_functions:
+            return redirect(url_for("deals.index"))
+        return render_template("index.html")
+
+    @app.get("/healthz")
+    def healthz():
+        """For load balancers and uptime checks: the app answers and the store is readable."""
+        from debrief.store import get_store
+
+        get_store().table("users").count()
+        return {"status": "ok"}
+
+
+def register_commands(app: Flask) -> None:
+    """The `debrief` command group (also `flask --app debrief ...`)."""
+    from debrief import cli
+
+    cli.init_app(app)

@@ -1,0 +1,127 @@
+"""Sign-in, sign-out, and the decorators every rep or manager route uses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from debrief.auth import users
+from debrief.auth.forms import LoginForm
+from debrief.ratelimit import Limiter
+from debrief.store import get_store
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.before_app_request
+def load_user() -> None:
+    """Put the signed-in, still active account on g.user (or None)."""
+    user_id = session.get("user_id")
+    user = users.get_user(get_store(), user_id) if isinstance(user_id, int) else None
+    if user is not None and (not user.get("active") or session.get("pw") != _pw_mark(user)):
+        session.clear()  # deactivated, or the password changed since this session began
+        user = None
+    g.user = user
+
+
+def _pw_mark(user: dict) -> str:
+    """A short mark of the password hash, so a reset ends older sessions."""
+    return user["password_hash"][-12:]
+
+
+def login_required(view: Callable) -> Callable:
+    """Send anonymous visitors to the sign-in page, then back."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+
+    return wrapped
+
+
+def manager_required(view: Callable) -> Callable:
+    """Like login_required, and 403 for anyone who is not a manager."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if g.user["role"] != "manager":
+            abort(403)
+        return view(**kwargs)
+
+    return wrapped
+
+
+def is_manager() -> bool:
+    """Whether the signed-in account is a manager."""
+    return bool(g.get("user")) and g.user["role"] == "manager"
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after sign-in; anything else (another host, a scheme) goes home."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
+        return url_for("index")
+    return target
+
+
+def _limiter() -> Limiter:
+    return Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form; sign in on a valid email and password."""
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        email = users.normalize_email(form.email.data)
+        keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
+        cfg = current_app.config
+        limiter = _limiter()
+        if limiter.blocked(keys, cfg["LOGIN_ATTEMPTS"], cfg["LOGIN_WINDOW"]):
+            minutes = cfg["LOGIN_WINDOW"] // 60
+            form.password.errors.append(
+                f"Too many failed attempts. Wait {minutes} minutes and try again."
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = users.authenticate(get_store(), email, form.password.data)
+        if user is None:
+            for key in keys:
+                limiter.hit(key)
+            form.password.errors.append("That email and password do not match an active account.")
+            return render_template("auth/login.html", form=form), 200
+        limiter.reset(keys[0])
+        session.clear()
+        session.permanent = True
+        session["user_id"] = user["id"]
+        session["pw"] = _pw_mark(user)
+        return redirect(safe_next(form.next.data))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out (a POST with a CSRF token, so no page can sign you out by a link)."""
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))

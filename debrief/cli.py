@@ -1,0 +1,89 @@
+"""The `debrief` command group: set-up, demo data, users (features add their own groups)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
+
+from debrief.auth import users
+from debrief.config import ConfigError
+from debrief.store import get_store
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the data folder, the store and the entries folder."""
+    from pathlib import Path
+
+    for key in ("DATA_DIR", "ENTRIES_DIR"):
+        Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
+    get_store().table("users").count()
+    click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
+    click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Add the demo data even if the store has users.")
+@with_appcontext
+def demo_command(force: bool) -> None:
+    """Create demo accounts and lost deals when the store is empty; print the logins."""
+    from debrief import demo
+
+    store = get_store()
+    if users.list_users(store) and not force:
+        click.echo("The store has accounts already: no demo data added.")
+    else:
+        demo.create(store, current_app.config)
+    click.echo("Demo logins (password for all: " + demo.PASSWORD + "):")
+    for email, role in demo.ACCOUNTS:
+        click.echo(f"  {role:8} {email}")
+
+
+user_group = click.Group("user", help="Manage accounts.")
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(users.ROLES), required=True)
+@click.option("--name", default=None, help="Display name (default: from the email).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given.",
+)
+@with_appcontext
+def user_add(email: str, role: str, name: str | None, password: str) -> None:
+    """Create an account with a hashed password."""
+    try:
+        user = users.add_user(get_store(), email, role, password, name)
+    except users.UserError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"Added {user['role']} {user['email']} ({user['name']}).")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI."""
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(user_group)
+
+
+def _create_app() -> Flask:
+    from debrief import create_app
+
+    try:
+        return create_app()
+    except ConfigError as e:
+        raise NoAppException(str(e)) from e
+
+
+cli = FlaskGroup(create_app=_create_app, help="Debrief: lost-deal debriefs and their lessons.")
+
+
+def main() -> None:
+    """Entry point of the `debrief` console script."""
+    cli.main(prog_name="debrief")

@@ -1,0 +1,54 @@
+"""Defaults and DEBRIEF_* settings from the environment; the production guard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with these settings; the message says how to fix it."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Every setting with its default, overridden by DEBRIEF_* environment variables."""
+    env = os.environ.get
+    return {
+        "SECRET_KEY": env("DEBRIEF_SECRET_KEY"),
+        "DATA_DIR": env("DEBRIEF_DATA_DIR") or instance_path,
+        "ENTRIES_DIR": env("DEBRIEF_ENTRIES_DIR") or str(PROJECT_ROOT / "entries"),
+        "MAIL_URL": env("DEBRIEF_MAIL_URL") or "outbox",
+        "MAIL_FROM": env("DEBRIEF_MAIL_FROM") or "Debrief <debrief@localhost>",
+        "BASE_URL": (env("DEBRIEF_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "API_KEYS": [k.strip() for k in (env("DEBRIEF_API_KEYS") or "").split(",") if k.strip()],
+        "INVITE_EXPIRY_DAYS": int(env("DEBRIEF_INVITE_EXPIRY_DAYS") or 30),
+        "REMINDER_AFTER_DAYS": int(env("DEBRIEF_REMINDER_AFTER_DAYS") or 7),
+        # 5 MB: a 10,000-row CRM export fits; anything larger is refused with 413.
+        "MAX_CONTENT_LENGTH": int(env("DEBRIEF_MAX_CONTENT_LENGTH") or 5 * 1024 * 1024),
+        "LOGIN_ATTEMPTS": 5,  # failed sign-ins per account and per address ...
+        "LOGIN_WINDOW": 15 * 60,  # ... within this many seconds, then 429
+        "TOKEN_MISSES": 30,  # unknown survey tokens per address per minute, then 429
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "debrief_session",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # The CSRF token lives as long as the session: no form lost after a long lunch.
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def finish(config: dict[str, Any]) -> None:
+    """Derived settings and the guard: no secret key, no start (unless debug or testing)."""
+    if not config.get("SECRET_KEY"):
+        if config.get("TESTING") or config.get("DEBUG"):
+            config["SECRET_KEY"] = "dev-only-not-secret"  # noqa: S105
+        else:
+            raise ConfigError(
+                "DEBRIEF_SECRET_KEY is not set: export DEBRIEF_SECRET_KEY=$(python3 -c "
+                "'import secrets; print(secrets.token_hex(32))') and start again."
+            )
+    config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
+    Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,45 @@
+"""One error page for every status code, in the site's layout; JSON under /api/."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: (
+        "Bad request",
+        "The form was stale or incomplete. Go back, reload the page and try again.",
+    ),
+    403: ("Not yours to see", "Your account does not have access to this page."),
+    404: ("Not found", "There is nothing at this address."),
+    405: ("Not allowed", "This page does not accept that kind of request."),
+    410: ("This link has expired", "The link is no longer valid."),
+    413: ("Too large", "That upload or form is larger than this site accepts (5 MB)."),
+    429: ("Too many attempts", "Please wait a few minutes before trying again."),
+    500: ("Something went wrong", "The error is logged. Please try again in a moment."),
+}
+
+log = logging.getLogger("debrief")
+
+
+def render_error(error: HTTPException):
+    """The page (or JSON for the API) for an HTTP error."""
+    code = error.code or 500
+    title, message = MESSAGES.get(code, (error.name, error.description))
+    if request.path.startswith("/api/"):
+        return jsonify({"errors": {"request": error.description or message}}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def unexpected(error: Exception):
+    """Log the stack trace for us; show the user a plain 500 page."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(Exception, unexpected)

@@ -1,0 +1,85 @@
+"""Shared fixtures: an app over temporary folders, a client, a CLI runner, signed-in users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from debrief import create_app
+from debrief.auth import users
+from debrief.store import get_store
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    """The real app with its data and entries in a temporary folder."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATA_DIR": str(tmp_path / "data"),
+            "ENTRIES_DIR": str(tmp_path / "entries"),
+            "MAIL_URL": "outbox",
+            "BASE_URL": "https://debrief.example.test",
+            "API_KEYS": ["test-api-key"],
+        }
+    )
+    Path(app.config["ENTRIES_DIR"]).mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        store = get_store()
+        users.add_user(store, "rep@example.test", "rep", PASSWORD, "Rita Rep")
+        users.add_user(store, "other@example.test", "rep", PASSWORD, "Otto Other")
+        users.add_user(store, "boss@example.test", "manager", PASSWORD, "Mona Manager")
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    """A test client (CSRF is on, as in production)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the `debrief` commands."""
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """Read the CSRF token from a page's form, as a browser would."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    """Sign in and out through the real form."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str = "rep@example.test", password: str = PASSWORD):
+        """Sign in as one of the fixture accounts."""
+        token = csrf_token(self._client, "/login")
+        return self._client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        """Sign out with the form in the page header."""
+        token = csrf_token(self._client, "/")
+        return self._client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    """Sign-in helper: auth.login("boss@example.test")."""
+    return AuthActions(client)

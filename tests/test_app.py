@@ -1,0 +1,93 @@
+"""The app factory, settings, security headers and error pages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from debrief import create_app
+from debrief.config import ConfigError
+
+
+def test_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEBRIEF_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="DEBRIEF_SECRET_KEY"):
+        create_app({"DATA_DIR": str(tmp_path)})
+
+
+def test_the_command_says_how_to_set_the_key(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DEBRIEF_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "debrief"), "user", "add", "a@b.c", "--role", "rep"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "DEBRIEF_SECRET_KEY is not set: export DEBRIEF_SECRET_KEY=" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBRIEF_SECRET_KEY", "from-env")
+    monkeypatch.setenv("DEBRIEF_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("DEBRIEF_API_KEYS", "k1, k2,")
+    monkeypatch.setenv("DEBRIEF_BASE_URL", "http://x.test/")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["API_KEYS"] == ["k1", "k2"]
+    assert app.config["BASE_URL"] == "http://x.test"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert (tmp_path / "d").is_dir()
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/login", "/nowhere", "/healthz"):
+        h = client.get(path).headers
+        csp = h["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"]
+        assert h["Cache-Control"] == "no-store"
+
+
+def test_no_inline_script_or_style_in_pages(client, auth):
+    auth.login()
+    for path in ("/login", "/", "/nowhere"):
+        html = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert "<script>" not in html and "style=" not in html and " onclick" not in html
+
+
+@pytest.mark.parametrize("code", [404, 405])
+def test_error_pages_use_the_layout(client, code):
+    response = client.get("/nowhere") if code == 404 else client.get("/logout")
+    assert response.status_code == code
+    html = response.get_data(as_text=True)
+    assert "<title>" in html and "Debrief" in html and "Traceback" not in html
+
+
+def test_request_size_is_capped(client, app):
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)
+    response = client.post("/login", data={"email": big})
+    assert response.status_code == 413
+    assert "Too large" in response.get_data(as_text=True)
+
+
+def test_unexpected_errors_show_a_plain_500(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong" in html and "secret internals" not in html
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}

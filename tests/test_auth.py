@@ -1,0 +1,171 @@
+"""Accounts, sign-in, sign-out, role checks, rate limits and the safe redirect."""
+
+from __future__ import annotations
+
+import pytest
+
+from debrief.auth import users
+from debrief.store import get_store
+from tests.conftest import PASSWORD, csrf_token
+
+
+def test_passwords_are_hashed(app):
+    with app.app_context():
+        user = users.find_user(get_store(), "rep@example.test")
+    assert PASSWORD not in str(user)
+    assert user["password_hash"].startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_login_and_logout(client, auth):
+    assert client.get("/").headers["Location"].endswith("/login")
+    response = auth.login()
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "Rita Rep" in page
+    auth.logout()
+    assert client.get("/").headers["Location"].endswith("/login")
+
+
+def test_logout_needs_csrf(client, auth):
+    auth.login()
+    assert client.post("/logout").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("rep@example.test", "wrong-password"), ("nobody@example.test", PASSWORD), ("", "")],
+)
+def test_bad_login_shows_the_error_beside_the_form(client, email, password, auth):
+    response = auth.login(email, password)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'class="error"' in html
+    assert "session" not in response.headers.get("Set-Cookie", "") or "user_id" not in html
+
+
+def test_login_without_csrf_is_refused(client):
+    response = client.post("/login", data={"email": "rep@example.test", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/kb?q=price", "/kb?q=price"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("http:/evil.example", "/"),
+        ("", "/"),
+    ],
+)
+def test_next_never_leaves_the_site(client, next_url, expected):
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "email": "rep@example.test",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": next_url,
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_login_is_rate_limited_per_account(client, auth, app):
+    for _ in range(app.config["LOGIN_ATTEMPTS"]):
+        assert auth.login("rep@example.test", "wrong-password").status_code == 200
+    blocked = auth.login("rep@example.test", PASSWORD)  # even the right password waits
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.get_data(as_text=True)
+    # Another account from another address is not affected.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    token = csrf_token(other)
+    ok = other.post(
+        "/login", data={"email": "boss@example.test", "password": PASSWORD, "csrf_token": token}
+    )
+    assert ok.status_code == 302
+
+
+def test_login_is_rate_limited_per_address(client, auth, app):
+    for n in range(app.config["LOGIN_ATTEMPTS"]):
+        auth.login(f"guess{n}@example.test", "wrong-password")
+    assert auth.login("boss@example.test", PASSWORD).status_code == 429
+
+
+def test_deactivated_user_cannot_sign_in_and_is_signed_out(client, auth, app):
+    auth.login()
+    with app.app_context():
+        store = get_store()
+        users.set_active(store, users.find_user(store, "rep@example.test")["id"], False)
+    assert client.get("/").status_code == 302  # the open session ended
+    assert auth.login().status_code == 200  # and signing in again fails
+
+
+def test_password_reset_ends_other_sessions(client, auth, app):
+    auth.login()
+    with app.app_context():
+        store = get_store()
+        users.set_password(
+            store, users.find_user(store, "rep@example.test")["id"], "a-new-password-1"
+        )
+    assert client.get("/").headers["Location"].endswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["user", "add", "new@example.test", "--role", "boss", "--password", "long-enough-1"],
+            "boss",
+        ),
+        (["user", "add", "new@example.test", "--role", "rep", "--password", "short"], "at least"),
+        (
+            ["user", "add", "rep@example.test", "--role", "rep", "--password", "long-enough-1"],
+            "exists",
+        ),
+        (
+            ["user", "add", "not-an-email", "--role", "rep", "--password", "long-enough-1"],
+            "not an email",
+        ),
+    ],
+)
+def test_user_add_refuses_bad_input(runner, args, message):
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_user_add_creates_a_manager_that_can_sign_in(runner, client, auth):
+    result = runner.invoke(
+        args=[
+            "user",
+            "add",
+            "New@Example.test",
+            "--role",
+            "manager",
+            "--name",
+            "Nia",
+            "--password",
+            "long-enough-1",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added manager new@example.test (Nia)" in result.output
+    assert auth.login("new@example.test", "long-enough-1").status_code == 302
+
+
+def test_user_add_prompts_for_the_password(runner, auth):
+    result = runner.invoke(
+        args=["user", "add", "p@example.test", "--role", "rep"],
+        input="prompted-pass-1\nprompted-pass-1\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert auth.login("p@example.test", "prompted-pass-1").status_code == 302

@@ -1,0 +1,157 @@
+"""The store: records, shards, atomic files, threads and processes writing at once."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from debrief.store import SHARD_SIZE, Store
+
+
+@pytest.fixture
+def table(tmp_path: Path):
+    return Store(tmp_path / "db").table("things")
+
+
+def test_insert_get_update_remove(table):
+    first = table.insert({"name": "Acme", "n": 1})
+    second = table.insert({"name": "Globex", "n": 2})
+    assert (first, second) == (1, 2)
+    assert table.get(first) == {"id": 1, "name": "Acme", "n": 1}
+    assert table.update(first, {"n": 5})["n"] == 5
+    assert table.get(first)["n"] == 5
+    assert table.remove(second) is True
+    assert table.remove(second) is False
+    assert table.get(second) is None
+    assert table.count() == 1
+    assert table.update(999, {"n": 1}) is None
+
+
+def test_ids_are_not_reused_after_removing_the_newest(table):
+    a = table.insert({"x": 1})
+    table.remove(a)
+    assert table.insert({"x": 2}) == a + 1
+
+
+def test_update_only_if_is_checked_under_the_lock(table):
+    doc = table.insert({"status": "sent"})
+    assert table.update(doc, {"status": "answered"}, only_if=lambda r: r["status"] != "answered")
+    assert table.update(doc, {"status": "x"}, only_if=lambda r: r["status"] != "answered") is None
+    assert table.get(doc)["status"] == "answered"
+
+
+def test_find_is_case_insensitive_for_text_and_follows_changes(table):
+    doc = table.insert({"email": "Ana@Example.test"})
+    assert table.find_one("email", "ana@example.test")["id"] == doc
+    table.update(doc, {"email": "new@example.test"})
+    assert table.find_one("email", "ana@example.test") is None
+    assert table.find_one("email", "NEW@example.test")["id"] == doc
+
+
+def test_insert_unique_is_idempotent(table):
+    assert table.insert_unique({"crm_id": "X-1", "v": 1}, "crm_id") == (1, True)
+    assert table.insert_unique({"crm_id": "X-1", "v": 2}, "crm_id") == (1, False)
+    assert table.get(1)["v"] == 1
+
+
+def test_history_is_split_into_small_shard_files(table):
+    for n in range(SHARD_SIZE * 2 + 10):
+        table.insert({"n": n})
+    shards = sorted(p.name for p in table.dir.glob("*.json"))
+    assert shards == ["000000.json", "000001.json", "000002.json"]
+    sizes = [len(json.loads(p.read_text())["_default"]) for p in sorted(table.dir.glob("*.json"))]
+    assert max(sizes) <= SHARD_SIZE
+    assert sum(sizes) == table.count() == SHARD_SIZE * 2 + 10
+
+
+def test_another_store_instance_sees_writes(tmp_path):
+    one = Store(tmp_path).table("t")
+    two = Store(tmp_path).table("t")
+    assert two.count() == 0
+    doc = one.insert({"a": 1})
+    assert two.get(doc) == {"id": doc, "a": 1}
+    one.update(doc, {"a": 2})
+    assert two.get(doc)["a"] == 2
+    assert two.find_one("a", 2)["id"] == doc
+
+
+def test_threads_lose_nothing(table):
+    def work(n):
+        for i in range(50):
+            table.insert({"thread": n, "i": i})
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    records = table.all()
+    assert len(records) == 400
+    assert len({r["id"] for r in records}) == 400
+
+
+def _insert_many(root: str, worker: int, count: int) -> None:
+    table = Store(Path(root)).table("things")
+    for i in range(count):
+        table.insert({"worker": worker, "i": i})
+
+
+@pytest.mark.slow
+def test_four_processes_inserting_at_once_leave_exactly_1000(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_insert_many, args=(str(tmp_path), w, 250)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    records = Store(tmp_path).table("things").all()
+    assert len(records) == 1000
+    assert len({r["id"] for r in records}) == 1000
+    assert sorted((r["worker"], r["i"]) for r in records) == sorted(
+        (w, i) for w in range(4) for i in range(250)
+    )
+
+
+def _writer_until_killed(root: str, ack_path: str) -> None:
+    """Insert and update forever; append each acknowledged id to the ack file."""
+    table = Store(Path(root)).table("things")
+    with open(ack_path, "a") as ack:
+        while True:
+            doc = table.insert({"payload": "x" * random.randint(10, 2000)})
+            table.update(doc, {"done": True})
+            ack.write(f"{doc}\n")
+            ack.flush()
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_leaves_a_broken_store(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    ack = tmp_path / "acks.txt"
+    rng = random.Random(42)
+    for _ in range(50):
+        proc = ctx.Process(target=_writer_until_killed, args=(str(tmp_path), str(ack)))
+        proc.start()
+        time.sleep(rng.uniform(0.02, 0.15))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        # Every file must load, and every acknowledged write must be there.
+        table = Store(tmp_path).table("things")
+        for shard in table.dir.glob("*.json"):
+            json.loads(shard.read_text())
+        acked = {int(line) for line in ack.read_text().split()}
+        records = {r["id"]: r for r in table.all()}
+        missing = acked - records.keys()
+        assert not missing, f"acknowledged but lost: {sorted(missing)[:5]}"
+        assert all(records[i].get("done") for i in acked)
+    assert len(acked) > 100  # the writer did real work between kills
+    table.insert({"after": "the last kill"})  # the first write sweeps what killed writers left
+    assert list(table.dir.glob(".*.tmp")) == []
