@@ -1,0 +1,326 @@
+"""Reading CRM exports: CSV rows in, lost deals or per-line problems out (no store, no Flask)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TextIO
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+from debrief.taxonomy import REASONS
+
+# The column headings we accept for each deal field, as CRMs spell them (Salesforce, HubSpot,
+# Pipedrive, spreadsheets). Matching ignores case, spaces and punctuation, so "Close Date",
+# "close_date" and "CLOSE-DATE" are one heading. docs/csv-import.md lists this table.
+FIELD_HEADERS: dict[str, tuple[str, ...]] = {
+    "crm_id": ("Opportunity ID", "Deal ID", "CRM ID", "ID", "Record ID", "Deal - ID"),
+    "company": (
+        "Account", "Account Name", "Company", "Company Name", "Organization",
+        "Associated Company", "Deal - Organization",
+    ),
+    "contact_name": ("Contact", "Contact Name", "Contact Person", "Deal - Contact person"),
+    "contact_email": ("Contact Email", "Email", "Email Address", "Contact E-mail"),
+    "value": ("Amount", "Value", "Deal Value", "Deal Amount", "Deal - Value"),
+    "lost_on": (
+        "Close Date", "Closed On", "Closed Date", "Lost On", "Lost Date", "Lost Time",
+        "Deal - Lost time",
+    ),
+    "stage": ("Stage", "Deal Stage", "Status", "Deal - Status"),
+    "rep_reason": (
+        "Loss Reason", "Lost Reason", "Reason", "Closed Lost Reason", "Deal - Lost reason",
+    ),
+    "rep_reasons": ("Other Reasons", "Other Loss Reasons", "Secondary Reasons"),
+    "competitor": ("Competitor", "Lost To", "Primary Competitor", "Winning Competitor"),
+    "owner": (
+        "Owner", "Opportunity Owner", "Sales Agent", "Rep", "Deal Owner", "Sales Rep",
+        "Deal - Owner",
+    ),
+    "notes": ("Notes", "Description", "Comments"),
+}  # fmt: skip
+
+
+def normalize(text: str) -> str:
+    """Lower case with everything but a-z and 0-9 removed: how headings and stages are compared."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+HEADER_ALIASES: dict[str, str] = {
+    normalize(heading): name for name, headings in FIELD_HEADERS.items() for heading in headings
+}
+
+NOT_UTF8 = "the file is not UTF-8 text: save it as 'CSV UTF-8' and import it again"
+
+# A stage column is optional; when present only these stages are imported.
+LOST_STAGES = frozenset({"lost", "closedlost", "closelost", "deallost", "lostdeal"})
+
+# CRM loss-reason labels -> our taxonomy. "Budget" is timing (the taxonomy's "timing, budget or
+# priorities"); "No decision" is status-quo (nothing changed). "Lost to competitor" names who
+# won, not why, so it is deliberately absent: it becomes "other" with the label kept in notes.
+REASON_LABELS: dict[str, str] = {
+    **{slug.replace("-", " "): slug for slug in REASONS},
+    **dict.fromkeys(
+        ["pricing", "too expensive", "expensive", "cost", "costs", "price too high",
+         "lost on price", "cheaper option", "cheaper alternative"], "price"),
+    **dict.fromkeys(
+        ["fit", "features", "feature", "missing feature", "missing features", "feature gap",
+         "functionality", "product", "product gap", "not a fit", "no fit", "poor fit",
+         "technical fit", "requirements not met", "integration", "integrations"], "product-fit"),
+    **dict.fromkeys(
+        ["existing vendor", "existing relationship", "relationship", "stayed with incumbent",
+         "renewed with incumbent", "went with incumbent", "incumbent vendor"], "incumbent"),
+    **dict.fromkeys(
+        ["lack of trust", "credibility", "references", "no references", "reputation"], "trust"),
+    **dict.fromkeys(["overpromised", "over promised", "over promising"], "overpromising"),
+    **dict.fromkeys(
+        ["service", "customer service", "poor support", "support quality"], "support"),
+    **dict.fromkeys(
+        ["too slow", "implementation time", "implementation", "timeline", "turnaround",
+         "time to value", "onboarding time"], "speed"),
+    **dict.fromkeys(
+        ["terms", "contract terms", "legal", "lock in", "lockin", "contract length",
+         "payment terms"], "contract"),
+    **dict.fromkeys(
+        ["budget", "no budget", "budget cuts", "budget cut", "bad timing", "priorities",
+         "priority change", "changed priorities", "not now", "postponed", "on hold",
+         "project cancelled", "project canceled"], "timing"),
+    **dict.fromkeys(
+        ["status quo", "statusquo", "do nothing", "no decision", "no change",
+         "kept current solution", "stayed with current solution", "fear of change"],
+        "status-quo"),
+}  # fmt: skip
+
+# A conservative shape for ordinary addresses, so 10,000 rows do not each pay for the full
+# validator; anything else (quoted parts, IDN, oddities) still goes through email_validator.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_AMOUNT = re.compile(
+    r"(?:[A-Za-z]{3}|[$€£¥])?\s*(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
+    r"(?:[A-Za-z]{3}|[$€£¥])?"
+)
+# Numeric dates by regex (strptime is slow and lenient): US month/day, European day.month,
+# and year/month/day, each with an optional time that is ignored.
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?"
+_US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})" + _TIME)
+_EU_DATE = re.compile(r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})" + _TIME)
+_YMD_DATE = re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})" + _TIME)
+_NAMED_MONTH_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y")
+
+
+@dataclass
+class Row:
+    """One lost deal read from the file, ready for the importer."""
+
+    line: int
+    crm_id: str | None
+    company: str
+    contact_name: str | None
+    contact_email: str | None
+    value: float | None
+    lost_on: date | None
+    competitor: str | None
+    rep_reason: str | None
+    rep_reasons: list[str] = field(default_factory=list)
+    notes: str | None = None
+    owner: str | None = None
+    stage: str | None = None
+
+
+@dataclass
+class RowProblem:
+    """A row that cannot be imported, and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class Skipped:
+    """A row that is fine but not a lost deal (won, still open, ...)."""
+
+    line: int
+    reason: str
+
+
+class _BadCell(ValueError):
+    """A cell that cannot be read; its message becomes the RowProblem reason."""
+
+
+def read_rows(stream: TextIO) -> Iterator[Row | RowProblem | Skipped]:
+    """Read a CRM export; yield a Row, RowProblem or Skipped for each non-blank data line."""
+    try:
+        first = stream.readline().removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError:  # text streams decode in chunks, so this can come at line 1
+        yield RowProblem(1, NOT_UTF8)
+        return
+    if not first.strip():
+        yield RowProblem(1, "the file is empty: the first line must hold the column names")
+        return
+    reader = csv.reader(itertools.chain([first], stream), delimiter=_delimiter(first))
+    try:
+        columns = _columns(next(reader))
+    except csv.Error as exc:
+        yield RowProblem(1, f"the column names cannot be read: {exc}")
+        return
+    if "company" not in columns:
+        known = ", ".join(FIELD_HEADERS["company"][:3])
+        yield RowProblem(1, f"no company column: name one of the columns {known}")
+        return
+    end = reader.line_num
+    while True:
+        start = end + 1  # a record may span lines (quoted newlines): report where it starts
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowProblem(start, f"the file cannot be read from here on: {exc}")
+            return
+        except UnicodeDecodeError:
+            yield RowProblem(start, NOT_UTF8)
+            return
+        end = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines are skipped silently
+        values = {name: _cell(cells, index) for name, index in columns.items()}
+        yield _read_row(start, values)
+
+
+def _delimiter(header_line: str) -> str:
+    """The delimiter of the header line: comma, semicolon or tab (comma when unsure)."""
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _columns(headings: list[str]) -> dict[str, int]:
+    """Field name -> column index; unknown headings are ignored, the first of duplicates wins."""
+    columns: dict[str, int] = {}
+    for index, heading in enumerate(headings):
+        name = HEADER_ALIASES.get(normalize(heading))
+        if name and name not in columns:
+            columns[name] = index
+    return columns
+
+
+def _cell(cells: list[str], index: int) -> str | None:
+    """The stripped cell at index, None when missing or blank."""
+    if index >= len(cells):
+        return None
+    return cells[index].strip() or None
+
+
+def _read_row(line: int, values: dict[str, str | None]) -> Row | RowProblem | Skipped:
+    """Turn one record's cells into a Row, or say why it is not imported."""
+    stage = values.get("stage")
+    if stage and normalize(stage) not in LOST_STAGES:
+        return Skipped(line, f"stage is '{stage}', not lost")
+    company = values.get("company")
+    if not company:
+        return RowProblem(line, "company is missing")
+    try:
+        email = _email(values.get("contact_email"))
+        value = _amount(values.get("value"))
+        lost_on = _date(values.get("lost_on"))
+    except _BadCell as exc:
+        return RowProblem(line, str(exc))
+    notes = [values["notes"]] if values.get("notes") else []
+    reason, label = _reason(values.get("rep_reason"))
+    if label:
+        notes.append(f"Loss reason in the CRM: {label}")
+    others: list[str] = []
+    for raw in re.split(r"[;,|\n]", values.get("rep_reasons") or ""):
+        slug, label = _reason(raw.strip())
+        if label:
+            notes.append(f"Other reason in the CRM: {label}")
+        if slug and slug != reason and slug not in others:
+            others.append(slug)
+    return Row(
+        line=line,
+        crm_id=values.get("crm_id"),
+        company=company,
+        contact_name=values.get("contact_name"),
+        contact_email=email,
+        value=value,
+        lost_on=lost_on,
+        competitor=values.get("competitor"),
+        rep_reason=reason,
+        rep_reasons=others,
+        notes="\n\n".join(notes) or None,
+        owner=values.get("owner"),
+        stage=stage,
+    )
+
+
+@functools.lru_cache(maxsize=1024)  # exports repeat the same few labels thousands of times
+def _reason(label: str | None) -> tuple[str | None, str | None]:
+    """(taxonomy slug, label to keep in notes): unknown labels become 'other' and are kept."""
+    if not label:
+        return None, None
+    key = " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
+    if key in REASON_LABELS:
+        return REASON_LABELS[key], None
+    return "other", label
+
+
+def _email(raw: str | None) -> str | None:
+    """The address, or None when blank; _BadCell when it is not an email address."""
+    if raw is None:
+        return None
+    domain = raw.rpartition("@")[2].lower()
+    special = any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+    if len(raw) <= 254 and not special and _PLAIN_EMAIL.fullmatch(raw):
+        local, _, domain = raw.rpartition("@")
+        if len(local) <= 64:
+            return f"{local}@{domain.lower()}"
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise _BadCell(f"contact email '{raw}' is not an email address") from None
+
+
+def _amount(raw: str | None) -> float | None:
+    """The deal value as a number; 12,500.00 and $12,500 are read, 1.200 is refused as unclear."""
+    if raw is None:
+        return None
+    match = _AMOUNT.fullmatch(raw)
+    if not match:
+        raise _BadCell(f"amount '{raw}' is not a number (use 12500 or 12,500.00)")
+    number = match["n"]
+    if re.fullmatch(r"\d{1,3}\.\d{3}", number):
+        # Europe writes 1.200 for twelve hundred, so guessing would be wrong half the time.
+        raise _BadCell(f"amount '{raw}' is unclear (write 1200 or 1200.00)")
+    return float(number.replace(",", ""))
+
+
+def _date(raw: str | None) -> date | None:
+    """The lost date from ISO dates and datetimes or common US/European spellings."""
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw).date()
+    except ValueError:
+        pass
+    try:
+        for pattern in (_US_DATE, _EU_DATE, _YMD_DATE):
+            if match := pattern.fullmatch(raw):
+                year = int(match["y"])
+                if len(match["y"]) == 2:  # the same pivot as strptime's %y
+                    year += 1900 if year >= 69 else 2000
+                return date(year, int(match["m"]), int(match["d"]))
+        for fmt in _NAMED_MONTH_FORMATS:
+            try:
+                return datetime.strptime(raw, fmt).date()
+            except ValueError:
+                continue
+    except ValueError:  # 2/30/2017 and friends
+        pass
+    raise _BadCell(f"close date '{raw}' is not a date (use YYYY-MM-DD)")
