@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 import secrets
 import smtplib
 import socket
 import ssl
-import tempfile
 import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -18,6 +16,8 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from debrief.store import atomic_write
 
 logger = logging.getLogger("debrief.mail")
 
@@ -113,18 +113,8 @@ class OutboxTransport:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
             name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}.eml"
             path = self.outbox_dir / name
-            data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
-            # Write then rename, so a reader never sees half a message.
-            fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            # Written then renamed, so a reader never sees half a message.
+            atomic_write(path, msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
         except OSError as exc:
             raise MailError(
                 f"Cannot write to the outbox {self.outbox_dir}: {exc.strerror}"
