@@ -275,6 +275,45 @@ class Table:
                     return existing["id"], False
             return self._insert_locked(fd, record), True
 
+    def insert_many(
+        self, records: list[Record], unique: str | None = None
+    ) -> list[tuple[int, bool]]:
+        """Insert many records with one file write per shard: [(id, created)] in order.
+
+        With unique=field, a record whose field value exists already (or appeared earlier
+        in the same batch) is not inserted and reports the existing id with created=False.
+        """
+        with self._locked() as fd:
+            self._refresh()
+            next_id = self._read_state(fd)[1]
+            # A writer killed before bumping the state may have used ids beyond next_id.
+            last = max(self._shards, default=None)
+            if last is not None and self._shards[last][1]:
+                next_id = max(next_id, max(self._shards[last][1]) + 1)
+            results: list[tuple[int, bool]] = []
+            seen: dict[Any, int] = {}
+            by_shard: dict[int, list[Document]] = {}
+            for record in records:
+                value = record.get(unique) if unique else None
+                if value not in (None, ""):
+                    key = _key(value)
+                    existing = seen.get(key) or self._index(unique).get(key, [None])[0]
+                    if existing is not None:
+                        results.append((existing, False))
+                        continue
+                    seen[key] = next_id
+                data = {k: v for k, v in record.items() if k != "id"}
+                by_shard.setdefault(next_id // SHARD_SIZE, []).append(
+                    Document(data, doc_id=next_id)
+                )
+                results.append((next_id, True))
+                next_id += 1
+            for shard, docs in by_shard.items():
+                self._change_shard(shard, lambda t, d=docs: t.insert_multiple(d))
+            if by_shard:
+                self._bump(fd, next_id)
+            return results
+
     def update(
         self,
         doc_id: int,

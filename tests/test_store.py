@@ -62,6 +62,19 @@ def test_insert_unique_is_idempotent(table):
     assert table.get(1)["v"] == 1
 
 
+def test_insert_many_writes_each_shard_once_and_respects_unique(table):
+    table.insert({"crm_id": "A"})
+    rows = [{"crm_id": f"C{n % 700}", "n": n} for n in range(1400)] + [{"crm_id": "a"}, {"x": 1}]
+    results = table.insert_many(rows, unique="crm_id")
+    created = [doc for doc, new in results if new]
+    assert len(created) == 701  # 700 new CRM ids, and the record without one
+    assert results[-2] == (1, False)  # "a" matches the existing "A"
+    assert results[700] == (results[0][0], False)  # a repeat within the batch
+    assert table.count() == 702
+    assert len({r["id"] for r in table.all()}) == 702
+    assert table.insert({"after": True}) == max(created) + 1
+
+
 def test_history_is_split_into_small_shard_files(table):
     for n in range(SHARD_SIZE * 2 + 10):
         table.insert({"n": n})
