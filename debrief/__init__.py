@@ -42,8 +42,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from debrief.auth.views import bp as auth_bp
+    from debrief.kb.views import bp as kb_bp
+    from debrief.survey.views import bp as survey_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(kb_bp)
+    app.register_blueprint(survey_bp)
 
     @app.get("/")
     def index():

@@ -14,14 +14,20 @@ from debrief.store import get_store
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create the data folder, the store and the entries folder."""
+    """Create the data folder, the store, the entries folder and the search index."""
     from pathlib import Path
+
+    from debrief.kb.service import get_index
 
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
     get_store().table("users").count()
+    # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
+    added, changed, removed, problems = get_index().sync()
     click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
+    click.echo(f"Search index: {added} added, {changed} changed, {removed} removed, "
+               f"{len(problems)} broken files (see `debrief kb reindex`).")  # fmt: skip
 
 
 @click.command("demo")

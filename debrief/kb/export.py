@@ -1,0 +1,92 @@
+"""The knowledge-base export: a zip of the entries folder and a CSV of the buyers' answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+# The answer fields a spreadsheet gets. Contact email is deliberately absent, and the name and
+# company columns are filled only for answers the buyer chose to sign.
+COLUMNS = (
+    "deal_id",
+    "submitted",
+    "outcome",
+    "competitor",
+    "reason",
+    "reasons",
+    "own_words",
+    "claims",
+    "would_change",
+    "trust",
+    "attribution",
+    "name",
+    "company",
+    "may_contact",
+    "entry_slug",
+)
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: Any) -> Any:
+    """A cell value that a spreadsheet shows as text: formula-like strings get a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def answer_row(answer: dict[str, Any]) -> list[Any]:
+    """One answer as CSV cells, anonymity respected."""
+    named = answer.get("attribution") == "named"
+    claims = "; ".join(
+        f"{c.get('claim', '')} ({c.get('verdict', '')})"
+        for c in answer.get("claims") or []
+        if isinstance(c, dict)
+    )
+    values = {
+        **answer,
+        "reasons": ", ".join(answer.get("reasons") or []),
+        "claims": claims,
+        "name": answer.get("name") if named else "",
+        "company": answer.get("company") if named else "",
+        "may_contact": "yes" if answer.get("may_contact") else "no",
+    }
+    return [neutralize("" if values.get(c) is None else values.get(c)) for c in COLUMNS]
+
+
+def answers_csv(answers: Iterable[dict[str, Any]]) -> str:
+    """The answers as CSV text with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for answer in answers:
+        writer.writerow(answer_row(answer))
+    return out.getvalue()
+
+
+def _files(folder: Path) -> Iterable[Path]:
+    """Every regular file under the folder, hidden files and folders and symlinks left out."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root) / name
+            # Temporary files of a write in progress are hidden; a symlink could point anywhere.
+            if not name.startswith(".") and not path.is_symlink() and path.is_file():
+                yield path
+
+
+def write_zip(out: IO[bytes], entries_dir: Path, answers: Iterable[dict[str, Any]]) -> int:
+    """Write the zip (entries/... and answers.csv) to a binary file; returns the files count."""
+    count = 0
+    entries_dir = Path(entries_dir)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in _files(entries_dir):
+            archive.write(path, "entries/" + path.relative_to(entries_dir).as_posix())
+            count += 1
+        archive.writestr("answers.csv", answers_csv(answers))
+    return count

@@ -1,0 +1,183 @@
+"""Knowledge-base pages (search, entries, lessons, problems, export) and `debrief kb` commands."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import tempfile
+
+import click
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+
+from debrief.auth.views import is_manager, login_required, manager_required
+from debrief.entries import EntryError, render_body
+from debrief.kb import lessons, service
+from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
+
+bp = Blueprint("kb", __name__, cli_group="kb")
+
+FILTERS = ("kind", "theme", "reason", "competitor", "rep")
+PARAMS = ("q", *FILTERS, "from", "to")
+FILTER_MAX = 200  # no facet value is longer; longer input cannot match anything anyway
+
+
+def _args() -> dict[str, str]:
+    """The current search's parameters (page left out), blank ones dropped."""
+    return {k: v for k in PARAMS if (v := request.args.get(k, "").strip())}
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    """kb_url() builds a /kb link from the current search with some parameters changed."""
+
+    def kb_url(changes: dict[str, str | None] | None = None) -> str:
+        args = _args() if request.endpoint == "kb.index" else {}
+        for key, value in (changes or {}).items():
+            if value is None:
+                args.pop(key, None)
+            else:
+                args[key] = str(value)
+        return url_for("kb.index", **args)
+
+    return {"kb_url": kb_url, "render_body": render_body}
+
+
+@bp.get("/kb")
+@login_required
+def index():
+    """Search and browse: results with snippets, facet counts, filters and pages."""
+    form = SearchForm(request.args)
+    form.validate()  # a bad date is reported beside the form and left out of the search
+    filters = {k: v[:FILTER_MAX] for k in FILTERS if (v := request.args.get(k, "").strip())}
+    dates = [f.data.isoformat() if f.data and not f.errors else None
+             for f in (form.date_from, form.date_to)]  # fmt: skip
+    results = service.search(form.q.data or "", filters, *dates, request.args.get("page", 1))
+    return render_template(
+        "kb/index.html",
+        form=form,
+        results=results,
+        filters=filters,
+        args=_args(),
+        pages=max(1, math.ceil(results.total / results.per_page)),
+        label=service.labeller(),
+    )
+
+
+@bp.get("/kb/<slug>")
+@login_required
+def entry(slug: str):
+    """One entry: its facts as filter links, its body, and the other entries of its deal."""
+    found = service.read(slug)
+    if isinstance(found, EntryError) and is_manager():
+        return render_template("kb/broken.html", problem=found, slug=slug), 404
+    if not found or isinstance(found, EntryError):
+        abort(404)
+    related, debrief = service.related(found)
+    return render_template(
+        "kb/entry.html",
+        entry=found,
+        lessons=related,
+        debrief=debrief,
+        can_edit=lessons.can_edit(found, g.user),
+        label=service.labeller(),
+    )
+
+
+@bp.route("/kb/lessons/new", methods=["GET", "POST"])
+@login_required
+def new_lesson():
+    """Write a lesson, with a preview first if wanted."""
+    form = NewLessonForm(deal=request.args.get("deal", ""))
+    form.deal.choices = lessons.deal_choices(g.user, request.args.get("deal"))
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = lessons.preview(form.body.data)
+        else:
+            try:
+                saved = lessons.create(g.user, form.title.data, form.body.data, form.deal.data)
+            except lessons.LessonError as e:
+                form.deal.errors = [str(e)]
+            else:
+                flash("Lesson saved. It is in the knowledge base now.", "ok")
+                return redirect(url_for("kb.entry", slug=saved.slug))
+    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=None)
+
+
+@bp.route("/kb/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit_lesson(slug: str):
+    """Edit a lesson: its author or a manager."""
+    found = service.load(slug)
+    if found is None or found.kind != "lesson":
+        abort(404)
+    if not lessons.can_edit(found, g.user):
+        abort(403)
+    form = LessonForm(data={"title": found.title, "body": found.body})
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = lessons.preview(form.body.data)
+        else:
+            lessons.edit(found, g.user, form.title.data, form.body.data)
+            flash("Lesson saved.", "ok")
+            return redirect(url_for("kb.entry", slug=slug))
+    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=found)
+
+
+@bp.get("/kb/problems")
+@manager_required
+def problems():
+    """Entry files the index skipped, with the reason, so someone can fix them."""
+    return render_template("kb/problems.html", problems=service.problems())
+
+
+@bp.get("/kb/export")
+@manager_required
+def export():
+    """Download the entries folder and the answers (anonymity kept) as one zip."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it when the response ends
+    service.export(out)
+    out.seek(0)
+    name = f"debrief-export-{datetime.date.today().isoformat()}.zip"
+    return send_file(out, mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+@bp.cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index from the entry files, reporting every broken file."""
+    from debrief.entries import entry_files
+
+    total = sum(1 for _ in entry_files(service.entries_dir()))
+    with click.progressbar(length=total, label="Indexing entries") as bar:
+        problems = service.get_index().rebuild(
+            progress=lambda done, _total: bar.update(done - bar.pos)
+        )
+    click.echo(f"Indexed {service.get_index().entry_count()} entries from {total} files.")
+    if problems:
+        click.echo(f"{len(problems)} broken files skipped (fix them and run reindex again):")
+        for problem in problems:
+            click.echo(f"  {problem.path}: {problem.reason}")
+
+
+@bp.cli.command("export")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Where to write the zip (default: debrief-export-DATE.zip here).",
+)
+def export_command(out: str | None) -> None:
+    """Write a zip of the entries folder and answers.csv (no contact emails, anonymity kept)."""
+    from pathlib import Path
+
+    target = Path(out or f"debrief-export-{datetime.date.today().isoformat()}.zip")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with open(partial, "wb") as f:
+            files, answers = service.export(f)
+        partial.replace(target)  # a half-written zip never takes the final name
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {target}: {e.strerror or e}") from e
+    click.echo(f"Wrote {target}: {files} entry files, {answers} answers.")
