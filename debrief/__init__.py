@@ -41,11 +41,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from debrief.api.views import bp as api_bp
     from debrief.auth.views import bp as auth_bp
+    from debrief.deals.views import bp as deals_bp
     from debrief.kb.views import bp as kb_bp
     from debrief.survey.views import bp as survey_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(deals_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(survey_bp)
 

@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from debrief.auth import users
 from debrief.config import ConfigError
+from debrief.deals.commands import deals_cli, invites_cli
 from debrief.store import get_store
 
 
@@ -76,6 +77,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
+    app.cli.add_command(deals_cli)
+    app.cli.add_command(invites_cli)
 
 
 def _create_app() -> Flask:

@@ -1,0 +1,1 @@
+"""The JSON API: CRM workflows post lost deals here with a bearer key (SPEC 3)."""

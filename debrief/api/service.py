@@ -1,0 +1,123 @@
+"""POST /api/deals without HTTP: JSON in, the same validation as the web form, a deal out."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from debrief.auth import users
+from debrief.deals import invitations, sending, service
+from debrief.deals.forms import ApiDealForm
+from debrief.store import Store
+
+TEXT_FIELDS = (
+    "company",
+    "contact_name",
+    "contact_email",
+    "rep_email",
+    "lost_on",
+    "competitor",
+    "rep_reason",
+    "notes",
+    "crm_id",
+)
+LIST_FIELDS = ("rep_reasons", "claims")
+KNOWN = {*TEXT_FIELDS, *LIST_FIELDS, "value", "send_invite"}
+
+
+class ApiError(Exception):
+    """A request the API refuses: an HTTP status and a message per field."""
+
+    def __init__(self, status: int, errors: dict[str, str]) -> None:
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = errors
+
+
+def key_is_valid(header: str | None, keys: list[str]) -> bool:
+    """Whether an Authorization header holds one of the keys (compared in constant time)."""
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return False
+    given_bytes = given.strip().encode()
+    # Compare with every key, not stopping at a match, so timing says nothing about which.
+    matches = [hmac.compare_digest(given_bytes, key.encode()) for key in keys]
+    return any(matches)
+
+
+def formdata(payload: dict[str, Any]) -> MultiDict:
+    """The JSON body as form data, so WTForms reads it exactly as a browser's form; 422 on types."""
+    errors: dict[str, str] = {}
+    data = MultiDict()
+    for name, value in payload.items():
+        if name not in KNOWN:
+            errors[name] = "unknown field"
+        elif value is None:
+            continue
+        elif name in TEXT_FIELDS:
+            if name == "crm_id" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # many CRMs number their deals
+            if isinstance(value, str):
+                data.add(name, value)
+            else:
+                errors[name] = "must be a string"
+        elif name == "value":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                data.add(name, repr(value))
+            elif isinstance(value, str):
+                data.add(name, value)
+            else:
+                errors[name] = "must be a number"
+        elif name == "send_invite":
+            if not isinstance(value, bool):
+                errors[name] = "must be true or false"
+            elif value:
+                data.add(name, "y")
+        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors[name] = "must be a list of strings"
+        elif name == "claims":
+            if any("\n" in v or "\r" in v for v in value):
+                errors[name] = "each claim must be one line"
+            else:
+                data.add(name, "\n".join(value))
+        else:
+            for item in value:
+                data.add(name, item)
+    if errors:
+        raise ApiError(422, errors)
+    return data
+
+
+def create_deal(store: Store, config: dict[str, Any], payload: Any) -> tuple[int, dict[str, Any]]:
+    """Create the deal (or find it by CRM id) and maybe send its invitation: (status, body)."""
+    if not isinstance(payload, dict):
+        raise ApiError(400, {"body": "must be a JSON object"})
+    form = ApiDealForm(formdata(payload))
+    valid = form.validate()
+    errors = {name: " ".join(messages) for name, messages in form.errors.items() if messages}
+    rep = None
+    if valid or "rep_email" not in errors:
+        rep = users.find_user(store, form.rep_email.data or "")
+        if rep is None or not rep.get("active"):
+            errors["rep_email"] = "no active account has this email"
+    if form.send_invite.data and not form.contact_email.data:
+        errors.setdefault("send_invite", "needs a contact_email to send the invitation to")
+    if errors:
+        raise ApiError(422, errors)
+    deal, created = service.create_deal(store, form.deal_data(), rep, "api")
+    invite = None
+    if created and form.send_invite.data:
+        try:
+            invitation = sending.send_invitation(store, config, deal)
+            invite = {"status": invitation["status"]}
+            if invitation.get("error"):
+                invite["error"] = invitation["error"]
+        except sending.InviteError as exc:
+            current = invitations.for_deal(store, deal["id"])
+            invite = {"status": current["status"] if current else "pending", "error": str(exc)}
+    elif (existing := invitations.for_deal(store, deal["id"])) is not None:
+        invite = {"status": existing["status"]}
+    body = {"id": deal["id"], "url": f"{config['BASE_URL']}/deals/{deal['id']}", "invite": invite}
+    return (201 if created else 200), body

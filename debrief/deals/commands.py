@@ -1,0 +1,123 @@
+"""The `debrief deals` and `debrief invites` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from debrief.auth import users
+from debrief.deals import sending, service
+from debrief.store import get_store
+
+deals_cli = AppGroup("deals", help="Lost deals.")
+invites_cli = AppGroup("invites", help="Survey invitations by mail.")
+
+
+def _importer(email: str | None) -> dict:
+    """The account imported deals go to when their owner matches nobody."""
+    store = get_store()
+    if email:
+        user = users.find_user(store, email)
+        if user is None or not user.get("active"):
+            raise click.BadParameter(f"no active account {email}", param_hint="--as")
+        return user
+    for user in users.list_users(store):
+        if user["role"] == "manager" and user.get("active"):
+            return user
+    raise click.ClickException("No manager account yet: add one, or name one with --as EMAIL.")
+
+
+@deals_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    help="Who gets deals whose owner matches no account (default: the first manager).",
+)
+def import_command(file: Path, as_email: str | None) -> None:
+    """Import the lost deals of a CRM export (CSV); list every line that was not imported."""
+    importer = _importer(as_email)
+    with open(file, "rb") as raw:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+    with (
+        open(file, encoding="utf-8", newline="") as stream,
+        click.progressbar(
+            length=max(lines, 1), label="Importing", file=click.get_text_stream("stderr")
+        ) as bar,
+    ):
+        done = [1]  # the header line
+
+        def advance(line: int) -> None:
+            if line > done[0]:
+                bar.update(line - done[0])
+                done[0] = line
+
+        summary = service.import_csv(get_store(), stream, importer, on_row=advance)
+    click.echo(
+        f"Imported: {summary.imported} lost deal(s)"
+        + (
+            f", {summary.no_contact} without a contact email (no contact)"
+            if summary.no_contact
+            else ""
+        )
+    )
+    click.echo(f"Already in Debrief (same CRM id): {len(summary.already)}")
+    click.echo(f"Skipped (not lost): {len(summary.skipped)}")
+    click.echo(f"Problems (not imported): {len(summary.problems)}")
+    if summary.unmatched:
+        click.echo(
+            f"Owner matched no account: {summary.unmatched_count} deal(s), "
+            f"given to {importer['email']}:"
+        )
+        for owner, count in summary.unmatched.items():
+            click.echo(f"  {owner}: {count}")
+    lines = [(p.line, "problem", p.reason) for p in summary.problems]
+    lines += [(s.line, "skipped", s.reason) for s in summary.skipped]
+    for line, kind, reason in sorted(lines):
+        click.echo(f"line {line}: {kind}: {reason}")
+    if summary.problems:
+        raise SystemExit(1)  # so scripts notice that some lines need fixing
+
+
+@invites_cli.command("send")
+@click.option("--deal", "deal_id", type=int, help="Send (or retry) only this deal's invitation.")
+def send_command(deal_id: int | None) -> None:
+    """Send every invitation not sent yet (deals with a contact), or one deal's."""
+    store = get_store()
+    deals = sending.pending_deals(store, deal_id)
+    if deal_id is not None and not deals:
+        raise click.ClickException(f"There is no deal {deal_id}.")
+    sent = refused = failed = 0
+    for deal in deals:
+        label = f"deal {deal['id']} ({deal['company']})"
+        try:
+            invitation = sending.send_invitation(store, current_app.config, deal)
+        except sending.InviteError as exc:  # no contact, opted out, sent already: not an error
+            refused += 1
+            click.echo(f"{label}: not sent: {exc}")
+            continue
+        if invitation["status"] == "sent":
+            sent += 1
+            click.echo(f"{label}: sent to {invitation['email']}")
+        else:
+            failed += 1
+            click.echo(f"{label}: failed: {invitation.get('error')}")
+    click.echo(f"{sent} sent, {failed} failed (retry with --deal ID), {refused} not sendable.")
+    if failed:
+        raise SystemExit(1)  # a mail error: cron should tell someone
+
+
+@invites_cli.command("remind")
+def remind_command() -> None:
+    """Send the one reminder that is due and mark expired invitations (safe to run from cron)."""
+    run = sending.send_reminders(get_store(), current_app.config)
+    click.echo(
+        f"{run.reminded} reminder(s) sent, {run.failed} failed, {run.expired} expired, "
+        f"{run.opted_out} opted out."
+    )
+    if run.failed:
+        raise SystemExit(1)

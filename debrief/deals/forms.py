@@ -1,0 +1,242 @@
+"""Deal, invitation and import forms; the API validates with the same deal fields."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    Form,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextArea
+
+from debrief import mail, taxonomy
+from debrief.deals import service
+
+MAX_CLAIMS = 30
+MAX_CLAIM = 500
+MAX_NOTE = 300
+# A web address in any common spelling: a scheme, www., or a name ending in a usual TLD.
+_URLISH = re.compile(
+    r"[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:|"
+    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|app|dev|ly|me|ai|xyz|gl|gd)\b|"
+    r"\b[\w-]+(?:\.[\w-]+)+/\S",
+    re.IGNORECASE,
+)
+
+
+def one_line(form: Any, field: Field) -> None:
+    """Refuse line breaks and control characters: the value may end up in a mail header."""
+    if field.data:
+        try:
+            mail.check_header(field.data)
+        except mail.HeaderInjection:
+            raise ValidationError(
+                "Use one line of plain text, without line breaks or control characters."
+            ) from None
+
+
+def note_problem(note: str | None) -> str | None:
+    """Why a personal sentence cannot go in the mail, or None when it can."""
+    if not note:
+        return None
+    if len(note) > MAX_NOTE:
+        return f"Keep it to one sentence of at most {MAX_NOTE} characters."
+    try:
+        mail.check_header(note)  # the same rule as headers: one line, nothing hidden
+    except mail.HeaderInjection:
+        return "Use one line of plain text, without line breaks or control characters."
+    if _URLISH.search(note):
+        return "No links or web addresses, please: the mail already holds the one link it needs."
+    return None
+
+
+class AmountField(StringField):
+    """A deal value typed as 12500, 12,500.00 or $12,500; .data is a float or None."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Read the typed text; a bad value leaves a clear message for validate()."""
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not raw:
+            return
+        cleaned = re.sub(r"[\s,$€£]", "", raw)
+        if re.fullmatch(r"\d{1,3}\.\d{3}", cleaned):
+            # 1.200 is twelve hundred in Europe and 1.2 elsewhere: ask, as the CSV import does.
+            raise ValueError(f"'{raw}' is unclear: write 1200 or 1.20.")
+        try:
+            number = float(cleaned)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise ValueError("Enter the value as a number, for example 12500 or 12,500.00.")
+        self.data = number
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:g}" if isinstance(self.data, float) else ""
+
+
+class ClaimsField(Field):
+    """The claims made during the sale, typed one per line; .data is the list of lines."""
+
+    widget = TextArea()
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Each non-blank line is one claim."""
+        text = valuelist[0] if valuelist else ""
+        self.data = [line.strip() for line in text.splitlines() if line.strip()]
+
+    def process_data(self, value: Any) -> None:
+        """From a stored deal: a list of strings."""
+        self.data = list(value or [])
+
+    def _value(self) -> str:
+        return "\n".join(self.data or [])
+
+    def pre_validate(self, form: Any) -> None:
+        """A ledger a buyer can read in two minutes: a few short claims."""
+        if len(self.data or []) > MAX_CLAIMS:
+            raise ValidationError(f"List at most {MAX_CLAIMS} claims.")
+        for claim in self.data or []:
+            if len(claim) > MAX_CLAIM:
+                raise ValidationError(
+                    f"Keep each claim under {MAX_CLAIM} characters ('{claim[:40]}...' is longer)."
+                )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def not_in_future(form: Any, field: Field) -> None:
+    """A lost date is in the past (a day of slack for time zones)."""
+    if field.data and field.data > date.today() + timedelta(days=1):
+        raise ValidationError("The lost date cannot be in the future.")
+
+
+class DealFields:
+    """The fields of a lost deal, shared by the web form and the API."""
+
+    company = StringField("Company", validators=[DataRequired(), Length(max=200), one_line])
+    contact_name = StringField("Contact name", validators=[Length(max=200), one_line])
+    contact_email = StringField(
+        "Contact email",
+        validators=[
+            Optional(),
+            Length(max=254),
+            one_line,
+            Email(message="Enter an email address like name@company.com."),
+        ],
+    )
+    value = AmountField("Value", validators=[Optional()])
+    lost_on = DateField(
+        "Lost on",
+        validators=[DataRequired(message="Enter the date as YYYY-MM-DD."), not_in_future],
+        default=date.today,
+    )
+    competitor = StringField("Competitor", validators=[Length(max=200), one_line])
+    rep_reason = SelectField(
+        "Main reason",
+        choices=[("", "Choose the main reason")] + taxonomy.choices(taxonomy.REASONS),
+        validators=[DataRequired(message="Choose the main reason.")],
+    )
+    rep_reasons = MultiCheckboxField(
+        "Other reasons", choices=taxonomy.choices(taxonomy.REASONS), validators=[Optional()]
+    )
+    notes = TextAreaField("Notes", validators=[Length(max=10_000)])
+    claims = ClaimsField("Claims made during the sale")
+    crm_id = StringField("CRM id", validators=[Length(max=100), one_line])
+
+    def deal_data(self) -> dict[str, Any]:
+        """The validated values, keyed as the service expects."""
+        data = {name: getattr(self, name).data for name in service.FIELDS}
+        if getattr(self, "rep_id", None) is not None:
+            data["rep_id"] = self.rep_id.data
+        return data
+
+
+class DealForm(DealFields, FlaskForm):
+    """Record or edit a lost deal (managers also choose the rep: see deal_form)."""
+
+    rep_id = SelectField("Rep", coerce=int, validators=[DataRequired()])
+
+
+def deal_form(
+    reps: list[tuple[int, str]] | None,
+    deal: dict[str, Any] | None = None,
+    rep_id: int | None = None,
+) -> DealForm:
+    """A DealForm, filled from deal when editing; reps: the rep choices (managers), else None."""
+    if deal is None:
+        form = DealForm(data={"rep_id": rep_id})
+    else:
+        lost_on = deal.get("lost_on")
+        form = DealForm(data={**deal, "lost_on": date.fromisoformat(lost_on) if lost_on else None})
+    if reps is None:
+        del form.rep_id
+    else:
+        form.rep_id.choices = reps
+    return form
+
+
+class ApiDealForm(DealFields, Form):
+    """POST /api/deals: the deal fields, the owning rep's account and send_invite."""
+
+    class Meta:
+        csrf = False  # the API authenticates with a bearer key, not a session
+
+    rep_email = StringField("rep_email", validators=[DataRequired(), Length(max=254), one_line])
+    rep_reason = SelectField(  # the API may leave the reason to the rep (SPEC 3)
+        "rep_reason",
+        choices=[("", "")] + taxonomy.choices(taxonomy.REASONS),
+        validators=[Optional()],
+    )
+    send_invite = BooleanField("send_invite")
+
+
+class InviteForm(FlaskForm):
+    """The one personal sentence a rep may add; preview or send."""
+
+    personal_note = StringField("Your personal sentence (optional)")
+    preview = SubmitField("Update the preview")
+    send = SubmitField("Send this mail")
+
+    def validate_personal_note(self, field: Field) -> None:
+        """The same rule the sender applies."""
+        problem = note_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class ImportForm(FlaskForm):
+    """A CRM export to import."""
+
+    file = FileField(
+        "CRM export (.csv)",
+        validators=[
+            FileRequired("Choose a .csv file."),
+            FileAllowed(["csv", "txt"], "Upload a .csv file."),
+        ],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that posts (retry a failed invitation): only the CSRF token."""

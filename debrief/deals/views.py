@@ -1,0 +1,162 @@
+"""Deal pages: the list, record and edit a deal, the deal page, preview and send, CSV upload."""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from debrief.auth.views import is_manager, login_required
+from debrief.deals import csvimport, forms, sending, service
+from debrief.store import get_store
+
+bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+
+def _deal_or_404(deal_id: int) -> dict:
+    """The deal if the signed-in user may see it; 404 otherwise (ids cannot be probed)."""
+    deal = service.get_deal_for(get_store(), g.user, deal_id)
+    if deal is None:
+        abort(404)
+    return deal
+
+
+def _reps() -> list[tuple[int, str]] | None:
+    """The rep choices for managers; None for reps, who always own what they record."""
+    return service.rep_choices(get_store()) if is_manager() else None
+
+
+@bp.get("")
+@login_required
+def index():
+    """The deals this user may see, newest first, filtered by status and company."""
+    status = request.args.get("status", "")
+    status = status if status in service.STATUS_LABELS else ""
+    q = request.args.get("q", "").strip()[:200]
+    rows = service.visible_deals(get_store(), g.user, status or None, q)
+    shown, page, pages = service.page_of(rows, request.args.get("page", 1, type=int))
+    return render_template(
+        "deals/index.html",
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=pages,
+        status=status,
+        q=q,
+        statuses=service.STATUS_LABELS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Record a lost deal."""
+    form = forms.deal_form(_reps(), rep_id=g.user["id"])
+    if form.validate_on_submit():
+        deal, created = service.create_deal(
+            get_store(), form.deal_data(), g.user, "form", created_by=g.user["id"]
+        )
+        if created:
+            flash("Deal saved. Preview the invitation when you are ready.", "ok")
+            return redirect(url_for("deals.show", deal_id=deal["id"]))
+        form.crm_id.errors.append(f"Deal {deal['id']} has this CRM id already.")
+    return render_template("deals/form.html", form=form, deal=None)
+
+
+@bp.get("/<int:deal_id>")
+@login_required
+def show(deal_id: int):
+    """The deal: facts, claims, the invitation's timeline and the buyer's answer."""
+    deal = _deal_or_404(deal_id)
+    page = service.deal_page(get_store(), deal)
+    return render_template(
+        "deals/show.html",
+        deal=deal,
+        action_form=forms.ActionForm(),
+        statuses=service.STATUS_LABELS,
+        **page,
+    )
+
+
+@bp.route("/<int:deal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(deal_id: int):
+    """Change a deal's facts, reasons and claims."""
+    deal = _deal_or_404(deal_id)
+    form = forms.deal_form(_reps(), deal=deal)
+    if form.validate_on_submit():
+        try:
+            service.update_deal(get_store(), deal_id, form.deal_data())
+        except service.DealError as exc:
+            getattr(form, exc.field or "company").errors.append(str(exc))
+        else:
+            flash("Deal saved.", "ok")
+            return redirect(url_for("deals.show", deal_id=deal_id))
+    return render_template("deals/form.html", form=form, deal=deal)
+
+
+@bp.route("/<int:deal_id>/invite", methods=["GET", "POST"])
+@login_required
+def invite(deal_id: int):
+    """Preview the exact invitation with an optional personal sentence; send it."""
+    deal = _deal_or_404(deal_id)
+    store = get_store()
+    page = service.deal_page(store, deal)
+    saved_note = (page["invitation"] or {}).get("personal_note", "")
+    form = forms.InviteForm(data={"personal_note": saved_note})
+    if form.validate_on_submit() and form.send.data:
+        return _send(deal, form.personal_note.data)
+    note = form.personal_note.data if not form.personal_note.errors else saved_note
+    mail = sending.preview(store, current_app.config, deal, note)
+    return render_template(
+        "deals/invite.html", deal=deal, form=form, mail=mail, statuses=service.STATUS_LABELS, **page
+    )
+
+
+@bp.post("/<int:deal_id>/retry")
+@login_required
+def retry(deal_id: int):
+    """Send a failed invitation again, with the personal sentence it had."""
+    deal = _deal_or_404(deal_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    return _send(deal, None)
+
+
+def _send(deal: dict, note: str | None):
+    """Send, say what happened, and go back to the deal page."""
+    try:
+        invitation = sending.send_invitation(get_store(), current_app.config, deal, note)
+    except sending.InviteError as exc:
+        flash(str(exc), "error")
+    else:
+        if invitation["status"] == "sent":
+            flash(f"Invitation sent to {invitation['email']}.", "ok")
+        else:
+            flash(f"The mail could not be sent: {invitation.get('error')}", "error")
+    return redirect(url_for("deals.show", deal_id=deal["id"]))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_csv():
+    """Upload a CRM export; show what was imported and every line that was not."""
+    form = forms.ImportForm()
+    summary = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        stream = io.TextIOWrapper(upload.stream, encoding="utf-8", newline="")
+        summary = service.import_csv(get_store(), stream, g.user)
+    return render_template(
+        "deals/import.html", form=form, summary=summary, headers=csvimport.FIELD_HEADERS
+    )
