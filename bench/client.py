@@ -1,0 +1,40 @@
+"""The app as the benchmarks use it: built over a data set, signed in, forms filled in."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.dataset import PASSWORD, Dataset
+from bench.formdata import csrf_from
+from debrief import create_app
+
+
+def make_app(dataset: Dataset) -> Flask:
+    """The real app over the data set, configured as in production (CSRF on, not TESTING)."""
+    app = create_app(dataset.config())
+    # One INFO line per outbox mail would bury the figures.
+    logging.getLogger("debrief").setLevel(logging.WARNING)
+    return app
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    """A test client signed in through the real form."""
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"sign-in as {email} failed: HTTP {response.status_code}")
+    return client
+
+
+def session_cookie(client: FlaskClient, app: Flask) -> str:
+    """The signed session cookie of a signed-in client (valid in any process with the same key)."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        raise RuntimeError("no session cookie")
+    return cookie.value

@@ -1,0 +1,83 @@
+"""Search at the largest size: SearchIndex.query and GET /kb, against `grep -ril` of the words.
+
+Every query is two words (bench.text.QUERIES) with snippets and facets, as the /kb page asks.
+The reference is the shell a user would use instead: `grep -rilZ w1 entries | xargs -0 grep -il
+w2` (both words, like our search; no ranking, snippets or facets).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from bench.client import make_app, signed_in
+from bench.dataset import rep_email
+from bench.figures import Figure, median_p95, ms, timed
+from bench.run import Run, label
+from bench.text import QUERIES
+from debrief.index import SearchIndex
+
+MEDIAN_MS, P95_MS = 10.0, 30.0
+
+
+def grep_seconds(entries_dir: Path, query: str) -> tuple[float, int]:
+    """Seconds for the grep pipeline of a two-word query, and how many files it found."""
+    first, second = query.split()
+    start = time.perf_counter()
+    finder = subprocess.Popen(
+        ["grep", "-rilZ", "--", first, str(entries_dir)], stdout=subprocess.PIPE
+    )
+    both = subprocess.run(
+        ["xargs", "-0", "-r", "grep", "-il", "--", second],
+        stdin=finder.stdout,
+        capture_output=True,
+        check=False,
+    )
+    finder.stdout.close()
+    finder.wait()
+    return time.perf_counter() - start, len(both.stdout.splitlines())
+
+
+def measure(run: Run) -> list[Figure]:
+    """Index-level and page-level search latency, with the grep reference."""
+    space = run.workspace(run.big)
+    index = SearchIndex(space.data_dir / "index.sqlite", space.entries_dir)
+    rounds = run.n(10)
+    totals = [index.query(q).total for q in QUERIES]
+    queries = iter(QUERIES * (rounds + 1))
+    direct = ms(timed(lambda: index.query(next(queries)), rounds * len(QUERIES)))
+
+    client = signed_in(make_app(space), rep_email(0))
+    pages = iter(QUERIES * (rounds + 1))
+
+    def page() -> None:
+        response = client.get("/kb", query_string={"q": next(pages)})
+        if response.status_code != 200:
+            raise RuntimeError(f"/kb gave HTTP {response.status_code}")
+
+    through_app = ms(timed(page, rounds * len(QUERIES)))
+    greps = [grep_seconds(space.entries_dir, q) for q in QUERIES[: run.n(6)]]
+    grep_ms, _ = median_p95(ms([g[0] for g in greps]))
+
+    figures = []
+    for what, samples in (("SearchIndex.query", direct), ("GET /kb?q=", through_app)):
+        median, p95 = median_p95(samples)
+        figure = Figure(
+            what=f"search, 2 words, {label(run.big)} entries: {what}",
+            target=f"median <= {MEDIAN_MS:g} ms, p95 <= {P95_MS:g} ms",
+            unit="ms",
+            median=median,
+            p95=p95,
+            reference="grep -ril of both words",
+            ref_median=grep_ms,
+            met=median <= MEDIAN_MS and p95 <= P95_MS,
+            samples=len(samples),
+        )
+        figures.append(figure)
+    figures[0].notes.append(
+        f"{len(QUERIES)} queries, {min(totals)}-{max(totals)} hits each"
+        f" (grep found {min(g[1] for g in greps)}-{max(g[1] for g in greps)} files)"
+    )
+    index.close()
+    return figures

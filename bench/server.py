@@ -1,0 +1,212 @@
+"""The production server: start-up + first request, throughput under mixed load, memory.
+
+waitress serves the app in a process of its own, as README recommends for production
+(`waitress-serve --threads=8 --call debrief:create_app`), on 127.0.0.1 with a free port.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import prepare
+from bench.client import make_app, session_cookie, signed_in
+from bench.dataset import Dataset, rep_email
+from bench.figures import Figure, median_p95
+from bench.run import Run, label
+from bench.text import QUERIES
+from debrief.index import SearchIndex
+
+START_S, RSS_MB, RATE = 2.0, 300.0, 200.0
+FIRST_PATH = "/kb?q=price+budget"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(space: Dataset, port: int) -> subprocess.Popen:
+    """waitress serving the app over the data set (its output goes to a log in the workspace)."""
+    log = open(space.root / "waitress.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "waitress",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--threads=8",
+            "--call",
+            "debrief:create_app",
+        ],  # fmt: skip
+        env=space.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(server: subprocess.Popen) -> None:
+    """End the server process we started."""
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def first_response(port: int, cookie: str, server: subprocess.Popen, limit: float = 30) -> int:
+    """Poll until the server answers FIRST_PATH; its HTTP status."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server exited during start-up (see waitress.log)")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", FIRST_PATH, headers={"Cookie": cookie})
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        except ConnectionRefusedError:
+            time.sleep(0.005)
+        finally:
+            conn.close()
+    raise RuntimeError("the server did not answer in time")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _cookie(space: Dataset) -> tuple[str, str]:
+    """A rep's signed session cookie (name=value) and the cookie's name."""
+    app = make_app(space)
+    client = signed_in(app, rep_email(0))
+    name = app.config["SESSION_COOKIE_NAME"]
+    return f"{name}={session_cookie(client, app)}", name
+
+
+def startup(run: Run) -> list[Figure]:
+    """A fresh waitress process until its first signed-in search page is complete."""
+    space = run.workspace(run.big)
+    cookie, _ = _cookie(space)
+    samples, rss = [], []
+    for _ in range(run.n(5)):
+        port = free_port()
+        began = time.perf_counter()
+        server = start(space, port)
+        try:
+            status = first_response(port, cookie, server)
+            samples.append(time.perf_counter() - began)
+            rss.append(rss_mb(server.pid))
+        finally:
+            stop(server)
+        if status != 200:
+            raise RuntimeError(f"first request gave HTTP {status}")
+    median, p95 = median_p95(samples)
+    figure = Figure(
+        what=f"start waitress + first request, {label(run.big)} entries",
+        target=f"<= {START_S:g} s",
+        unit="s",
+        median=median,
+        p95=p95,
+        met=max(samples) <= START_S,
+        samples=len(samples),
+    )
+    figure.notes.append(f"GET {FIRST_PATH} signed in; RSS after it {median_p95(rss)[0]:.0f} MB")
+    return [figure]
+
+
+def plan(space: Dataset, port: int, count: int) -> dict:
+    """The load generator's operations: 25% list, 30% entry pages, 35% search, 10% submit."""
+    rng = random.Random(count)
+    index = SearchIndex(space.data_dir / "index.sqlite", space.entries_dir)
+    slugs = [h.slug for p in range(1, 11) for h in index.query(page=p, per_page=50).hits]
+    index.close()
+    submits = int(count * 0.10)
+    tokens = iter(prepare.open_links(make_app(space), submits, seed=count))
+    kinds = rng.choices(["list", "entry", "search", "submit"], [25, 30, 35, 10], k=count)
+    operations = []
+    for kind in kinds:
+        if kind == "list":
+            operations.append(("get", f"/kb?page={rng.randint(1, 5)}"))
+        elif kind == "entry":
+            operations.append(("get", f"/kb/{rng.choice(slugs)}"))
+        elif kind == "search":
+            operations.append(("get", "/kb?" + f"q={rng.choice(QUERIES)}".replace(" ", "+")))
+        else:
+            token = next(tokens, None)
+            operations.append(("submit", token) if token else ("get", "/kb"))
+    cookie, name = _cookie(space)
+    return {
+        "port": port,
+        "threads": 8,
+        "time_limit": 120,
+        "cookie": cookie.split("=", 1)[1],
+        "cookie_name": name,
+        "operations": operations,
+    }
+
+
+def throughput(run: Run) -> list[Figure]:
+    """waitress under the mixed load; then the server's resident memory."""
+    space = run.workspace(run.big)
+    port = free_port()
+    load = plan(space, port, run.n(4000))
+    plan_path = space.root / "loadgen-plan.json"
+    plan_path.write_text(json.dumps(load))
+    server = start(space, port)
+    try:
+        cookie = f"{load['cookie_name']}={load['cookie']}"
+        first_response(port, cookie, server)  # started and synced, as after any restart
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.loadgen", str(plan_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(result.stdout)
+        memory = rss_mb(server.pid)
+    finally:
+        stop(server)
+    rate = report["per_second"]
+    clean = not (report["server_errors"] or report["failure_count"] or report["left_undone"])
+    ok = rate >= RATE and clean
+    figure = Figure(
+        what=f"waitress, mixed browse/search/submit, {label(run.big)} entries",
+        target=f">= {RATE:g} requests/s, zero 5xx",
+        unit="req/s",
+        median=rate,
+        met=ok,
+        samples=report["requests"],
+    )
+    figure.notes += [
+        f"{report['requests']} requests in {report['seconds']:.1f} s,"
+        f" statuses {report['statuses']}, {report['failure_count']} connection failures,"
+        f" {report['left_undone']} operations left undone",
+        f"latency median {report['latency_ms']['median']:.1f} ms,"
+        f" p95 {report['latency_ms']['p95']:.1f} ms",
+        f"load generator CPU {report['cpu_seconds']:.1f} s ({report['cpu_share']:.0%} of one core)",
+    ]
+    figure.notes += report["failures"][:3]
+    memory_figure = Figure(
+        what=f"resident memory of the server after the load, {label(run.big)} entries",
+        target=f"<= {RSS_MB:g} MB",
+        unit="MB",
+        median=memory,
+        met=memory <= RSS_MB,
+    )
+    return [figure, memory_figure]
