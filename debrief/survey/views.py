@@ -1,0 +1,125 @@
+"""The prospect's pages: /s/<token> (the form), its thank-you page and /s/<token>/optout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from debrief.deals import invitations
+from debrief.entries import render_body
+from debrief.ratelimit import Limiter
+from debrief.security import csrf
+from debrief.store import get_store
+from debrief.survey import service
+from debrief.survey.forms import OptOutForm, survey_form
+
+bp = Blueprint("survey", __name__, url_prefix="/s")
+
+_CLOSED_PAGES = {
+    "answered": ("survey/received.html", 200),
+    "opted-out": ("survey/opted_out.html", 200),
+    "expired": ("survey/expired.html", 410),
+}
+
+
+@bp.after_request
+def private_headers(response: Response) -> Response:
+    """The token is in the URL: never leak it in a Referer, never keep the page in a cache."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _invitation_or_404(token: str) -> dict[str, Any]:
+    """The token's invitation; unknown tokens count against the address, then 404 (or 429)."""
+    store = get_store()
+    invitation = invitations.find_by_token(store, token)
+    if invitation is not None:
+        return invitation  # a real link is never throttled
+    limiter = Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
+    key = f"survey:addr:{request.remote_addr}"
+    if limiter.blocked([key], current_app.config["TOKEN_MISSES"], 60):
+        abort(429)
+    limiter.hit(key)
+    abort(404)
+
+
+def _closed(state: str):
+    """The kind page for a link that no longer shows the form."""
+    template, code = _CLOSED_PAGES[state]
+    return render_template(template), code
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+def answer(token: str):
+    """Show the questions; store the answer once on a valid submit."""
+    store = get_store()
+    invitation = _invitation_or_404(token)
+    state = service.link_state(store, invitation)
+    if state != "open":
+        return _closed(state)
+    deal = service.deal_for(store, invitation) or abort(404)
+    form = survey_form(deal.get("claims") or [])
+    if form.validate_on_submit():
+        stored = service.submit_answer(store, current_app.config, invitation, form.answer_data())
+        if stored is None:  # a second tab or a double click lost the race
+            return _closed("answered")
+        # Only the browser that answered sees the answer again, not whoever gets the link later.
+        session["answered"] = invitation["id"]
+        return redirect(url_for(".thanks", token=token))
+    if request.method == "GET":
+        service.mark_opened(store, invitation)
+    return render_template("survey/form.html", form=form, invitation=invitation, token=token)
+
+
+@bp.get("/<token>/thanks")
+def thanks(token: str):
+    """The answer exactly as the team will see it."""
+    store = get_store()
+    invitation = _invitation_or_404(token)
+    found = service.answer_for_invitation(store, invitation["id"])
+    if found is None or session.get("answered") != invitation["id"]:
+        return _closed("answered") if found else redirect(url_for(".answer", token=token))
+    entry = service.team_entry(store, found)
+    return render_template("survey/thanks.html", entry=entry, body=render_body(entry), answer=found)
+
+
+# RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` to the
+# List-Unsubscribe URL with no page and so no CSRF token. The view is exempt from CSRFProtect;
+# the button on the page still carries a token, checked by OptOutForm itself.
+@csrf.exempt
+@bp.route("/<token>/optout", methods=["GET", "POST"])
+def optout(token: str):
+    """GET shows one button (mail scanners prefetch links); POST stops all mail to the address."""
+    invitation = _invitation_or_404(token)
+    form = OptOutForm()
+    one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
+    if one_click or form.validate_on_submit():
+        service.opt_out(get_store(), invitation)
+        return render_template("survey/opted_out.html", just_now=True)
+    code = 400 if request.method == "POST" else 200
+    return render_template("survey/optout.html", form=form, token=token), code
+
+
+@bp.app_template_global("answer_for")
+def answer_for(deal: dict[str, Any]) -> dict[str, Any] | None:
+    """For the deal page: the buyer's answer beside the rep's reasons, or None."""
+    found = service.answer_for_deal(get_store(), deal["id"])
+    if found is None:
+        return None
+    user = g.get("user")
+    sees_identity = bool(user) and (user["role"] == "manager" or user["id"] == deal.get("rep_id"))
+    return {"answer": found, "rows": service.compare(deal, found), "sees_identity": sees_identity}

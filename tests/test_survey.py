@@ -1,0 +1,584 @@
+"""The prospect's form at /s/<token>: lifecycle, storing once, anonymity, hostile text, headers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import AuthActions, csrf_token
+from flask import g, render_template_string
+
+from debrief import entries
+from debrief.auth import users
+from debrief.deals import invitations
+from debrief.store import get_store
+
+CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def make_deal(app, **overrides) -> dict:
+    """A lost deal owned by rep@example.test with two recorded claims."""
+    with app.app_context():
+        store = get_store()
+        rep = users.find_user(store, "rep@example.test")
+        record = {
+            "company": CONTACT["company"],
+            "contact_name": CONTACT["name"],
+            "contact_email": CONTACT["email"],
+            "rep_id": rep["id"],
+            "owner_text": None,
+            "value": 12000.0,
+            "lost_on": "2024-05-02",
+            "competitor": "Rivalsoft",
+            "rep_reason": "price",
+            "rep_reasons": ["timing"],
+            "notes": "",
+            "claims": ["Live in two weeks", "24/7 phone support"],
+            "crm_id": None,
+            "created": invitations.stamp(),
+            "created_by": rep["id"],
+            "source": "form",
+            **overrides,
+        }
+        deal_id = store.table("deals").insert(record)
+        return store.table("deals").get(deal_id)
+
+
+def invite(app, deal: dict, status: str = "sent", expiry_days: int = 30) -> tuple[dict, str]:
+    """The deal's invitation moved to `status`, and a working raw token for it."""
+    with app.app_context():
+        store = get_store()
+        inv = invitations.create_invitation(store, deal, expiry_days)
+        if status != "pending":
+            invitations.record_event(store, inv["id"], status, status=status)
+        return store.table("invitations").get(inv["id"]), invitations.issue_token(store, inv["id"])
+
+
+@pytest.fixture
+def link(app):
+    """(deal, invitation, token) for a freshly sent invitation."""
+    deal = make_deal(app)
+    inv, token = invite(app, deal)
+    return deal, inv, token
+
+
+def answer_data(client, token: str, **overrides) -> dict:
+    """A complete, valid anonymous answer with the page's CSRF token."""
+    data = {
+        "csrf_token": csrf_token(client, f"/s/{token}"),
+        "outcome": "competitor",
+        "competitor": "Rivalsoft",
+        "reason": "trust",
+        "reasons": ["price", "support"],
+        "own_words": "Their demo showed the real product; yours was slides.",
+        "claim_0": "did-not-hold",
+        "claim_1": "not-sure",
+        "would_change": "A pilot with our own data.",
+        "trust": "2",
+        "attribution": "anonymous",
+        "may_contact": "no",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def table(app, name: str) -> list[dict]:
+    with app.app_context():
+        return get_store().table(name).all()
+
+
+def invitation(app, inv_id: int) -> dict:
+    with app.app_context():
+        return get_store().table("invitations").get(inv_id)
+
+
+def entry_files(app) -> list[Path]:
+    return list(entries.entry_files(Path(app.config["ENTRIES_DIR"])))
+
+
+def outbox(app) -> list[email.message.EmailMessage]:
+    folder = Path(app.config["DATA_DIR"]) / "outbox"
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def text_of(msg) -> str:
+    return "\n".join(
+        part.get_content() for part in msg.walk() if part.get_content_maintype() == "text"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- opening the link --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["pending", "sent", "failed"])
+def test_opening_shows_the_form_and_marks_the_invitation_opened(app, client, status):
+    deal = make_deal(app)
+    inv, token = invite(app, deal, status=status)
+    page = client.get(f"/s/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "No sales pitch. Nobody will call you to reopen the deal." in html
+    assert "two minutes" in html
+    for claim in deal["claims"]:
+        assert claim in html
+    assert 'name="claim_1"' in html and 'name="csrf_token"' in html
+    assert "Sign out" not in html and 'aria-label="Main"' not in html  # no staff navigation
+    after = invitation(app, inv["id"])
+    assert after["status"] == "opened" and after["opened_at"]
+    assert [e["what"] for e in after["events"]].count("opened") == 1
+    client.get(f"/s/{token}")  # a refresh adds no second "opened" event
+    assert [e["what"] for e in invitation(app, inv["id"])["events"]].count("opened") == 1
+
+
+def test_a_deal_without_claims_shows_no_claims_question(app, client):
+    inv, token = invite(app, make_deal(app, claims=[]))
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "turn out different" not in html and "claim_0" not in html
+
+
+def test_the_form_states_who_sees_what_beside_the_attribution_choice(client, link):
+    html = client.get(f"/s/{link[2]}").get_data(as_text=True)
+    anonymous = re.search(r'id="attribution-0-means">(.*?)</p>', html, re.S).group(1)
+    named = re.search(r'id="attribution-1-means">(.*?)</p>', html, re.S).group(1)
+    for words in ("knowledge base", "dashboard", "exports", "without your name", "email address"):
+        assert words in anonymous
+    assert "name and" in named and "company" in named and "email address is never shown" in named
+    assert 'value="anonymous" checked' in html or re.search(r'checked[^>]*value="anonymous"', html)
+    assert re.search(r'id="may_contact-0"[^>]*value="no"', html) or 'value="no" checked' in html
+
+
+# --- submitting --------------------------------------------------------------------------------
+
+
+def test_a_valid_answer_is_stored_written_and_announced(app, client, link):
+    deal, inv, token = link
+    response = client.post(f"/s/{token}", data=answer_data(client, token))
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/s/{token}/thanks"
+    )
+
+    [answer] = table(app, "answers")
+    assert answer["deal_id"] == deal["id"] and answer["invitation_id"] == inv["id"]
+    assert (answer["outcome"], answer["reason"], answer["reasons"]) == (
+        "competitor", "trust", ["price", "support"],
+    )  # fmt: skip
+    assert answer["claims"] == [
+        {"claim": "Live in two weeks", "verdict": "did-not-hold"},
+        {"claim": "24/7 phone support", "verdict": "not-sure"},
+    ]
+    assert answer["trust"] == 2 and answer["may_contact"] is False
+    assert "name" not in answer and "company" not in answer
+    assert invitation(app, inv["id"])["status"] == "answered"
+
+    [path] = entry_files(app)
+    entry = entries.read_entry(path)
+    assert answer["entry_slug"] == entry.slug == path.stem
+    assert (entry.kind, entry.deal, entry.rep) == ("debrief", deal["id"], "rep@example.test")
+    assert entry.company is None and entry.competitor == "rivalsoft"
+    assert entry.outcome == "competitor" and entry.trust == 2
+    assert entry.prospect_reasons == ["trust", "price", "support"]
+    assert entry.rep_reasons == ["price", "timing"]
+    assert "Their demo showed the real product" in entries.plain_text(entry.body)
+    assert "## Where the stories differ" in entry.body
+    assert "**Didn't hold**: Live in two weeks" in entry.body
+
+    [msg] = outbox(app)
+    assert msg["To"] == "rep@example.test"
+    body = text_of(msg)
+    assert f"https://debrief.example.test/deals/{deal['id']}" in body
+    for answer_text in ("Their demo", "pilot", "Rivalsoft", "slides"):
+        assert answer_text not in body  # no answer text in the rep's mail
+
+
+def test_the_thank_you_page_shows_the_answer_as_the_team_sees_it(app, client, link):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    page = client.get(f"/s/{token}/thanks")
+    html = page.get_data(as_text=True)
+    [path] = entry_files(app)
+    entry = entries.read_entry(path)
+    assert page.status_code == 200
+    assert str(entries.render_body(entry)) in html
+    assert entry.title.replace("'", "&#39;") in html
+    assert "no name, no company, no email address" in html
+
+
+def test_someone_else_with_the_link_sees_only_already_received(app, client, link):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    other = app.test_client()
+    for path in (f"/s/{token}", f"/s/{token}/thanks"):
+        html = other.get(path).get_data(as_text=True)
+        assert "Already received, thank you" in html
+        assert "Their demo" not in html
+
+
+def test_a_second_submit_stores_nothing_new(app, client, link):
+    token = link[2]
+    data = answer_data(client, token)
+    client.post(f"/s/{token}", data=data)
+    again = client.post(f"/s/{token}", data={**data, "own_words": "second try"})
+    assert again.status_code == 200 and "Already received, thank you" in again.get_data(
+        as_text=True
+    )
+    assert len(table(app, "answers")) == 1 and len(entry_files(app)) == 1
+    assert table(app, "answers")[0]["own_words"].startswith("Their demo")
+    assert len(outbox(app)) == 1
+
+
+def test_two_tabs_submitting_at_once_store_one_answer_and_one_entry(app, link):
+    token = link[2]
+    clients = [app.test_client() for _ in range(4)]
+    payloads = [answer_data(c, token, own_words=f"tab {i}") for i, c in enumerate(clients)]
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def submit(c, data):
+        start.wait()
+        codes.append(c.post(f"/s/{token}", data=data).status_code)
+
+    pairs = zip(clients, payloads, strict=True)
+    threads = [threading.Thread(target=submit, args=pair) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 200, 200, 302]
+    assert len(table(app, "answers")) == 1 and len(entry_files(app)) == 1
+    assert len(outbox(app)) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides, field_name, message",
+    [
+        ({"outcome": None}, "outcome", "Please choose what you decided."),
+        ({"reason": None}, "reason", "Please choose the main reason."),
+        ({"outcome": "bogus"}, "outcome", "Not a valid choice"),
+        ({"claim_0": "maybe"}, "claim_0", "Not a valid choice"),
+        ({"trust": "9"}, "trust", "Not a valid choice"),
+        ({"own_words": "x" * 10_001}, "own_words", "10000"),
+        (
+            {"attribution": "named", "name": " ", "company": ""},
+            "name",
+            "Give your name or your company",
+        ),
+    ],
+)
+def test_an_invalid_answer_is_shown_again_with_errors_and_nothing_stored(
+    app, client, link, overrides, field_name, message
+):
+    inv, token = link[1], link[2]
+    data = answer_data(client, token, would_change="Keep this text ✓", **overrides)
+    page = client.post(f"/s/{token}", data=data)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    error = re.search(rf'<p class="error" id="{field_name}-error">(.*?)</p>', html)
+    assert error and message in error.group(1)
+    assert f'aria-describedby="{field_name}-error"' in html or re.search(
+        rf'aria-describedby="[^"]*{field_name}-error', html
+    )
+    assert "Keep this text ✓" in html  # nothing the buyer typed is lost
+    assert table(app, "answers") == [] and entry_files(app) == [] and outbox(app) == []
+    assert invitation(app, inv["id"])["status"] == "opened"
+
+
+def test_a_bad_csrf_token_stores_nothing(app, client, link):
+    token = link[2]
+    data = answer_data(client, token, csrf_token="forged")
+    page = client.post(f"/s/{token}", data=data)
+    assert page.status_code in (200, 400)
+    assert table(app, "answers") == [] and invitation(app, link[1]["id"])["status"] == "opened"
+
+
+def test_a_named_answer_carries_name_and_company(app, client, link):
+    token = link[2]
+    data = answer_data(client, token, attribution="named", name="Zed", company="Acme Buyer Co")
+    client.post(f"/s/{token}", data=data)
+    [answer] = table(app, "answers")
+    assert (answer["name"], answer["company"]) == ("Zed", "Acme Buyer Co")
+    entry = entries.read_entry(entry_files(app)[0])
+    assert entry.company == "Acme Buyer Co" and entry.title.startswith("Acme Buyer Co:")
+    assert "Zed, Acme Buyer Co" in entries.plain_text(entry.body)
+
+
+def test_name_typed_then_switched_back_to_anonymous_is_not_kept(app, client, link):
+    token = link[2]
+    data = answer_data(client, token, name="Secret Sam", company="Hidden Inc")
+    client.post(f"/s/{token}", data=data)
+    [answer] = table(app, "answers")
+    assert "name" not in answer
+    assert "Secret Sam" not in entry_files(app)[0].read_text()
+
+
+# --- anonymity ---------------------------------------------------------------------------------
+
+
+def test_an_anonymous_answer_leaks_no_identity_anywhere_but_the_deal(app, client, link):
+    deal, _, token = link
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    secrets = [CONTACT["company"], CONTACT["name"], CONTACT["email"], "Quuxbridge", "zelda"]
+    places = {p: p.read_bytes() for p in Path(app.config["ENTRIES_DIR"]).rglob("*") if p.is_file()}
+    places.update({p: p.read_bytes() for p in Path(app.config["DATA_DIR"]).glob("index.sqlite*")})
+    places.update({p: p.read_bytes() for p in (Path(app.config["DATA_DIR"]) / "outbox").glob("*")})
+    assert any(p.suffix == ".md" for p in places) and any(p.suffix == ".eml" for p in places)
+    for answer in table(app, "answers"):
+        places[Path("answers-record")] = repr(answer).encode()
+    auth_client = app.test_client()
+    pages = [client.get(f"/s/{token}/thanks"), client.get(f"/s/{token}")]
+    AuthActions(auth_client).login("boss@example.test")  # a manager reaches every team page
+    slug = table(app, "answers")[0]["entry_slug"]
+    paths = ["/kb", f"/kb/{slug}", "/kb?q=slides", "/kb/export", "/dashboard", "/themes"]
+    for path in paths:
+        pages.append(auth_client.get(path))
+    assert pages[3].status_code == 200 and "slides" in pages[3].get_data(as_text=True)
+    for page in pages:
+        places[Path(page.request.path)] = page.get_data()
+        page.close()  # the export is streamed from a file
+    for where, content in places.items():
+        for secret in secrets:
+            assert secret.lower().encode() not in content.lower(), f"{secret!r} leaks in {where}"
+
+
+def test_deal_page_fragment_shows_reasons_side_by_side_and_identity_to_rep_and_managers(
+    app, client, link
+):
+    deal, _, token = link
+    client.post(
+        f"/s/{token}", data=answer_data(client, token, attribution="named", name="Zed Named")
+    )
+
+    def fragment(email_address: str) -> str:
+        with app.test_request_context("/deals/1"):
+            g.user = users.find_user(get_store(), email_address)
+            return render_template_string('{% include "survey/_answer.html" %}', deal=deal)
+
+    html = fragment("rep@example.test")
+    rows = re.findall(
+        r'<tr>\s*<th scope="row">(.*?)</th>.*?class="(differs|agrees)">(.*?)</span>', html, re.S
+    )
+    assert ("Main reason", "differs", "✗ Differs") in rows  # price (rep) against trust (buyer)
+    assert ("Vendor chosen", "agrees", "✓ Agrees") in rows
+    assert "Price" in html and "Trust" in html and "Zed Named" in html
+    assert "Zed Named" in fragment("boss@example.test")
+    assert "Zed Named" not in fragment("other@example.test")
+
+
+# --- hostile text ------------------------------------------------------------------------------
+
+HOSTILE = (
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3))\n"
+    "~~~\n~~~~ buyer\n---\nTitle: injected\n"
+    + "W" * 3000
+    + "\n😀 שלום עולם \u202etxet\u202c\x00nul\x07bell\x1b[31m\ttab\r\nend"
+)
+
+
+def test_hostile_text_is_stored_faithfully_and_rendered_escaped(app, client, link):
+    token = link[2]
+    data = answer_data(
+        client, token, own_words=HOSTILE, would_change=HOSTILE, competitor="<b>Evil</b>\x00 Co"
+    )
+    assert client.post(f"/s/{token}", data=data).status_code == 302
+    expected = (
+        HOSTILE.replace("\x00", "").replace("\x07", "").replace("\x1b", "").replace("\r\n", "\n")
+    )
+    [answer] = table(app, "answers")
+    assert answer["own_words"] == expected and answer["would_change"] == expected
+    assert answer["competitor"] == "<b>Evil</b> Co"
+
+    [path] = entry_files(app)
+    raw = path.read_bytes()
+    assert b"\x00" not in raw and b"\x07" not in raw
+    entry = entries.read_entry(path)
+    assert entry.title.startswith("Deal ") and entry.competitor == "b-evil-b-co"
+    assert entries.plain_text(entry.body).count(expected.rstrip("\n")) == 2
+    html = client.get(f"/s/{token}/thanks").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript' not in html
+    assert "😀 שלום עולם" in html
+
+
+# --- closed links ------------------------------------------------------------------------------
+
+
+def test_an_expired_link_is_410_with_a_kind_page_and_marks_expired(app, client):
+    inv, token = invite(app, make_deal(app), expiry_days=-1)
+    page = client.get(f"/s/{token}")
+    assert page.status_code == 410
+    assert "This link has expired" in page.get_data(as_text=True)
+    assert "Thank you for thinking of us" in page.get_data(as_text=True)
+    assert invitation(app, inv["id"])["status"] == "expired"
+    data = {"csrf_token": csrf_token(client, "/login"), "outcome": "price", "reason": "price"}
+    assert client.post(f"/s/{token}", data=data).status_code == 410
+    assert table(app, "answers") == []
+
+
+def test_a_link_that_expires_while_the_form_is_open_is_not_answered(app, client, link):
+    token, inv = link[2], link[1]
+    data = answer_data(client, token)
+    with app.app_context():
+        past = invitations.stamp(invitations.now() - timedelta(minutes=1))
+        get_store().table("invitations").update(inv["id"], {"expires_at": past})
+    assert client.post(f"/s/{token}", data=data).status_code == 410
+    assert table(app, "answers") == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "A" * 32,  # well-formed, unknown
+        "short",  # malformed
+        "x" * 200,  # too long
+        "bad%20chars%3Cscript%3E-but-long-enough-1234567890",
+        "%00" * 40,
+    ],
+)
+def test_unknown_or_malformed_tokens_are_the_plain_404(client, token):
+    page = client.get(f"/s/{token}")
+    missing = client.get("/no-such-page-at-all")
+    assert page.status_code == missing.status_code == 404
+    assert page.get_data() == missing.get_data()
+
+
+def test_unknown_tokens_are_throttled_per_address_but_real_links_are_not(app, client, link):
+    app.config["TOKEN_MISSES"] = 5
+    for i in range(5):
+        assert client.get(f"/s/{'Z' * 31}{i}").status_code == 404
+    assert client.get(f"/s/{'Z' * 32}").status_code == 429
+    assert client.get(f"/s/{link[2]}").status_code == 200  # a valid link still works
+    elsewhere = app.test_client()
+    page = elsewhere.get(f"/s/{'Y' * 32}", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert page.status_code == 404  # another address has its own count
+
+
+# --- opting out --------------------------------------------------------------------------------
+
+
+def test_optout_get_changes_nothing_and_post_suppresses(app, client, link):
+    inv, token = link[1], link[2]
+    page = client.get(f"/s/{token}/optout")
+    assert page.status_code == 200 and "Yes, stop all mail to me" in page.get_data(as_text=True)
+    with app.app_context():
+        assert not invitations.is_suppressed(get_store(), CONTACT["email"])
+    assert invitation(app, inv["id"])["status"] == "sent"
+
+    done = client.post(
+        f"/s/{token}/optout", data={"csrf_token": csrf_token(client, f"/s/{token}/optout")}
+    )
+    assert done.status_code == 200 and "no more mail" in done.get_data(as_text=True)
+    with app.app_context():
+        assert invitations.is_suppressed(get_store(), CONTACT["email"].upper())
+    assert invitation(app, inv["id"])["status"] == "opted-out"
+    after = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "You asked us not to write again" in after and "csrf_token" not in after
+
+
+def test_optout_post_without_csrf_is_refused(app, client, link):
+    page = client.post(f"/s/{link[2]}/optout", data={})
+    assert page.status_code == 400
+    with app.app_context():
+        assert not invitations.is_suppressed(get_store(), CONTACT["email"])
+
+
+def test_rfc8058_one_click_unsubscribe_works_without_csrf(app, client, link):
+    page = client.post(f"/s/{link[2]}/optout", data={"List-Unsubscribe": "One-Click"})
+    assert page.status_code == 200
+    with app.app_context():
+        assert invitations.is_suppressed(get_store(), CONTACT["email"])
+    assert invitation(app, link[1]["id"])["status"] == "opted-out"
+
+
+def test_opting_out_after_answering_keeps_the_answer(app, client, link):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    client.post(f"/s/{token}/optout", data={"List-Unsubscribe": "One-Click"})
+    assert invitation(app, link[1]["id"])["status"] == "answered"
+    with app.app_context():
+        assert invitations.is_suppressed(get_store(), CONTACT["email"])
+
+
+def test_optout_of_an_unknown_token_is_404(client):
+    assert (
+        client.post(f"/s/{'Q' * 32}/optout", data={"List-Unsubscribe": "One-Click"}).status_code
+        == 404
+    )
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def test_every_survey_response_is_private(app, client, link):
+    token = link[2]
+    _, expired_token = invite(app, make_deal(app), expiry_days=-1)
+    responses = [
+        client.get(f"/s/{token}"),
+        client.get(f"/s/{token}/optout"),
+        client.post(f"/s/{token}", data={"outcome": "bogus"}),
+        client.get(f"/s/{'N' * 32}"),
+        client.get(f"/s/{expired_token}"),
+    ]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    responses += [client.get(f"/s/{token}/thanks"), client.get(f"/s/{token}")]
+    for response in responses:
+        assert response.headers["Referrer-Policy"] == "no-referrer", response.request.path
+        assert response.headers["Cache-Control"] == "no-store", response.request.path
+        assert "<script" not in response.get_data(as_text=True)
+
+
+# --- mail to the rep ---------------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    envelopes: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def test_the_rep_is_told_over_real_smtp(app, client, link):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
+        token = link[2]
+        client.post(f"/s/{token}", data=answer_data(client, token))
+    finally:
+        controller.stop()
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == ["rep@example.test"]
+    msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert f"/deals/{link[0]['id']}" in text_of(msg) and "Their demo" not in text_of(msg)
+
+
+def test_a_mail_failure_loses_no_answer(app, client, link, caplog):
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    token = link[2]
+    response = client.post(f"/s/{token}", data=answer_data(client, token))
+    assert response.status_code == 302
+    assert len(table(app, "answers")) == 1 and len(entry_files(app)) == 1
+    assert "mail to the rep failed" in caplog.text
+    assert client.get(f"/s/{token}/thanks").status_code == 200
