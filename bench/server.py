@@ -36,22 +36,22 @@ def free_port() -> int:
 
 def start(space: Dataset, port: int) -> subprocess.Popen:
     """waitress serving the app over the data set (its output goes to a log in the workspace)."""
-    log = open(space.root / "waitress.log", "ab")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "waitress",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            "--threads=8",
-            "--call",
-            "debrief:create_app",
-        ],  # fmt: skip
-        env=space.env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(space.root / "waitress.log", "ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "waitress",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--threads=8",
+                "--call",
+                "debrief:create_app",
+            ],  # fmt: skip
+            env=space.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -177,6 +177,7 @@ def throughput(run: Run) -> list[Figure]:
             capture_output=True,
             text=True,
             check=True,
+            cwd=Path(__file__).resolve().parent.parent,  # where `bench` is importable
         )
         report = json.loads(result.stdout)
         memory = rss_mb(server.pid)
