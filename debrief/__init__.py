@@ -45,13 +45,17 @@ def register_blueprints(app: Flask) -> None:
     from debrief.auth.views import bp as auth_bp
     from debrief.deals.views import bp as deals_bp
     from debrief.kb.views import bp as kb_bp
+    from debrief.people.views import bp as people_bp
     from debrief.survey.views import bp as survey_bp
+    from debrief.themes import blueprint as themes_blueprint
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(deals_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(survey_bp)
+    app.register_blueprint(themes_blueprint())
+    app.register_blueprint(people_bp)
 
     @app.get("/")
     def index():

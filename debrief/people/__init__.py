@@ -1,0 +1,1 @@
+"""People: managers add accounts, reset passwords, deactivate and reactivate."""

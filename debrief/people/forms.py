@@ -1,0 +1,36 @@
+"""Forms for managing accounts."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from debrief.auth.users import MIN_PASSWORD, ROLES
+
+PASSWORD_HINT = f"At least {MIN_PASSWORD} characters. Tell the person in person or by phone."
+
+
+class AddAccountForm(FlaskForm):
+    """A new rep or manager."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    role = SelectField("Role", choices={r: r.capitalize() for r in ROLES}, default="rep")
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    """A new password for one account (typed twice)."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class ActiveForm(FlaskForm):
+    """Deactivate ("0") or reactivate ("1") an account."""
+
+    active = HiddenField(validators=[DataRequired()])

@@ -1,0 +1,135 @@
+"""CSV exports: the buyers' answers (anonymity kept) and each table of the dashboard.
+
+Cells that a spreadsheet would run as a formula (= + - @, tab, CR) get a leading apostrophe:
+buyer text is untrusted, and "=HYPERLINK(...)" in an answer must stay text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from debrief.store import Store
+from debrief.taxonomy import reason_label
+from debrief.themes import stats
+from debrief.themes.dashboard import Dashboard
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ANSWER_COLUMNS = (
+    "submitted", "deal_id", "rep", "outcome", "competitor", "reason", "other_reasons",
+    "own_words", "claims", "would_change", "trust", "attribution", "name", "company",
+    "may_contact",
+)  # fmt: skip
+
+
+def neutralize(value: object) -> str:
+    """A cell as text a spreadsheet shows and never evaluates."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    """CSV text (CRLF line ends, as RFC 4180 and spreadsheets expect), every cell neutralized."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([neutralize(h) for h in header])
+    writer.writerows([neutralize(c) for c in row] for row in rows)
+    return out.getvalue()
+
+
+def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
+    """One row per answer inside the filters; anonymous rows carry no name, company or deal id."""
+    emails = {u["id"]: u["email"] for u in store.table("users").all()}
+    deals = {d["id"]: d for d in store.table("deals").all()}
+    rows = []
+    for answer in store.table("answers").all():
+        deal = deals.get(answer.get("deal_id")) or {}
+        rep = emails.get(deal.get("rep_id"), "")
+        day = (answer.get("submitted") or "")[:10] or None
+        if not filters.keeps(day, rep):
+            continue
+        named = answer.get("attribution") == "named"
+        claims = "; ".join(
+            f"{c.get('claim', '')} [{c.get('verdict', '')}]" for c in answer.get("claims") or []
+        )
+        rows.append(
+            [
+                answer.get("submitted"),
+                answer.get("deal_id") if named else "",  # the deal names the buyer's company
+                rep,
+                answer.get("outcome"),
+                answer.get("competitor"),
+                answer.get("reason"),
+                ", ".join(answer.get("reasons") or []),
+                answer.get("own_words"),
+                claims,
+                answer.get("would_change"),
+                answer.get("trust"),
+                "named" if named else "anonymous",
+                answer.get("name") if named else "",
+                answer.get("company") if named else "",
+                "yes" if answer.get("may_contact") else "no",
+            ]
+        )
+    return rows
+
+
+def _funnel_row(label: str, f: stats.Funnel) -> list[object]:
+    return [label, f.sent, f.opened, f.answered, stats.percent(f.rate)]
+
+
+def tables(d: Dashboard) -> dict[str, tuple[list[str], list[list[object]]]]:
+    """Every dashboard table by its CSV name: (header, rows)."""
+    agreement = d.agreement
+    return {
+        "themes-by-month": (
+            ["theme", *d.months],
+            [[d.theme_name(t), *counts] for t, counts in d.per_month.items()],
+        ),
+        "theme-trends": (
+            ["theme", "last 90 days", "90 days before", "rising"],
+            [
+                [d.theme_name(t.theme), t.recent, t.previous, "yes" if t.rising else ""]
+                for t in d.trends
+            ],
+        ),  # fmt: skip
+        "reasons": (
+            ["reason", "buyers: main", "reps: main", "buyers: named at all", "reps: named at all"],
+            [
+                [reason_label(r.reason), r.buyer_main, r.rep_main, r.buyer_any, r.rep_any]
+                for r in d.reasons
+            ],
+        ),  # fmt: skip
+        "agreement": (
+            ["rep", "agree", "debriefs", "agreement rate"],
+            [
+                [
+                    "All reps",
+                    agreement.overall.agree,
+                    agreement.overall.total,
+                    stats.percent(agreement.overall.rate),
+                ]
+            ]
+            + [
+                [d.rep_name(rep), a.agree, a.total, stats.percent(a.rate)]
+                for rep, a in agreement.per_rep.items()
+            ],
+        ),  # fmt: skip
+        "matrix": (
+            ["rep reason \\ buyer reason", *map(reason_label, agreement.buyer_reasons)],
+            [
+                [reason_label(r), *(agreement.count(r, b) for b in agreement.buyer_reasons)]
+                for r in agreement.rep_reasons
+            ],
+        ),  # fmt: skip
+        "competitors": (["competitor", "debriefs"], [list(row) for row in d.competitors]),
+        "funnel-by-month": (
+            ["month", "sent", "opened", "answered", "response rate"],
+            [_funnel_row(m, f) for m, f in d.funnel_by_month.items()],
+        ),
+        "funnel-by-rep": (
+            ["rep", "sent", "opened", "answered", "response rate"],
+            [_funnel_row(d.rep_name(r), f) for r, f in d.funnel_by_rep.items()],
+        ),
+    }

@@ -1,0 +1,76 @@
+"""Forms for themes, tagging and the dashboard filters (WTForms validates, services decide)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from debrief.themes.service import DESCRIPTION_MAX, NAME_MAX
+
+
+class ThemeForm(FlaskForm):
+    """Create a theme, or rename and describe one."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
+
+
+class MergeForm(FlaskForm):
+    """Merge this theme into another (choices are set by the view)."""
+
+    target = SelectField("Merge into", validators=[DataRequired()], choices=[])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs its CSRF token (delete)."""
+
+
+class TagForm(FlaskForm):
+    """Tag or untag one entry; `next` is where to go back to."""
+
+    slug = StringField("Entry", validators=[DataRequired(), Length(max=200)])
+    theme = StringField("Theme", validators=[DataRequired(), Length(max=NAME_MAX)])
+    next = HiddenField()
+
+
+class SearchFields:
+    """The knowledge-base search fields, shared by the preview (GET) and the tag-all (POST)."""
+
+    q = StringField("Search", validators=[Optional(), Length(max=1000)])
+    kind = SelectField(
+        "Kind", choices={"": "Any", "debrief": "Debrief", "lesson": "Lesson"},
+        validators=[Optional()],
+    )  # fmt: skip
+    reason = StringField("Reason", validators=[Optional(), Length(max=60)])
+    competitor = StringField("Competitor", validators=[Optional(), Length(max=120)])
+    rep = StringField("Rep (email)", validators=[Optional(), Length(max=254)])
+    date_from = DateField("From", name="from", validators=[Optional()])
+    date_to = DateField("To", name="to", validators=[Optional()])
+
+
+class SearchForm(SearchFields, FlaskForm):
+    """The search whose results would be tagged (a GET form, like /kb: no CSRF needed)."""
+
+    theme = StringField("Only entries with theme", validators=[Optional(), Length(max=NAME_MAX)])
+
+    class Meta:
+        csrf = False
+
+
+class TagSearchForm(SearchFields, FlaskForm):
+    """Tag every result of the search with one theme (`within_theme` is the search's theme)."""
+
+    within_theme = HiddenField(validators=[Optional(), Length(max=NAME_MAX)])
+    theme = SelectField("Tag every result with", validators=[DataRequired()], choices=[])
+
+
+class DashboardFilters(FlaskForm):
+    """The dashboard's date range and rep (a GET form)."""
+
+    date_from = DateField("From", name="from", validators=[Optional()])
+    date_to = DateField("To", name="to", validators=[Optional()])
+    rep = SelectField("Rep", choices=[], validators=[Optional()])
+
+    class Meta:
+        csrf = False

@@ -1,0 +1,263 @@
+"""The dashboard's numbers: plain functions over entry facts and invitations (no Flask, no I/O).
+
+Entry facts are the dicts of `SearchIndex.facts()`: slug, date (YYYY-MM-DD), kind, rep (email),
+competitor, outcome, themes, prospect_reasons, rep_reasons (main reason first), trust, deal.
+Every function here takes data and returns numbers, so each is tested on hand-built data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+RISING_WINDOW = 90  # days: the last 90 days against the 90 before
+RISING_MIN = 2  # a theme seen once in 90 days is noise, not a trend
+RISING_FACTOR = 1.5  # rising: at least 1.5 times the earlier count (and RISING_MIN)
+
+
+@dataclass
+class Filters:
+    """Which facts count: a date range (inclusive, YYYY-MM-DD) and one rep's email."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    rep: str | None = None
+
+    def keeps(self, day: str | None, rep: str | None) -> bool:
+        """Whether a dated, rep-owned item falls inside these filters."""
+        if self.rep and (rep or "").lower() != self.rep.lower():
+            return False
+        if day is None:
+            return not (self.date_from or self.date_to)
+        if self.date_from and day < self.date_from:
+            return False
+        return not (self.date_to and day > self.date_to)
+
+
+def filter_facts(facts: Iterable[dict], filters: Filters) -> list[dict]:
+    """The facts inside the filters."""
+    return [f for f in facts if filters.keeps(f["date"], f.get("rep"))]
+
+
+# --- months and themes ------------------------------------------------------------------------
+
+
+def month_of(day: str) -> str:
+    """YYYY-MM of a YYYY-MM-DD (or ISO timestamp) string."""
+    return day[:7]
+
+
+def last_months(end: datetime.date, count: int = 12) -> list[str]:
+    """The `count` months ending with end's month, oldest first, as YYYY-MM."""
+    year, month = end.year, end.month
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def themes_per_month(facts: Iterable[dict], months: list[str]) -> dict[str, list[int]]:
+    """theme -> entries tagged with it in each of the months (themes seen in none are left out)."""
+    position = {m: i for i, m in enumerate(months)}
+    counts: dict[str, list[int]] = {}
+    for fact in facts:
+        i = position.get(month_of(fact["date"]))
+        if i is None:
+            continue
+        for theme in fact["themes"]:
+            counts.setdefault(theme, [0] * len(months))[i] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
+
+
+def is_rising(recent: int, previous: int) -> bool:
+    """A theme is rising when the recent count is at least RISING_MIN and 1.5x the earlier one."""
+    return recent >= RISING_MIN and recent >= RISING_FACTOR * max(previous, 1)
+
+
+@dataclass
+class Trend:
+    """One theme's count in the last window and the window before."""
+
+    theme: str
+    recent: int
+    previous: int
+    rising: bool
+
+
+def theme_trends(
+    facts: Iterable[dict], today: datetime.date, days: int = RISING_WINDOW
+) -> list[Trend]:
+    """Every theme's count in (today-days, today] and the `days` before; rising ones first."""
+    recent_start = (today - datetime.timedelta(days=days)).isoformat()
+    previous_start = (today - datetime.timedelta(days=2 * days)).isoformat()
+    end = today.isoformat()
+    recent: Counter[str] = Counter()
+    previous: Counter[str] = Counter()
+    for fact in facts:
+        day = fact["date"]
+        if recent_start < day <= end:
+            recent.update(fact["themes"])
+        elif previous_start < day <= recent_start:
+            previous.update(fact["themes"])
+    trends = [
+        Trend(t, recent[t], previous[t], is_rising(recent[t], previous[t]))
+        for t in set(recent) | set(previous)
+    ]
+    return sorted(trends, key=lambda t: (not t.rising, -(t.recent - t.previous), t.theme))
+
+
+# --- reasons and agreement ----------------------------------------------------------------------
+
+
+def debriefs(facts: Iterable[dict]) -> list[dict]:
+    """The entries that hold a buyer's answer."""
+    return [f for f in facts if f["kind"] == "debrief"]
+
+
+@dataclass
+class ReasonRow:
+    """One reason: how often buyers and reps named it as the main reason, and at all."""
+
+    reason: str
+    buyer_main: int = 0
+    rep_main: int = 0
+    buyer_any: int = 0
+    rep_any: int = 0
+
+
+def reason_table(facts: Iterable[dict]) -> list[ReasonRow]:
+    """Reasons as buyers gave them beside reasons as reps logged them, on the same debriefs."""
+    rows: dict[str, ReasonRow] = {}
+    for fact in debriefs(facts):
+        for side in ("buyer", "rep"):
+            reasons = fact["prospect_reasons"] if side == "buyer" else fact["rep_reasons"]
+            for i, reason in enumerate(reasons):
+                row = rows.setdefault(reason, ReasonRow(reason))
+                setattr(row, f"{side}_any", getattr(row, f"{side}_any") + 1)
+                if i == 0:
+                    setattr(row, f"{side}_main", getattr(row, f"{side}_main") + 1)
+    return sorted(rows.values(), key=lambda r: (-(r.buyer_main + r.rep_main), r.reason))
+
+
+@dataclass
+class Agreement:
+    """How often the rep's main reason was the buyer's main reason."""
+
+    agree: int = 0
+    total: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """agree / total, or None when no debrief has both reasons."""
+        return self.agree / self.total if self.total else None
+
+
+@dataclass
+class AgreementReport:
+    """Agreement overall and per rep, and the confusion matrix with the deals in each cell."""
+
+    overall: Agreement = field(default_factory=Agreement)
+    per_rep: dict[str, Agreement] = field(default_factory=dict)
+    # (rep reason, buyer reason) -> the deals (or entry slugs when no deal) in that cell
+    cells: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    rep_reasons: list[str] = field(default_factory=list)
+    buyer_reasons: list[str] = field(default_factory=list)
+
+    def count(self, rep_reason: str, buyer_reason: str) -> int:
+        """How many debriefs fall in one cell."""
+        return len(self.cells.get((rep_reason, buyer_reason), ()))
+
+
+def agreement(facts: Iterable[dict], order: list[str] | None = None) -> AgreementReport:
+    """Compare main reasons on every debrief that has both; `order` sorts the matrix axes."""
+    report = AgreementReport()
+    for fact in debriefs(facts):
+        if not fact["prospect_reasons"] or not fact["rep_reasons"]:
+            continue
+        rep_main, buyer_main = fact["rep_reasons"][0], fact["prospect_reasons"][0]
+        same = rep_main == buyer_main
+        for tally in (
+            report.overall,
+            report.per_rep.setdefault(fact.get("rep") or "", Agreement()),
+        ):
+            tally.total += 1
+            tally.agree += same
+        cell = report.cells.setdefault((rep_main, buyer_main), [])
+        cell.append({"deal": fact.get("deal"), "slug": fact["slug"], "date": fact["date"]})
+    rank = {slug: i for i, slug in enumerate(order or [])}
+
+    def key(slug: str) -> tuple[int, str]:
+        return (rank.get(slug, len(rank)), slug)
+
+    report.rep_reasons = sorted({r for r, _ in report.cells}, key=key)
+    report.buyer_reasons = sorted({b for _, b in report.cells}, key=key)
+    report.per_rep = dict(sorted(report.per_rep.items()))
+    return report
+
+
+def competitors(facts: Iterable[dict]) -> list[tuple[str, int]]:
+    """Competitors lost to (from debriefs), most frequent first."""
+    counts = Counter(f["competitor"] for f in debriefs(facts) if f.get("competitor"))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --- the invitation funnel ----------------------------------------------------------------------
+
+
+@dataclass
+class Funnel:
+    """Invitations sent, opened and answered; the response rate is answered / sent."""
+
+    sent: int = 0
+    opened: int = 0
+    answered: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """answered / sent, or None when nothing was sent."""
+        return self.answered / self.sent if self.sent else None
+
+    def add(self, invitation: dict) -> None:
+        """Count one sent invitation at the furthest stage it reached."""
+        answered = bool(invitation.get("answered_at")) or invitation.get("status") == "answered"
+        opened = (
+            answered or bool(invitation.get("opened_at")) or invitation.get("status") == "opened"
+        )
+        self.sent += 1
+        self.opened += opened
+        self.answered += answered
+
+
+def sent_day(invitation: dict) -> str | None:
+    """The day an invitation was first sent (YYYY-MM-DD), or None if it never was."""
+    sent = invitation.get("sent_at")
+    if not sent and invitation.get("status") in ("opened", "answered"):
+        sent = invitation.get(
+            "created"
+        )  # an answered invitation was sent, whatever the record says
+    return sent[:10] if sent else None
+
+
+def funnel(
+    invitations: Iterable[dict], rep_of_deal: dict[int, str], filters: Filters
+) -> tuple[Funnel, dict[str, Funnel], dict[str, Funnel]]:
+    """The funnel overall, per month sent and per rep (rep_of_deal: deal id -> rep email)."""
+    total = Funnel()
+    by_month: dict[str, Funnel] = defaultdict(Funnel)
+    by_rep: dict[str, Funnel] = defaultdict(Funnel)
+    for invitation in invitations:
+        day = sent_day(invitation)
+        rep = rep_of_deal.get(invitation.get("deal_id"), "")
+        if day is None or not filters.keeps(day, rep):
+            continue
+        for tally in (total, by_month[month_of(day)], by_rep[rep]):
+            tally.add(invitation)
+    return total, dict(sorted(by_month.items())), dict(sorted(by_rep.items()))
+
+
+def percent(rate: float | None) -> str:
+    """A rate as a whole percentage, or a dash when there is nothing to divide."""
+    return "–" if rate is None else f"{round(rate * 100)}%"
