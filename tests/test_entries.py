@@ -1,0 +1,390 @@
+"""The entry file format: round trip, buyer blocks, anonymity, broken files, XSS, traversal."""
+
+import datetime
+import os
+import re
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from debrief.entries import (
+    Entry,
+    EntryError,
+    buyer_block,
+    clean_header_value,
+    find_entry,
+    iter_entries,
+    read_entry,
+    render_body,
+    save_entry,
+    slugify,
+    write_entry,
+)
+
+PAYLOADS = [
+    line.replace("\\n", "\n")  # the file keeps one payload a line; \n marks a line break
+    for line in (Path(__file__).parent / "xss_payloads.txt").read_text().splitlines()
+    if line.strip()
+]
+DAY = datetime.date(2026, 3, 14)
+
+
+def lesson(**fields) -> Entry:
+    """A valid lesson entry with the given fields changed."""
+    base = {"kind": "lesson", "title": "Ask about the budget owner", "date": DAY}
+    return Entry(**(base | fields))
+
+
+# --- round trip -----------------------------------------------------------------------------
+
+TRICKY = st.sampled_from(
+    ["---", "...", "Title: forged", "~~~", "```", "\u202eevil\u202c", "שלום", "🙂👍🏽", ": :", "  "]
+)
+header_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=60
+).map(clean_header_value)
+body_text = st.lists(
+    st.one_of(st.text(st.characters(blacklist_categories=("Cs", "Cc"))), TRICKY,
+              st.just("x" * 300), st.just("\n"), st.just("\t")),  # fmt: skip
+    max_size=12,
+).map("".join)
+slug_list = st.lists(st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8})?", fullmatch=True), max_size=4)
+
+entries = st.builds(
+    Entry,
+    kind=st.sampled_from(["debrief", "lesson"]),
+    title=header_text.filter(bool),
+    date=st.dates(min_value=datetime.date(1000, 1, 1), max_value=datetime.date(9999, 12, 31)),
+    body=body_text,
+    deal=st.none() | st.integers(0, 10**9),
+    company=st.none() | header_text.filter(bool),
+    rep=st.none() | st.emails(),
+    competitor=st.none() | st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,10})?", fullmatch=True),
+    outcome=st.none() | st.sampled_from(["competitor", "status-quo", "no-decision", "in-house"]),
+    prospect_reasons=slug_list.map(lambda xs: list(dict.fromkeys(xs))),
+    rep_reasons=slug_list.map(lambda xs: list(dict.fromkeys(xs))),
+    themes=slug_list.map(lambda xs: list(dict.fromkeys(xs))),
+    trust=st.none() | st.integers(1, 5),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=entries)
+def test_round_trip_keeps_every_field(tmp_path, entry):
+    written = write_entry(tmp_path, entry)
+    back = read_entry(written.path)
+    assert back == written
+    for name in Entry.__dataclass_fields__:
+        if name not in ("slug", "path"):
+            assert getattr(back, name) == getattr(entry, name), name
+
+
+def test_file_layout_and_header(tmp_path):
+    entry = lesson(themes=["honesty", "trust"], trust=4, rep="ana@example.com", deal=12)
+    written = write_entry(tmp_path, entry)
+    assert written.path == tmp_path / "2026" / "2026-03-14-ask-about-the-budget-owner.md"
+    assert written.slug == "2026-03-14-ask-about-the-budget-owner"
+    text = written.path.read_text()
+    assert text.startswith("---\nTitle: Ask about the budget owner\nDate: 2026-03-14\nKind: lesson\n")
+    assert "Themes: honesty, trust\n" in text
+    assert "Company" not in text and "Competitor" not in text  # empty keys are left out
+    # Python-Markdown's own meta extension reads the same header.
+    md = markdown.Markdown(extensions=["meta"])
+    md.convert(text)
+    assert md.Meta["title"] == ["Ask about the budget owner"] and md.Meta["trust"] == ["4"]
+
+
+def test_header_values_stay_on_one_line(tmp_path):
+    entry = lesson(title="Line one\r\nTitle: forged\x00\u2028end", company="A\nKind: debrief")
+    written = write_entry(tmp_path, entry)
+    assert written.title == "Line one Title: forged end"
+    header = written.path.read_text().split("---\n")[1]
+    keys = [line.split(":")[0] for line in header.splitlines()]
+    assert keys == ["Title", "Date", "Kind", "Company"]
+    assert read_entry(written.path).company == "A Kind: debrief"
+
+
+def test_unique_slugs_across_the_tree(tmp_path):
+    (tmp_path / "starter").mkdir()
+    (tmp_path / "starter" / "2026-03-14-ask-about-the-budget-owner.md").write_text("x")
+    slugs = [write_entry(tmp_path, lesson()).slug for _ in range(3)]
+    base = "2026-03-14-ask-about-the-budget-owner"
+    assert slugs == [f"{base}-2", f"{base}-3", f"{base}-4"]
+
+
+def test_concurrent_writers_never_share_a_file(tmp_path):
+    results = []
+
+    def write():
+        results.append(write_entry(tmp_path, lesson(body="same title, many writers")))
+
+    threads = [threading.Thread(target=write) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({e.path for e in results}) == 16
+    assert len(list((tmp_path / "2026").glob("*.md"))) == 16
+    assert not list((tmp_path / "2026").glob(".*"))  # no temporary files left behind
+
+
+def test_save_entry_rewrites_in_place(tmp_path):
+    written = write_entry(tmp_path, lesson(body="keep me"))
+    saved = save_entry(written.__class__(**{**written.__dict__, "themes": ["trust"]}))
+    assert saved.path == written.path
+    again = read_entry(written.path)
+    assert again.themes == ["trust"] and again.body == "keep me"
+    assert [p.name for p in (tmp_path / "2026").iterdir()] == [written.path.name]
+
+
+def test_write_rejects_an_invalid_entry(tmp_path):
+    for bad in (lesson(title=" \n "), lesson(kind="memo"), lesson(trust=9)):
+        with pytest.raises(ValueError):
+            write_entry(tmp_path, bad)
+    assert not any(tmp_path.rglob("*.md"))
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("Lost to Globex: price?", "lost-to-globex-price"), ("Ça coûte", "ca-coute"),
+     ("🙂", ""), ("a" * 100, "a" * 60), ("--x--", "x")],
+)  # fmt: skip
+def test_slugify(text, slug):
+    assert slugify(text) == slug
+
+
+# --- anonymity ------------------------------------------------------------------------------
+
+
+def test_anonymous_entry_never_names_the_company(tmp_path):
+    named = write_entry(tmp_path, lesson(company="Initrode Freight"))
+    anonymous = write_entry(tmp_path, lesson(company=None, body="Answer without a name."))
+    assert "Company: Initrode Freight" in named.path.read_text()
+    text = anonymous.path.read_text()
+    assert "Company" not in text and "Initrode" not in text
+    assert read_entry(anonymous.path).company is None
+
+
+# --- buyer blocks ---------------------------------------------------------------------------
+
+HOSTILE_BUYER = [
+    "~~~~\n<script>alert(1)</script>\n~~~~~~~~",
+    "```\n</code></pre><script>alert(1)</script>\n```",
+    "---\nTitle: forged\n---",
+    "~~~ buyer\nnested\n~~~",
+    "<b>bold</b> & [link](https://evil.example) **strong**",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_BUYER)
+def test_buyer_text_is_stored_verbatim_and_rendered_escaped(tmp_path, text):
+    body = "Rep intro.\n\n" + buyer_block(text) + "\n\nRep outro."
+    written = write_entry(tmp_path, lesson(body=body))
+    assert text in written.path.read_text()
+    html = str(render_body(read_entry(written.path)))
+    inner = re.search(r'<pre><code class="language-buyer">(.*?)</code></pre>', html, re.S)
+    assert inner is not None
+    assert inner.group(1) == str(__import__("markupsafe").escape(text))
+    assert "<script" not in html and "<b>" not in html and "<a " not in html
+    assert html.startswith("<p>Rep intro.</p>") and html.endswith("<p>Rep outro.</p>")
+
+
+@settings(max_examples=200)
+@given(text=st.text(st.sampled_from("~`-<>&\n ab*[]()!:")) | st.text())
+def test_nothing_in_buyer_text_closes_its_fence(text):
+    """Python-Markdown's own fenced_code agrees: the whole text is one escaped code block."""
+    block = buyer_block(text)
+    html = markdown.markdown(block, extensions=["fenced_code"])
+    assert html.startswith('<pre><code class="language-buyer">')
+    assert html.count("</code></pre>") == 1 and html.endswith("</code></pre>")
+    assert "<" not in html.removeprefix('<pre><code class="language-buyer">')[: -len("</code></pre>")]
+
+
+def test_buyer_block_strips_control_characters():
+    assert buyer_block("a\x00b\x07c\r\nd\te") == "~~~ buyer\nabc\nd\te\n~~~"
+
+
+# --- broken files ---------------------------------------------------------------------------
+
+BROKEN = {
+    "bad-header.md": (b"---\nTitle: x\nthis is not a key\n---\n", "bad header line 3"),
+    "latin1.md": ("---\nTitle: Caf\xe9\nKind: lesson\nDate: 2026-01-01\n---\n".encode("latin-1"),
+                  "not UTF-8"),
+    "binary.md": (b"---\nTitle: x\x00\x01\x02\n---\n", "binary"),
+    "empty.md": (b"", "empty"),
+    "no-title.md": (b"---\nKind: lesson\nDate: 2026-01-01\n---\n\nbody\n", "missing Title"),
+    "bad-date.md": (b"---\nTitle: x\nKind: lesson\nDate: 14/03/2026\n---\n", "Date must be"),
+    "bad-kind.md": (b"---\nTitle: x\nKind: memo\nDate: 2026-01-01\n---\n", "Kind must be"),
+    "bad-trust.md": (b"---\nTitle: x\nKind: lesson\nDate: 2026-01-01\nTrust: 9\n---\n", "Trust"),
+    "unclosed.md": (b"---\nTitle: x\nKind: lesson\nDate: 2026-01-01", "bad header"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_file_gives_a_clear_error(tmp_path, name):
+    raw, reason = BROKEN[name]
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(EntryError) as caught:
+        read_entry(path)
+    assert reason in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_iter_entries_yields_errors_and_goes_on(tmp_path):
+    good = write_entry(tmp_path, lesson())
+    for name, (raw, _) in BROKEN.items():
+        (tmp_path / name).write_bytes(raw)
+    (tmp_path / ".hidden.md").write_bytes(b"\x00")  # hidden files are not entries
+    results = list(iter_entries(tmp_path))
+    assert [r.slug for r in results if isinstance(r, Entry)] == [good.slug]
+    errors = [r for r in results if isinstance(r, EntryError)]
+    assert sorted(Path(e.path).name for e in errors) == sorted(BROKEN)
+
+
+def test_hand_written_file_is_read(tmp_path):
+    path = tmp_path / "by-hand.md"
+    path.write_bytes(
+        b"\xef\xbb\xbf---\r\nTitle: By hand\r\nKind: lesson\r\nDate: 2026-01-02\r\n"
+        b"Themes: Honesty, Over Promising\r\n---\r\nBody right away.\r\n"
+    )
+    entry = read_entry(path)
+    assert (entry.title, entry.themes, entry.slug) == (
+        "By hand",
+        ["honesty", "over-promising"],
+        "by-hand",
+    )
+    assert entry.body.startswith("Body right away.")
+
+
+# --- find_entry -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slug",
+    ["../x", "..%2fx", "/etc/passwd", "..", "2026/../../secret", "A-Upper", "-x", "", "a b",
+     "x.md", "x\x00", "\\..\\x"],
+)  # fmt: skip
+def test_find_entry_rejects_traversal(tmp_path, slug):
+    entries_dir = tmp_path / "entries"
+    entries_dir.mkdir()
+    (tmp_path / "secret.md").write_text("outside")
+    (tmp_path / "x.md").write_text("outside")
+    assert find_entry(entries_dir, slug) is None
+
+
+def test_find_entry_finds_year_starter_and_nested(tmp_path):
+    written = write_entry(tmp_path, lesson())
+    (tmp_path / "starter").mkdir()
+    (tmp_path / "starter" / "trust-first.md").write_text("x")
+    (tmp_path / "team" / "deep").mkdir(parents=True)
+    (tmp_path / "team" / "deep" / "nested-one.md").write_text("x")
+    assert find_entry(tmp_path, written.slug) == written.path
+    assert find_entry(tmp_path, "trust-first") == tmp_path / "starter" / "trust-first.md"
+    assert find_entry(tmp_path, "nested-one") == tmp_path / "team" / "deep" / "nested-one.md"
+    assert find_entry(tmp_path, "missing") is None
+
+
+# --- XSS ------------------------------------------------------------------------------------
+
+
+class _Collector(HTMLParser):
+    """Every start tag with its attributes, as the browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+
+def assert_safe_html(html: str) -> None:
+    """No script, iframe, event handler, style or dangerous URL survives in the HTML."""
+    lowered = html.lower()
+    assert "<script" not in lowered and "<iframe" not in lowered
+    # Escaped text and quoted attribute values may say "onerror="; a tag itself must not.
+    tags_only = re.sub(r'"[^"]*"', '""', lowered)
+    assert not re.search(r"<[^>]*\son\w+\s*=", tags_only)
+    assert not re.search(r"<[^>]*\sstyle\s*=", tags_only)
+    parser = _Collector()
+    parser.feed(html)
+    parser.close()
+    allowed = {"p", "h2", "h3", "h4", "ul", "ol", "li", "blockquote", "pre", "code", "em",
+               "strong", "hr", "br", "a", "table", "thead", "tbody", "tr", "th", "td"}  # fmt: skip
+    for tag, attrs in parser.tags:
+        assert tag in allowed, tag
+        for name, value in attrs:
+            assert not name.startswith("on") and name != "style"
+            if name in ("href", "src"):
+                url = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+                assert not url.startswith(("javascript:", "vbscript:", "data:")), value
+                assert re.match(r"^(https?:|mailto:|[^:]*$)", url), value
+            if name == "class":
+                assert all(c.startswith("language-") for c in (value or "").split())
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_rep_markdown(tmp_path, payload):
+    written = write_entry(tmp_path, lesson(body=f"Intro\n\n{payload}\n\nOutro"))
+    assert_safe_html(str(render_body(read_entry(written.path))))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_buyer_block(tmp_path, payload):
+    written = write_entry(tmp_path, lesson(body=buyer_block(payload)))
+    html = str(render_body(read_entry(written.path)))
+    assert_safe_html(html)
+    assert "&lt;" in html or "<" not in payload
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_title_and_competitor(tmp_path, payload):
+    from markupsafe import escape
+
+    written = write_entry(tmp_path, lesson(title=payload, competitor=payload, body=payload))
+    back = read_entry(written.path)
+    assert back.title == clean_header_value(payload)  # kept as text; templates escape it
+    assert back.competitor is None or re.fullmatch(r"[a-z0-9-]+", back.competitor)
+    assert_safe_html(str(escape(back.title)))
+    assert_safe_html(str(render_body(back)))
+
+
+def test_markdown_still_renders(tmp_path):
+    body = "## Lesson\n\n*one* **two** [site](https://example.com)\n\n```python\nx = 1\n```"
+    html = str(render_body(lesson(body=body)))
+    assert "<h2>Lesson</h2>" in html and "<em>one</em>" in html
+    assert '<a href="https://example.com" rel="noopener noreferrer nofollow">site</a>' in html
+    assert '<code class="language-python">x = 1' in html
+
+
+def test_render_is_thread_safe():
+    bodies = [f"## Heading {i}\n\n" + "word " * 200 for i in range(8)]
+    out: dict[int, str] = {}
+
+    def render(i):
+        for _ in range(20):
+            out[i] = str(render_body(lesson(body=bodies[i])))
+
+    threads = [threading.Thread(target=render, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(out[i].startswith(f"<h2>Heading {i}</h2>") for i in range(8))
+
+
+def test_starter_lessons_are_valid():
+    starter = Path(__file__).parent.parent / "entries" / "starter"
+    found = [read_entry(p) for p in sorted(starter.glob("*.md"))]
+    assert len(found) == 5
+    for entry in found:
+        assert entry.kind == "lesson" and entry.date == datetime.date(2026, 1, 1)
+        assert entry.rep is None and entry.themes
+        assert 150 <= len(entry.body.split()) <= 300, entry.slug
+    assert os.path.commonpath([str(e.path) for e in found]) == str(starter)
