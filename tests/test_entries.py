@@ -49,8 +49,13 @@ header_text = st.text(
     st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=60
 ).map(clean_header_value)
 body_text = st.lists(
-    st.one_of(st.text(st.characters(blacklist_categories=("Cs", "Cc"))), TRICKY,
-              st.just("x" * 300), st.just("\n"), st.just("\t")),  # fmt: skip
+    st.one_of(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc"))),
+        TRICKY,
+        st.just("x" * 300),
+        st.just("\n"),
+        st.just("\t"),
+    ),  # fmt: skip
     max_size=12,
 ).map("".join)
 slug_list = st.lists(st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8})?", fullmatch=True), max_size=4)
@@ -90,7 +95,8 @@ def test_file_layout_and_header(tmp_path):
     assert written.path == tmp_path / "2026" / "2026-03-14-ask-about-the-budget-owner.md"
     assert written.slug == "2026-03-14-ask-about-the-budget-owner"
     text = written.path.read_text()
-    assert text.startswith("---\nTitle: Ask about the budget owner\nDate: 2026-03-14\nKind: lesson\n")
+    head = "---\nTitle: Ask about the budget owner\nDate: 2026-03-14\nKind: lesson\n"
+    assert text.startswith(head)
     assert "Themes: honesty, trust\n" in text
     assert "Company" not in text and "Competitor" not in text  # empty keys are left out
     # Python-Markdown's own meta extension reads the same header.
@@ -203,7 +209,8 @@ def test_nothing_in_buyer_text_closes_its_fence(text):
     html = markdown.markdown(block, extensions=["fenced_code"])
     assert html.startswith('<pre><code class="language-buyer">')
     assert html.count("</code></pre>") == 1 and html.endswith("</code></pre>")
-    assert "<" not in html.removeprefix('<pre><code class="language-buyer">')[: -len("</code></pre>")]
+    inner = html.removeprefix('<pre><code class="language-buyer">').removesuffix("</code></pre>")
+    assert "<" not in inner
 
 
 def test_buyer_block_strips_control_characters():
