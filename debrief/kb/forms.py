@@ -12,6 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from debrief.entries import clean_header_value
@@ -75,4 +76,8 @@ class LessonForm(FlaskForm):
 class NewLessonForm(LessonForm):
     """A new lesson may be tied to one of the author's deals."""
 
-    deal = SelectField("Deal", choices=[("", "No deal")], default="")
+    deal = SelectField("Deal", choices=[SelectChoice("", "No deal")], default="")
+
+    def set_deals(self, deals: list[tuple[str, str]]) -> None:
+        """The deals this author may choose from, as (id, label) pairs."""
+        self.deal.choices = [SelectChoice(value, label) for value, label in deals]

@@ -53,7 +53,7 @@ def deal_choices(user: dict[str, Any], wanted: str | None = None) -> list[tuple[
         key=lambda d: (d.get("lost_on") or "", d["id"]),
         reverse=True,
     )[:DEAL_CHOICES_MAX]
-    if wanted and str(wanted).isdigit() and all(str(d["id"]) != wanted for d in own):
+    if _is_id(wanted) and all(str(d["id"]) != wanted for d in own):
         # A deal asked for by link (?deal=ID) may be older than the list, or, for a manager,
         # another rep's deal; it is offered only if this account may tie a lesson to it.
         deal = deals.get(int(wanted))
@@ -62,6 +62,11 @@ def deal_choices(user: dict[str, Any], wanted: str | None = None) -> list[tuple[
     return [("", "No deal: a lesson standing alone")] + [
         (str(d["id"]), _deal_label(d)) for d in own
     ]
+
+
+def _is_id(value: object) -> bool:
+    """Whether user input is a plausible record id (digits only, not absurdly long)."""
+    return isinstance(value, str | int) and str(value).isdigit() and len(str(value)) <= 18
 
 
 def may_use_deal(deal: dict[str, Any], user: dict[str, Any]) -> bool:
@@ -73,7 +78,7 @@ def _deal(deal_id: str | int | None, user: dict[str, Any]) -> dict[str, Any] | N
     """The deal to tie the lesson to, checked again at save time (the list may be stale)."""
     if deal_id in (None, ""):
         return None
-    deal = get_store().table("deals").get(int(deal_id)) if str(deal_id).isdigit() else None
+    deal = get_store().table("deals").get(int(deal_id)) if _is_id(deal_id) else None
     if deal is None or not may_use_deal(deal, user):
         raise LessonError("Choose one of your own deals, or no deal.")
     return deal

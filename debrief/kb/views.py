@@ -88,7 +88,7 @@ def entry(slug: str):
 def new_lesson():
     """Write a lesson, with a preview first if wanted."""
     form = NewLessonForm(deal=request.args.get("deal", ""))
-    form.deal.choices = lessons.deal_choices(g.user, request.args.get("deal"))
+    form.set_deals(lessons.deal_choices(g.user, request.args.get("deal")))
     preview = None
     if form.validate_on_submit():
         if form.preview.data:

@@ -1,0 +1,589 @@
+"""The knowledge-base pages: search, facets, entry pages, lessons, problems, hostile input."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from conftest import csrf_token
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from debrief import entries
+from debrief.auth import users
+from debrief.kb import service
+from debrief.store import get_store
+
+SYNC_WAIT = 2.1  # the index looks at the folder at most every 2 s (SearchIndex.sync_if_stale)
+
+
+def publish(app, **fields) -> entries.Entry:
+    """Write an entry through the app's publishing path (file + index)."""
+    values = {"kind": "debrief", "date": datetime.date(2024, 5, 1), "body": "", **fields}
+    with app.app_context():
+        return service.publish(entries.Entry(**values))
+
+
+def hand_write(app, relative: str, text: str | bytes) -> Path:
+    """A file put in the entries folder by hand (or by git pull), behind the app's back."""
+    path = Path(app.config["ENTRIES_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def page(client, url: str) -> str:
+    """GET a page that must answer 200; its HTML."""
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def titles(html: str) -> list[str]:
+    """The result titles in the order shown."""
+    return re.findall(r'<h3><a href="/kb/[^"]+">([^<]*)</a></h3>', html)
+
+
+def sign_in_as(client, auth, email: str) -> None:
+    """Sign out (with the header form of a knowledge-base page) and sign in as someone else."""
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/kb")})
+    auth.login(email)
+
+
+def user_id(app, email: str) -> int:
+    """An account's id."""
+    with app.app_context():
+        return users.find_user(get_store(), email)["id"]
+
+
+def add_deal(app, owner: str, company: str = "Northwind", **fields) -> int:
+    """A lost deal owned by a fixture account."""
+    record = {
+        "company": company,
+        "contact_name": "Pat",
+        "contact_email": "pat@northwind.test",
+        "rep_id": user_id(app, owner),
+        "lost_on": "2024-04-30",
+        "competitor": "Acme CRM",
+        "rep_reason": "price",
+        "rep_reasons": ["support"],
+        **fields,
+    }
+    with app.app_context():
+        return get_store().table("deals").insert(record)
+
+
+@pytest.fixture
+def kb(app):
+    """Three entries: two debriefs and a lesson, on different dates, competitors and reasons."""
+    publish(
+        app,
+        title="Lost Northwind to Acme on price",
+        date=datetime.date(2024, 3, 1),
+        rep="rep@example.test",
+        competitor="Acme CRM",
+        prospect_reasons=["price"],
+        themes=["pricing"],
+        body="We quoted too late.\n\n" + entries.buyer_block("Acme was cheaper and <b>faster</b>."),
+        deal=1,
+        trust=2,
+    )
+    publish(
+        app,
+        title="Globex kept their spreadsheets",
+        date=datetime.date(2024, 4, 1),
+        rep="other@example.test",
+        prospect_reasons=["status-quo"],
+        body=entries.buyer_block("Change felt risky for the onboarding team."),
+    )
+    publish(
+        app,
+        kind="lesson",
+        title="Send the pricing sheet before the demo",
+        date=datetime.date(2024, 5, 1),
+        rep="rep@example.test",
+        body="Pricing surprises kill deals. **Send it early.**",
+    )
+
+
+# --- browsing and search ----------------------------------------------------------------------
+
+
+def test_kb_needs_sign_in(client):
+    response = client.get("/kb")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_browse_newest_first(client, auth, kb):
+    auth.login()
+    assert titles(page(client, "/kb")) == [
+        "Send the pricing sheet before the demo",
+        "Globex kept their spreadsheets",
+        "Lost Northwind to Acme on price",
+    ]
+
+
+def test_search_ranks_and_highlights(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb?q=onboarding")
+    assert titles(html) == ["Globex kept their spreadsheets"]
+    assert "<mark>onboarding</mark>" in html
+
+
+def test_prefix_matching_on_the_last_word(client, auth, kb):
+    auth.login()
+    assert titles(page(client, "/kb?q=spreadsh")) == ["Globex kept their spreadsheets"]
+    assert titles(page(client, "/kb?q=kept+spreadsh")) == ["Globex kept their spreadsheets"]
+
+
+def test_facet_counts_and_links(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb")
+    assert re.search(r'href="/kb\?reason=price">\s*Price</a> <span class="count">1</span>', html)
+    assert re.search(r'href="/kb\?kind=debrief">\s*Debrief</a> <span class="count">2</span>', html)
+    # A rep shows by name, not by email address.
+    assert re.search(
+        r'href="/kb\?rep=rep@example.test">\s*Rita Rep</a> <span class="count">2', html
+    )
+    # A facet link keeps the query and adds the filter.
+    html = page(client, "/kb?q=pricing")
+    assert 'href="/kb?q=pricing&amp;kind=lesson"' in html
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("reason=price", ["Lost Northwind to Acme on price"]),
+        ("reason=status-quo", ["Globex kept their spreadsheets"]),
+        ("competitor=acme-crm", ["Lost Northwind to Acme on price"]),
+        ("competitor=Acme+CRM", ["Lost Northwind to Acme on price"]),
+        ("kind=lesson", ["Send the pricing sheet before the demo"]),
+        ("theme=pricing", ["Lost Northwind to Acme on price"]),
+        ("rep=other@example.test", ["Globex kept their spreadsheets"]),
+        ("from=2024-03-15&to=2024-04-15", ["Globex kept their spreadsheets"]),
+        (
+            "from=2024-04-01",
+            ["Send the pricing sheet before the demo", "Globex kept their spreadsheets"],
+        ),
+        ("q=pricing&kind=debrief", ["Lost Northwind to Acme on price"]),
+        ("q=cheaper&reason=status-quo", []),
+    ],
+)
+def test_filters(client, auth, kb, query, expected):
+    auth.login()
+    assert titles(page(client, "/kb?" + query)) == expected
+
+
+def test_active_filter_can_be_removed(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb?q=pricing&reason=price")
+    # The removal link keeps the other parameters and drops only this filter.
+    assert re.search(
+        r'<a class="tag active" href="/kb\?q=pricing" title="Remove this filter">\s*Reason: Price',
+        html,
+    )
+    # The facet value that is active links back to the unfiltered search as well.
+    assert re.search(
+        r'<a href="/kb\?q=pricing" aria-current="true" class="active">\s*Price</a>', html
+    )
+
+
+def test_pagination(client, auth, app):
+    for n in range(25):
+        publish(
+            app, kind="lesson", title=f"Lesson number {n:02d}", date=datetime.date(2024, 1, n + 1)
+        )
+    auth.login()
+    first = page(client, "/kb")
+    assert len(titles(first)) == 20 and titles(first)[0] == "Lesson number 24"
+    assert "Page 1 of 2" in first and 'href="/kb?page=2"' in first
+    second = page(client, "/kb?page=2")
+    assert titles(second) == [f"Lesson number {n:02d}" for n in range(4, -1, -1)]
+    assert "No results" not in page(client, "/kb?page=3")
+    assert "no results on this page" in page(client, "/kb?page=3")
+
+
+def test_snippets_are_escaped(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb?q=faster")
+    assert "&lt;b&gt;<mark>faster</mark>&lt;/b&gt;" in html
+    assert "<b>" not in html
+
+
+def test_empty_knowledge_base_says_so(client, auth):
+    auth.login()
+    assert "The knowledge base is empty so far" in page(client, "/kb")
+
+
+HOSTILE = [
+    '"', "'", '"unbalanced', "foo\"", "(a OR b) c", "a AND", "OR", "NOT", "NEAR(a b)", "NEAR",
+    "*", "**", "a*b", "-", "-price", "e-mail", ":", "title:price", "col:", "^", "{a b}", "[x]",
+    "\\", "%", "%00", "\x00", "\ufffd", "\u202e", "🙂 emoji", "<script>alert(1)</script>",
+    "x" * 10_000, "price " * 2000, "'; DROP TABLE entry; --", "\ue000mark\ue001",
+]  # fmt: skip
+
+
+def test_hostile_queries_never_error(client, auth, kb):
+    auth.login()
+    # One sign-in for all of them: a loop, not parametrize, because each app costs seconds.
+    for q in HOSTILE:
+        html = page(client, "/kb?q=" + quote(q))
+        assert "<script>alert" not in html, q
+        assert titles(html) or "No results" in html, q
+
+
+HOSTILE_PARAMETERS = [
+    "from=banana", "to=2024-13-45", "from=2024-02-30", "from=99999-01-01", "page=-1",
+    "page=abc", "page=0", "page=99999999999999999999999", "page=1e9", "kind=<b>x</b>",
+    "kind=nonsense", "theme=" + "t" * 5000, "rep=%00", "reason=price&reason=trust",
+    "competitor=\"'", "from=2024-05-01&to=2024-01-01", "q=&from=&to=&page=",
+]  # fmt: skip
+
+
+def test_hostile_parameters_never_error(client, auth, kb):
+    auth.login()
+    for query in HOSTILE_PARAMETERS:
+        html = page(client, "/kb?" + query)
+        assert "<b>x</b>" not in html, query
+
+
+def test_bad_date_is_explained_and_ignored(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb?from=banana")
+    assert "Not a valid date value" in html and "left out of the search" in html
+    assert len(titles(html)) == 3
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=st.text(max_size=300), filter_value=st.text(max_size=40))
+def test_any_text_is_a_safe_query(client, auth, kb, q, filter_value):
+    if not client.get_cookie("session"):
+        auth.login()
+    for params in ({"q": q, "reason": filter_value}, {"from": filter_value, "page": q}):
+        response = client.get("/kb", query_string=params)
+        assert response.status_code == 200
+
+
+# --- the index follows the files -----------------------------------------------------------------
+
+
+def test_hand_added_and_deleted_files_are_reflected(client, auth, app, kb):
+    auth.login()
+    assert "No results" in page(client, "/kb?q=zeppelin")
+    path = hand_write(
+        app,
+        "2024/2024-06-01-zeppelin.md",
+        "---\nTitle: Zeppelin lesson\nDate: 2024-06-01\nKind: lesson\n---\n\nZeppelin stories.\n",
+    )
+    time.sleep(SYNC_WAIT)
+    assert titles(page(client, "/kb?q=zeppelin")) == ["Zeppelin lesson"]
+    assert "Zeppelin stories." in page(client, "/kb/2024-06-01-zeppelin")
+    path.unlink()
+    time.sleep(SYNC_WAIT)
+    assert "No results" in page(client, "/kb?q=zeppelin")
+    assert client.get("/kb/2024-06-01-zeppelin").status_code == 404
+
+
+BROKEN = "2024/2024-02-02-broken.md"
+
+
+@pytest.fixture
+def broken(app, kb):
+    """A file broken by hand: binary bytes where Markdown should be."""
+    hand_write(app, BROKEN, b"\x00\x01\x02 not markdown")
+    with app.app_context():
+        service.get_index().sync()
+
+
+def test_broken_file_is_skipped_and_listed_for_managers(client, auth, broken):
+    auth.login()
+    assert len(titles(page(client, "/kb"))) == 3
+    assert client.get("/kb/problems").status_code == 403
+    assert client.get("/kb/2024-02-02-broken").status_code == 404
+    sign_in_as(client, auth, "boss@example.test")
+    html = page(client, "/kb/problems")
+    assert BROKEN in html and "binary file" in html
+    response = client.get("/kb/2024-02-02-broken")
+    assert response.status_code == 404
+    assert "binary file" in response.get_data(as_text=True)
+
+
+def test_problems_page_without_problems(client, auth, kb):
+    auth.login("boss@example.test")
+    assert "No problems" in page(client, "/kb/problems")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kb/..%2F..%2Fetc%2Fpasswd",
+        "/kb/..%2f..%2fetc%2fpasswd",
+        "/kb/%00",
+        "/kb/x%00",
+        "/kb/%2Fetc%2Fpasswd",
+        "/kb//etc/passwd",
+        "/kb/..",
+        "/kb/.hidden",
+        "/kb/C:%5CWindows%5Cwin.ini",
+        "/kb/%2e%2e%2fstarter",
+        "/kb/2024-03-01-Lost-Northwind",
+        "/kb/" + "a" * 500,
+    ],
+)
+def test_path_traversal_slugs_are_not_found(client, auth, kb, path):
+    auth.login()
+    assert client.get(path).status_code == 404
+
+
+# --- the entry page ------------------------------------------------------------------------------
+
+
+def test_entry_page_shows_facts_as_filter_links(client, auth, kb):
+    auth.login()
+    html = page(client, "/kb/2024-03-01-lost-northwind-to-acme-on-price")
+    assert '<a class="tag" href="/kb?competitor=acme-crm">acme-crm</a>' in html
+    assert '<a class="tag" href="/kb?reason=price">Price</a>' in html
+    assert '<a class="tag" href="/kb?theme=pricing">pricing</a>' in html
+    assert '<a class="tag" href="/kb?rep=rep@example.test">Rita Rep</a>' in html
+    assert '<a class="tag" href="/kb?kind=debrief">Debrief</a>' in html
+    assert 'href="/kb?from=2024-03-01&amp;to=2024-03-01"' in html
+    assert "2 of 5" in html
+    # The buyer's words are a quote, escaped; the rep's Markdown is rendered.
+    assert '<code class="language-buyer">Acme was cheaper and &lt;b&gt;faster&lt;/b&gt;.' in html
+    assert "<p>We quoted too late.</p>" in html
+
+
+# --- lessons -------------------------------------------------------------------------------------
+
+
+def post_lesson(client, url: str, **data):
+    """Submit the lesson form with a fresh CSRF token."""
+    data.setdefault("save", "Save lesson")
+    return client.post(url, data={"csrf_token": csrf_token(client, url), **data})
+
+
+def entry_files(app) -> list[Path]:
+    """Every entry file in the folder."""
+    return list(entries.entry_files(Path(app.config["ENTRIES_DIR"])))
+
+
+def test_lesson_preview_then_save(client, auth, app):
+    auth.login()
+    body = "Ask **who else** they talk to.\n\n- early\n- often\n\n<script>alert(1)</script>"
+    response = post_lesson(
+        client, "/kb/lessons/new", title="Ask about rivals", body=body, preview="Preview"
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<strong>who else</strong>" in html and "<li>early</li>" in html
+    assert "<script>alert" not in html
+    assert entry_files(app) == []  # a preview writes nothing
+    assert "Ask about rivals" in html  # the form keeps what was typed
+    response = post_lesson(client, "/kb/lessons/new", title="Ask about rivals", body=body)
+    assert response.status_code == 302
+    slug = response.headers["Location"].rsplit("/", 1)[1]
+    [path] = entry_files(app)
+    assert path.stem == slug and path.parent.name == str(datetime.date.today().year)
+    text = path.read_text()
+    assert "Kind: lesson" in text and "Rep: rep@example.test" in text and "Deal:" not in text
+    html = page(client, "/kb/" + slug)
+    assert "<strong>who else</strong>" in html and "Edit this lesson" in html
+    assert titles(page(client, "/kb?q=rivals")) == ["Ask about rivals"]
+
+
+@pytest.mark.parametrize(
+    "title, body, message",
+    [
+        ("", "Body", "Give the lesson a title."),
+        ("   ", "Body", "Give the lesson a title."),
+        ("\x01\x02", "Body", "Write a title with some words in it."),
+        ("t" * 151, "Body", "Keep the title under 150 characters."),
+        ("Title", "", "Write the lesson itself"),
+        ("Title", "  \n ", "Write the lesson itself"),
+        ("Title", "b" * 20_001, "Keep the lesson under 20,000 characters."),
+    ],
+)
+def test_lesson_limits(client, auth, app, title, body, message):
+    auth.login()
+    response = post_lesson(client, "/kb/lessons/new", title=title, body=body)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert entry_files(app) == []
+
+
+def test_lesson_tied_to_a_deal_shows_on_its_debrief(client, auth, app):
+    deal_id = add_deal(app, "rep@example.test")
+    debrief = publish(app, title="Northwind debrief", deal=deal_id, rep="rep@example.test")
+    auth.login()
+    form = page(client, f"/kb/lessons/new?deal={deal_id}")
+    assert f'<option selected value="{deal_id}">#{deal_id} Northwind, lost 2024-04-30' in form
+    response = post_lesson(
+        client, "/kb/lessons/new", title="Quote before the demo", body="Do it.", deal=str(deal_id)
+    )
+    slug = response.headers["Location"].rsplit("/", 1)[1]
+    text = entries.find_entry(Path(app.config["ENTRIES_DIR"]), slug).read_text()
+    assert f"Deal: {deal_id}" in text and "Competitor: acme-crm" in text
+    assert "Rep-Reasons: price, support" in text and "Northwind" not in text
+    html = page(client, f"/kb/{debrief.slug}")
+    assert f'<a href="/kb/{slug}">Quote before the demo</a>' in html
+    html = page(client, f"/kb/{slug}")
+    assert f'<a href="/kb/{debrief.slug}">the buyer\'s debrief</a>' in html
+
+
+def test_rep_cannot_tie_a_lesson_to_another_reps_deal(client, auth, app):
+    deal_id = add_deal(app, "other@example.test", company="Initech")
+    auth.login()
+    assert "Initech" not in page(client, f"/kb/lessons/new?deal={deal_id}")
+    response = post_lesson(
+        client, "/kb/lessons/new", title="Sneaky", body="Body", deal=str(deal_id)
+    )
+    assert response.status_code == 200 and "Not a valid choice" in response.get_data(as_text=True)
+    assert entry_files(app) == []
+
+
+def test_manager_may_tie_a_lesson_to_any_deal(client, auth, app):
+    deal_id = add_deal(app, "rep@example.test")
+    auth.login("boss@example.test")
+    response = post_lesson(
+        client, f"/kb/lessons/new?deal={deal_id}", title="Coaching", body="B", deal=str(deal_id)
+    )
+    assert response.status_code == 302
+    [path] = entry_files(app)
+    assert f"Deal: {deal_id}" in path.read_text() and "Rep: boss@example.test" in path.read_text()
+
+
+@pytest.fixture
+def lesson(app):
+    """A lesson written by rep@example.test."""
+    return publish(app, kind="lesson", title="Listen first", rep="rep@example.test", body="Old.")
+
+
+def test_author_edits_own_lesson(client, auth, app, lesson):
+    auth.login()
+    url = f"/kb/{lesson.slug}/edit"
+    assert "Listen first" in page(client, url)
+    response = post_lesson(client, url, title="Listen first, then talk", body="New *text*.")
+    assert response.status_code == 302 and response.headers["Location"] == f"/kb/{lesson.slug}"
+    html = page(client, f"/kb/{lesson.slug}")
+    assert "Listen first, then talk" in html and "<em>text</em>" in html
+    assert titles(page(client, "/kb?q=talk")) == ["Listen first, then talk"]
+    assert "Rep: rep@example.test" in lesson.path.read_text()
+
+
+def test_edit_preview_writes_nothing(client, auth, lesson):
+    auth.login()
+    url = f"/kb/{lesson.slug}/edit"
+    response = post_lesson(client, url, title="Listen", body="**Draft**", preview="Preview")
+    assert "<strong>Draft</strong>" in response.get_data(as_text=True)
+    assert "Old." in lesson.path.read_text()
+
+
+def test_rep_cannot_edit_another_reps_lesson(client, auth, lesson):
+    auth.login("other@example.test")
+    url = f"/kb/{lesson.slug}/edit"
+    assert client.get(url).status_code == 403
+    assert "Edit this lesson" not in page(client, f"/kb/{lesson.slug}")
+    token = csrf_token(client, "/kb")
+    response = client.post(url, data={"csrf_token": token, "title": "Mine", "body": "x"})
+    assert response.status_code == 403
+    assert "Title: Listen first" in lesson.path.read_text()
+
+
+def test_manager_edits_any_lesson(client, auth, lesson):
+    auth.login("boss@example.test")
+    url = f"/kb/{lesson.slug}/edit"
+    response = post_lesson(client, url, title="Listen first", body="Edited by the manager.")
+    assert response.status_code == 302
+    text = lesson.path.read_text()
+    assert "Edited by the manager." in text and "Rep: rep@example.test" in text
+
+
+def test_edit_needs_csrf(client, auth, lesson):
+    auth.login()
+    response = client.post(f"/kb/{lesson.slug}/edit", data={"title": "X", "body": "Y"})
+    assert response.status_code in (200, 400)
+    assert "Old." in lesson.path.read_text()
+
+
+def test_debriefs_are_not_edited_as_lessons(client, auth, app):
+    debrief = publish(app, title="A debrief", rep="rep@example.test")
+    auth.login("boss@example.test")
+    assert client.get(f"/kb/{debrief.slug}/edit").status_code == 404
+    assert client.get("/kb/no-such-entry/edit").status_code == 404
+
+
+# --- XSS ------------------------------------------------------------------------------------------
+
+
+def payloads() -> list[str]:
+    """The XSS corpus shared by the tests of every field that reaches an entry."""
+    text = (Path(__file__).parent / "xss_payloads.txt").read_text(encoding="utf-8")
+    # One payload a line; a literal \n in the file marks a line break inside the payload.
+    return [line.replace("\\n", "\n") for line in text.splitlines() if line.strip()]
+
+
+class Executable(HTMLParser):
+    """Collects anything in a page that a browser could run."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "object", "embed", "frame", "base"):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or name in ("style", "srcdoc", "formaction"):
+                self.found.append(f"{tag} {name}={value!r}")
+            if name in ("href", "src", "action", "xlink:href", "data") and value:
+                scheme = re.sub(r"[\x00-\x20]", "", value).lower()
+                if scheme.startswith(("javascript:", "data:", "vbscript:")):
+                    self.found.append(f"{tag} {name}={value!r}")
+
+
+def executable(html: str) -> list[str]:
+    """The executable markup found in a page."""
+    parser = Executable()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def test_the_payload_corpus_is_there():
+    assert len(payloads()) >= 30
+
+
+def test_xss_payloads_are_inert_in_lessons(client, auth, app):
+    auth.login()
+    assert executable(page(client, "/kb")) == []  # the checker itself finds nothing in a clean page
+    for n, payload in enumerate(payloads()):
+        response = post_lesson(
+            client, "/kb/lessons/new", title=f"xss {n} {payload}"[:150], body=payload
+        )
+        assert response.status_code == 302, payload
+        slug = response.headers["Location"].rsplit("/", 1)[1]
+        for url in (f"/kb/{slug}", f"/kb?q=xss+{n}", "/kb?kind=lesson"):
+            assert executable(page(client, url)) == [], (payload, url)
+        preview = post_lesson(
+            client, "/kb/lessons/new", title=payload[:150], body=payload, preview="Preview"
+        )
+        assert executable(preview.get_data(as_text=True)) == [], payload
+
+
+def test_checker_finds_executable_markup():
+    assert executable('<a href=" javascript:x">a</a><img src=x onerror=y><script></script>') == [
+        "a href=' javascript:x'",
+        "img onerror='y'",
+        "<script>",
+    ]
