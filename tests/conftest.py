@@ -1,10 +1,18 @@
-"""Shared fixtures: an app over temporary folders, a client, a CLI runner, signed-in users."""
+"""Shared fixtures: an app over temporary folders, a client, a CLI runner, signed-in users,
+and a real SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from debrief import create_app
 from debrief.auth import users
@@ -52,7 +60,7 @@ def csrf_token(client, path: str = "/login") -> str:
     """Read the CSRF token from a page's form, as a browser would."""
     import re
 
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
         r'name="csrf_token" value="([^"]+)"', html
     )
@@ -83,3 +91,54 @@ class AuthActions:
 def auth(client):
     """Sign-in helper: auth.login("boss@example.test")."""
     return AuthActions(client)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class SMTPHandler:
+    """An aiosmtpd handler that keeps every envelope and rejects recipients named reject@."""
+
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("reject@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[EmailMessage]:
+        """Every message received so far, parsed."""
+        return [
+            email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes
+        ]
+
+    def received(self) -> EmailMessage:
+        """The one message received so far, parsed."""
+        assert len(self.envelopes) == 1
+        return self.messages()[0]
+
+
+def run_smtp_server(**options):
+    """Start an aiosmtpd controller on a free port; return (controller, handler)."""
+    handler = SMTPHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    return controller, handler
+
+
+@pytest.fixture
+def smtp_server():
+    """A plain SMTP server on 127.0.0.1: (port, handler)."""
+    controller, handler = run_smtp_server()
+    yield controller.port, handler
+    controller.stop()

@@ -6,12 +6,11 @@ import logging
 import socket
 import ssl
 import subprocess
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from conftest import free_port, run_smtp_server
 
 from debrief.mail import (
     HeaderInjection,
@@ -24,35 +23,6 @@ from debrief.mail import (
 )
 
 USER, PASSWORD = "mailer@example.com", "s3cret:/@pass"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Handler:
-    """An aiosmtpd handler that keeps every envelope and rejects recipients named reject@."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("reject@"):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def received(self) -> EmailMessage:
-        """The one message received so far, parsed."""
-        assert len(self.envelopes) == 1
-        return email.message_from_bytes(self.envelopes[0].content, policy=email.policy.default)
 
 
 def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -92,26 +62,10 @@ def client_tls(cert) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert[0]))
 
 
-def run_server(**options):
-    """Start an aiosmtpd controller on a free port; return (controller, handler)."""
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
-    controller.start()
-    return controller, handler
-
-
-@pytest.fixture
-def smtp_server():
-    """A plain SMTP server on 127.0.0.1: (port, handler)."""
-    controller, handler = run_server()
-    yield controller.port, handler
-    controller.stop()
-
-
 @pytest.fixture
 def starttls_server(server_tls):
     """An SMTP server that requires STARTTLS and then AUTH: (port, handler)."""
-    controller, handler = run_server(
+    controller, handler = run_smtp_server(
         tls_context=server_tls,
         require_starttls=True,
         authenticator=authenticate,
@@ -283,7 +237,7 @@ def test_server_that_requires_starttls_refuses_plain_mail(starttls_server):
 
 
 def test_smtps_delivers(server_tls, client_tls):
-    controller, handler = run_server(ssl_context=server_tls)
+    controller, handler = run_smtp_server(ssl_context=server_tls)
     try:
         transport = SMTPTransport.from_url(
             f"smtps://127.0.0.1:{controller.port}", ssl_context=client_tls

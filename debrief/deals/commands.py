@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -45,9 +46,7 @@ def import_command(file: Path, as_email: str | None) -> None:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
     with (
         open(file, encoding="utf-8", newline="") as stream,
-        click.progressbar(
-            length=max(lines, 1), label="Importing", file=click.get_text_stream("stderr")
-        ) as bar,
+        click.progressbar(length=max(lines, 1), label="Importing", file=sys.stderr) as bar,
     ):
         done = [1]  # the header line
 

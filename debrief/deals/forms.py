@@ -20,6 +20,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
@@ -36,6 +37,15 @@ _URLISH = re.compile(
     r"\b[\w-]+(?:\.[\w-]+)+/\S",
     re.IGNORECASE,
 )
+
+
+def options(pairs: Any) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs or a mapping (tuples are deprecated)."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
+
+REASON_OPTIONS = options(taxonomy.REASONS)
 
 
 def one_line(form: Any, field: Field) -> None:
@@ -155,11 +165,11 @@ class DealFields:
     competitor = StringField("Competitor", validators=[Length(max=200), one_line])
     rep_reason = SelectField(
         "Main reason",
-        choices=[("", "Choose the main reason")] + taxonomy.choices(taxonomy.REASONS),
+        choices=[SelectChoice("", "Choose the main reason"), *REASON_OPTIONS],
         validators=[DataRequired(message="Choose the main reason.")],
     )
     rep_reasons = MultiCheckboxField(
-        "Other reasons", choices=taxonomy.choices(taxonomy.REASONS), validators=[Optional()]
+        "Other reasons", choices=REASON_OPTIONS, validators=[Optional()]
     )
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
     claims = ClaimsField("Claims made during the sale")
@@ -193,7 +203,7 @@ def deal_form(
     if reps is None:
         del form.rep_id
     else:
-        form.rep_id.choices = reps
+        form.rep_id.choices = options(reps)
     return form
 
 
@@ -206,7 +216,7 @@ class ApiDealForm(DealFields, Form):
     rep_email = StringField("rep_email", validators=[DataRequired(), Length(max=254), one_line])
     rep_reason = SelectField(  # the API may leave the reason to the rep (SPEC 3)
         "rep_reason",
-        choices=[("", "")] + taxonomy.choices(taxonomy.REASONS),
+        choices=[SelectChoice(""), *REASON_OPTIONS],
         validators=[Optional()],
     )
     send_invite = BooleanField("send_invite")

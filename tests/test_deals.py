@@ -1,0 +1,266 @@
+"""Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
+
+import re
+
+import pytest
+from conftest import csrf_token
+
+from debrief.auth import users
+from debrief.deals import service
+from debrief.store import get_store
+
+GOOD = {
+    "company": "Acme Widgets",
+    "contact_name": "Jane Doe",
+    "contact_email": "jane@acme.example.com",
+    "value": "12,500",
+    "lost_on": "2024-03-01",
+    "competitor": "Rival Corp",
+    "rep_reason": "price",
+    "rep_reasons": ["trust", "speed"],
+    "notes": "They went quiet after the demo.",
+    "claims": "SSO included in every plan\n\n  Go-live in two weeks  \n",
+    "crm_id": "",
+}
+
+
+def post_deal(client, path="/deals/new", **changes):
+    """Submit the deal form as a browser would (with its CSRF token)."""
+    data = {**GOOD, **changes, "csrf_token": csrf_token(client, path)}
+    return client.post(path, data={k: v for k, v in data.items() if v is not None})
+
+
+def make_deal(app, owner_email="rep@example.test", **fields):
+    """A deal stored through the service, owned by owner_email."""
+    with app.app_context():
+        store = get_store()
+        owner = users.find_user(store, owner_email)
+        data = {"company": "Beta Ltd", "contact_email": "buyer@beta.example.com", **fields}
+        deal, _ = service.create_deal(store, data, owner, "form", created_by=owner["id"])
+        return deal
+
+
+def stored_deals(app):
+    with app.app_context():
+        return get_store().table("deals").all()
+
+
+def test_a_rep_records_a_lost_deal_and_sees_it(app, client, auth):
+    auth.login()
+    response = post_deal(client)
+    assert response.status_code == 302
+    [deal] = stored_deals(app)
+    assert response.headers["Location"] == f"/deals/{deal['id']}"
+    assert deal["company"] == "Acme Widgets"
+    assert deal["value"] == 12500.0
+    assert deal["lost_on"] == "2024-03-01"
+    assert deal["rep_reason"] == "price"
+    assert deal["rep_reasons"] == ["trust", "speed"]
+    assert deal["claims"] == ["SSO included in every plan", "Go-live in two weeks"]
+    assert deal["source"] == "form"
+    with app.app_context():
+        rep = users.find_user(get_store(), "rep@example.test")
+    assert deal["rep_id"] == rep["id"] == deal["created_by"]
+
+    page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    for text in ("Acme Widgets", "Rival Corp", "SSO included in every plan", "12,500.00", "Trust"):
+        assert text in page
+    assert "Not sent yet" in page and "Preview and send" in page
+    listing = client.get("/deals").get_data(as_text=True)
+    assert "Acme Widgets" in listing
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"company": ""}, "company", "This field is required"),
+        ({"rep_reason": ""}, "rep_reason", "Choose the main reason"),
+        ({"contact_email": "not-an-address"}, "contact_email", "Enter an email address"),
+        ({"value": "lots"}, "value", "Enter the value as a number"),
+        ({"value": "-5"}, "value", "Enter the value as a number"),
+        ({"value": "nan"}, "value", "Enter the value as a number"),
+        ({"value": "1.200"}, "value", "unclear"),
+        ({"lost_on": "yesterday"}, "lost_on", "YYYY-MM-DD"),
+        ({"lost_on": "2999-01-01"}, "lost_on", "cannot be in the future"),
+        ({"rep_reasons": ["price", "bribery"]}, "rep_reasons", "not a valid choice"),
+        ({"claims": "x" * 501}, "claims", "under 500 characters"),
+        ({"claims": "\n".join(f"claim {i}" for i in range(31))}, "claims", "at most 30"),
+        ({"contact_name": "Jane\r\nBcc: all@example.com"}, "contact_name", "one line"),
+        ({"company": "Acme\x00"}, "company", "one line"),
+    ],
+)
+def test_bad_input_is_refused_with_a_field_message_and_nothing_stored(
+    app, client, auth, changes, field, message
+):
+    auth.login()
+    response = post_deal(client, **changes)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', html)
+    assert error, f"no error shown for {field}"
+    assert message.lower() in error.group(1).lower()
+    assert stored_deals(app) == []
+    # What was typed is kept, so nothing is lost.
+    assert 'value="Acme' in html or changes.get("company") is not None
+
+
+def test_a_deal_without_contact_email_is_kept_as_no_contact(app, client, auth):
+    auth.login()
+    post_deal(client, contact_email="", contact_name="")
+    [deal] = stored_deals(app)
+    assert deal["contact_email"] is None
+    page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    assert "No contact" in page and "Preview and send" not in page
+    assert "no contact" in client.get("/deals").get_data(as_text=True)
+
+
+def test_the_form_without_csrf_token_is_refused(app, client, auth):
+    auth.login()
+    response = client.post("/deals/new", data=GOOD)
+    assert response.status_code == 400
+    assert stored_deals(app) == []
+
+
+@pytest.mark.parametrize("path", ["/deals", "/deals/new", "/deals/import", "/deals/1"])
+def test_deal_pages_need_sign_in(app, client, path):
+    make_deal(app)
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    "path", ["/deals/{id}", "/deals/{id}/edit", "/deals/{id}/invite", "/deals/999999"]
+)
+def test_a_rep_gets_404_for_another_reps_deal(app, client, auth, path):
+    deal = make_deal(app, "other@example.test", company="Secret Co")
+    auth.login("rep@example.test")
+    response = client.get(path.format(id=deal["id"]))
+    assert response.status_code == 404
+    assert "Secret Co" not in response.get_data(as_text=True)
+
+
+def test_a_rep_cannot_post_changes_or_sends_to_another_reps_deal(app, client, auth):
+    deal = make_deal(app, "other@example.test", company="Secret Co")
+    auth.login("rep@example.test")
+    token = csrf_token(client, "/deals")
+    for path in (f"/deals/{deal['id']}/edit", f"/deals/{deal['id']}/invite"):
+        response = client.post(path, data={**GOOD, "csrf_token": token, "send": "1"})
+        assert response.status_code == 404
+    response = client.post(f"/deals/{deal['id']}/retry", data={"csrf_token": token})
+    assert response.status_code == 404
+    with app.app_context():
+        assert get_store().table("deals").get(deal["id"])["company"] == "Secret Co"
+        assert get_store().table("invitations").count() == 0
+
+
+def test_reps_list_only_their_own_deals_and_managers_see_all(app, client, auth):
+    make_deal(app, "rep@example.test", company="Mine Inc")
+    make_deal(app, "other@example.test", company="Theirs Inc")
+    auth.login("rep@example.test")
+    listing = client.get("/deals").get_data(as_text=True)
+    assert "Mine Inc" in listing and "Theirs Inc" not in listing
+    auth.logout()
+    auth.login("boss@example.test")
+    listing = client.get("/deals").get_data(as_text=True)
+    assert "Mine Inc" in listing and "Theirs Inc" in listing
+
+
+def test_company_search_and_status_filter(app, client, auth):
+    make_deal(app, company="Northwind Traders")
+    make_deal(app, company="Southwind Ltd", contact_email=None)
+    make_deal(app, company="Contoso")
+    auth.login()
+
+    def companies(query):
+        html = client.get("/deals" + query).get_data(as_text=True)
+        return set(re.findall(r'<a href="/deals/\d+">([^<]+)</a>', html))
+
+    assert companies("?q=WIND") == {"Northwind Traders", "Southwind Ltd"}
+    assert companies("?status=no-contact") == {"Southwind Ltd"}
+    assert companies("?status=pending&q=wind") == {"Northwind Traders"}
+    assert companies("?status=answered") == set()
+    # An unknown status is ignored rather than an error.
+    assert companies("?status=<script>") == {"Northwind Traders", "Southwind Ltd", "Contoso"}
+
+
+def test_the_list_is_newest_first_and_paginated(app, client, auth):
+    for n in range(service.PER_PAGE + 3):
+        make_deal(app, company=f"Company {n:02d}")
+    auth.login()
+    first = client.get("/deals").get_data(as_text=True)
+    names = re.findall(r'<a href="/deals/\d+">(Company \d+)</a>', first)
+    assert len(names) == service.PER_PAGE
+    assert names[0] == f"Company {service.PER_PAGE + 2:02d}"
+    assert "Page 1 of 2" in first
+    second = client.get("/deals?page=2").get_data(as_text=True)
+    assert re.findall(r'<a href="/deals/\d+">(Company \d+)</a>', second) == [
+        "Company 02",
+        "Company 01",
+        "Company 00",
+    ]
+    # A page number out of range shows the last page, not an error.
+    assert client.get("/deals?page=99").status_code == 200
+
+
+def test_editing_a_deal_changes_claims_and_keeps_the_rest(app, client, auth):
+    deal = make_deal(app, claims=["Old claim"], rep_reason="price", lost_on="2024-01-02")
+    auth.login()
+    form = client.get(f"/deals/{deal['id']}/edit").get_data(as_text=True)
+    assert "Old claim" in form and 'value="2024-01-02"' in form
+    response = post_deal(
+        client,
+        f"/deals/{deal['id']}/edit",
+        company="Beta Ltd",
+        claims="New claim one\nNew claim two",
+        rep_reasons=[],
+    )
+    assert response.status_code == 302
+    [saved] = stored_deals(app)
+    assert saved["claims"] == ["New claim one", "New claim two"]
+    assert saved["rep_reasons"] == []
+    assert saved["source"] == "form" and saved["id"] == deal["id"]
+
+
+def test_a_crm_id_cannot_be_used_twice(app, client, auth):
+    first = make_deal(app, crm_id="OPP-1")
+    second = make_deal(app, company="Other")
+    auth.login()
+    response = post_deal(client, crm_id="opp-1")
+    assert response.status_code == 200
+    assert f"Deal {first['id']} has this CRM id already" in response.get_data(as_text=True)
+    response = post_deal(client, f"/deals/{second['id']}/edit", crm_id="OPP-1")
+    assert response.status_code == 200
+    assert len(stored_deals(app)) == 2
+
+
+def test_a_manager_records_a_deal_for_a_rep(app, client, auth):
+    auth.login("boss@example.test")
+    with app.app_context():
+        rep = users.find_user(get_store(), "other@example.test")
+    assert "Otto Other" in client.get("/deals/new").get_data(as_text=True)
+    post_deal(client, rep_id=str(rep["id"]))
+    [deal] = stored_deals(app)
+    assert deal["rep_id"] == rep["id"]
+    assert deal["created_by"] != rep["id"]
+
+
+def test_a_rep_cannot_give_a_deal_to_someone_else(app, client, auth):
+    auth.login("rep@example.test")
+    assert 'name="rep_id"' not in client.get("/deals/new").get_data(as_text=True)
+    with app.app_context():
+        other = users.find_user(get_store(), "other@example.test")
+        me = users.find_user(get_store(), "rep@example.test")
+    post_deal(client, rep_id=str(other["id"]))
+    [deal] = stored_deals(app)
+    assert deal["rep_id"] == me["id"]
+
+
+def test_user_text_is_escaped_on_every_page(app, client, auth):
+    evil = '<script>alert("x")</script>'
+    deal = make_deal(app, company=evil, claims=[evil], notes=evil, competitor=evil)
+    auth.login()
+    for path in ("/deals", f"/deals/{deal['id']}", f"/deals/{deal['id']}/invite"):
+        html = client.get(path).get_data(as_text=True)
+        assert evil not in html
+        assert "&lt;script&gt;" in html
