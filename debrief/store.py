@@ -221,6 +221,10 @@ class Table:
         found = self.find(field, value)
         return found[0] if found else None
 
+    def version(self) -> int:
+        """A counter that moves whenever any process changes this table (for derived caches)."""
+        return self._read_state()[0]
+
     def count(self) -> int:
         """How many records there are."""
         self._refresh()
