@@ -6,6 +6,7 @@ exercises the same code paths a user does.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from debrief.auth import users
@@ -25,3 +26,53 @@ def create(store: Store, config: dict[str, Any]) -> None:
     for email, role in ACCOUNTS:
         if users.find_user(store, email) is None:
             users.add_user(store, email, role, PASSWORD, NAMES[email])
+    create_deals(store, config)
+
+
+# rep, company, contact, email, value, lost (days ago), competitor, reason, others, claims, notes
+DEALS = [
+    ("ana", "Northwind Traders", "Nora Lind", "nora@northwind.example.com", 18000, 86,
+     "Rivalry CRM", "price", ["product-fit"],
+     ["Setup takes one afternoon", "Salesforce sync included in every plan"],
+     "Procurement asked for a 20% discount in the last week."),
+    ("ana", "Contoso Logistics", "Carl Berg", "carl@contoso.example.com", 42000, 73,
+     "Pipeworks", "overpromising", ["trust"],
+     ["Go-live in two weeks", "Dedicated success manager", "SSO on every plan"],
+     "They asked twice whether the two-week go-live was realistic."),
+    ("ana", "Fabrikam Health", "Dr. Ines Vogel", "ines@fabrikam.example.com", 65000, 57,
+     None, "status-quo", ["timing"], ["HIPAA paperwork handled by us"],
+     "Decided to keep their spreadsheets for another year."),
+    ("ana", "Tailspin Toys", None, None, 7500, 38, "Rivalry CRM", "price", [], [],
+     "Found on a trade-show list; no contact kept."),
+    ("ben", "Wingtip Travel", "Wendy Park", "wendy@wingtip.example.com", 23000, 91,
+     "Pipeworks", "incumbent", ["contract"], ["Month-to-month contract", "Free data migration"],
+     "Their current vendor matched our price at renewal."),
+    ("ben", "Litware Studios", "Lee Okafor", "lee@litware.example.com", 12000, 58,
+     None, "product-fit", ["support"], ["Native Figma integration", "Replies within 1 hour"],
+     "Needed an on-premise option."),
+    ("ben", "Proseware Legal", "Pat Moreau", "pat@proseware.example.com", 31000, 47,
+     "Rivalry CRM", "trust", ["overpromising"], ["SOC 2 report available", "EU-only data hosting"],
+     "Legal review stalled on our security questionnaire."),
+    ("ben", "Adatum Energy", "Ada Novak", "ada@adatum.example.com", 54000, 24,
+     "BuildItOurselves", "speed", ["timing"], ["Implementation in 30 days"],
+     "Their IT team said they could build it faster."),
+]  # fmt: skip
+
+
+def create_deals(store: Store, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eight lost deals for the two demo reps; invitations sent (to the outbox) for most."""
+    from debrief.deals import sending, service
+
+    keys = ("contact_name", "contact_email", "value", "days_ago", "competitor", "rep_reason",
+            "rep_reasons", "claims", "notes")  # fmt: skip
+    made = []
+    for n, (rep, company, *rest) in enumerate(DEALS):
+        owner = users.find_user(store, f"{rep}@demo.test")
+        data = {"company": company, "crm_id": f"DEMO-{n + 1}", **dict(zip(keys, rest, strict=True))}
+        data["lost_on"] = date.today() - timedelta(days=data.pop("days_ago"))
+        deal, created = service.create_deal(store, data, owner, "form", created_by=owner["id"])
+        made.append(deal)
+        if created and deal["contact_email"] and n != len(DEALS) - 1:  # the last: yours to send
+            # Demo mail always goes to the outbox, never to a real server.
+            sending.send_invitation(store, {**config, "MAIL_URL": "outbox"}, deal)
+    return made
