@@ -1,0 +1,167 @@
+"""The whole journey in Chromium at phone width: deal, invitation mail, keyboard-only answer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD
+
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+)
+from debrief.deals import invitations
+from debrief.mail import text_links
+from debrief.store import get_store
+
+pytestmark = pytest.mark.browser
+
+
+def tab_to(page, css: str, limit: int = 60) -> None:
+    """Press Tab until the focused element matches css; fail if the keyboard cannot reach it."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", css):
+            return
+    raise AssertionError(f"{css} cannot be reached with the Tab key")
+
+
+def choose(page, name: str, value: str) -> None:
+    """Pick a radio button the keyboard way: Tab into the group, arrow keys to the value."""
+    tab_to(page, f'input[name="{name}"]')
+    for _ in range(15):
+        active = page.evaluate(
+            "() => [document.activeElement.value, document.activeElement.checked]"
+        )
+        if active[0] == value:
+            if not active[1]:
+                page.keyboard.press("Space")
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"no option {value!r} in the {name} group")
+
+
+def survey_link(app) -> str:
+    """The survey link in the one invitation mail in the outbox."""
+    [eml] = (Path(app.config["DATA_DIR"]) / "outbox").glob("*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    return next(link for link in text_links(msg) if re.search(r"/s/[\w-]+$", link))
+
+
+def sign_in(page, url: str, email_address: str) -> None:
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill(email_address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(re.compile(r"/deals"))
+
+
+def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
+    live_server, new_page, axe_source, tmp_path
+):
+    url, app = live_server.url, live_server.app
+    rep = new_page(PHONE)
+    sign_in(rep, url, "rep@example.test")
+
+    # The rep records the lost deal and sends the invitation.
+    rep.goto(f"{url}/deals/new")
+    rep.get_by_label("Company").fill("Northwind Traders")
+    rep.get_by_label("Contact name").fill("Nina North")
+    rep.get_by_label("Contact email").fill("nina@northwind.example.com")
+    rep.get_by_label("Main reason").select_option("price")
+    rep.get_by_label("Competitor").fill("Rivalsoft")
+    rep.get_by_label("Claims made during the sale").fill("Live in two weeks\nSSO included")
+    rep.get_by_role("button", name="Save the deal").click()
+    rep.wait_for_load_state()
+    assert rep.locator(".error").all_inner_texts() == []
+    rep.wait_for_url(re.compile(r"/deals/\d+$"))
+    deal_url = rep.url
+    rep.get_by_role("link", name="Preview and send").click()
+    rep.get_by_role("button", name="Send this mail").click()
+    rep.wait_for_url(deal_url)
+
+    # The buyer opens the link from the mail, in a browser of their own.
+    buyer = new_page(PHONE)
+    buyer.goto(survey_link(app))
+    assert buyer.get_by_role("heading", level=1).inner_text() == "Why didn't you choose us?"
+    assert buyer.locator("header nav").count() == 0  # no staff navigation
+    screenshot(buyer, tmp_path, "survey-phone")
+    assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+    buyer.locator("body").focus()
+    choose(buyer, "outcome", "competitor")
+    tab_to(buyer, "#competitor")
+    buyer.keyboard.type("Rivalsoft")
+    choose(buyer, "reason", "trust")
+    tab_to(buyer, 'input[name="reasons"][value="price"]')
+    buyer.keyboard.press("Space")
+    tab_to(buyer, "#own_words")
+    buyer.keyboard.type("Your demo was slides; theirs was the real product. <b>honest</b>")
+    choose(buyer, "claim_0", "did-not-hold")
+    choose(buyer, "claim_1", "held")
+    tab_to(buyer, "#would_change")
+    buyer.keyboard.type("A pilot with our own data.")
+    choose(buyer, "trust", "2")
+    tab_to(buyer, 'button[type="submit"]')
+
+    # The labels name what the keyboard chose.
+    assert buyer.get_by_label("Chose another vendor").is_checked()
+    assert buyer.get_by_role("radio", name="Trust", exact=True).is_checked()
+    assert buyer.get_by_label("Anonymous").is_checked()
+    assert buyer.get_by_label("No, please don't contact me").is_checked()
+    buyer.keyboard.press("Enter")
+
+    buyer.wait_for_url(re.compile(r"/thanks$"))
+    assert buyer.get_by_role("heading", level=1).inner_text() == "Thank you"
+    assert "Your demo was slides" in buyer.locator(".team-view").inner_text()
+    assert "<b>honest</b>" in buyer.locator(".team-view").inner_text()  # shown as typed
+    screenshot(buyer, tmp_path, "thanks-phone")
+    assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+    # The rep sees the answer on the deal, with the two main reasons marked as different.
+    rep.goto(deal_url)
+    answer = rep.locator(".buyer-answer")
+    assert "Your demo was slides" in answer.inner_text()
+    main_row = answer.locator("tr", has_text="Main reason")
+    assert "Price" in main_row.inner_text() and "Trust" in main_row.inner_text()
+    assert main_row.locator(".differs").inner_text() == "✗ Differs"
+    screenshot(rep, tmp_path, "deal-answer-phone")
+    assert overflowing(rep, ".buyer-answer") == []
+
+
+HOSTILE_WORD = "Unbreakable" * 60
+
+
+def test_the_form_fits_a_phone_with_long_words_and_errors(live_server, new_page, tmp_path):
+    url, app = live_server.url, live_server.app
+    with app.app_context():
+        store = get_store()
+        deal_id = store.table("deals").insert(
+            {"company": "Longword Ltd", "contact_email": "l@longword.test", "rep_id": 1,
+             "rep_reason": "price", "rep_reasons": [], "claims": [HOSTILE_WORD, "שלום 😀 RTL"],
+             "competitor": None, "lost_on": "2024-01-01"}
+        )  # fmt: skip
+        inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
+        token = invitations.issue_token(store, inv["id"])
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        buyer = new_page(viewport)
+        buyer.goto(f"{url}/s/{token}")
+        buyer.get_by_label("In your own words, what decided it?").fill(HOSTILE_WORD)
+        buyer.get_by_role("button", name="Send my answer").click()  # no decision: errors
+        assert buyer.locator(".error-summary").is_visible()
+        assert buyer.locator("#outcome-error").inner_text() == "Please choose what you decided."
+        assert (
+            buyer.get_by_label("In your own words, what decided it?").input_value() == HOSTILE_WORD
+        )
+        screenshot(buyer, tmp_path, f"errors-{name}")
+        assert page_width(buyer) <= viewport["width"], overflowing(buyer)
