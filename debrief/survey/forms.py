@@ -7,7 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS
@@ -64,8 +64,7 @@ class SurveyForm(FlaskForm):
     attribution = RadioField(
         "Who may see your name with this answer?",
         choices=options(ATTRIBUTION),
-        default="anonymous",
-        validators=[DataRequired()],
+        default="anonymous",  # a missing choice stays anonymous: the safe side
     )
     # No Optional() here: it would stop the chain before validate_name runs.
     name = StringField("Your name", validators=[Length(max=LINE_MAX)])
@@ -74,7 +73,6 @@ class SurveyForm(FlaskForm):
         "May we contact you about this answer?",
         choices=options(CONTACT),
         default="no",
-        validators=[DataRequired()],
     )
 
     def validate_name(self, field: StringField) -> None:
