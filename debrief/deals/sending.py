@@ -77,7 +77,7 @@ def compose(
     )
     context = {
         "deal": deal,
-        "greeting": (deal.get("contact_name") or "").split(" ")[0] or "there",
+        "greeting": deal.get("contact_name") or "there",
         "rep_name": (rep or {}).get("name") or "The sales team",
         "note": (note or "").strip(),
         "expires_on": datetime.fromisoformat(expires).strftime("%d %B %Y").lstrip("0"),
