@@ -366,3 +366,22 @@ def test_dashboard_tables_export_as_csv(manager, deals):
     competitors = manager.get("/dashboard/competitors.csv").get_data(as_text=True)
     assert "initech,1" in competitors
     assert manager.get("/dashboard/nothing.csv").status_code == 404
+
+
+def test_dashboard_follows_every_change_at_once(app, manager, tagged):
+    """The dashboard is cached per filters; a tag, a new entry or a rename shows at once."""
+    today = datetime.date.today()
+    fresh = publish(app, "Today", [tagged["price"]], date=today)
+
+    def counts() -> dict[str, int]:
+        text = manager.get("/dashboard/themes-by-month.csv").get_data(as_text=True)
+        return {row[0]: int(row[-1]) for row in list(csv.reader(io.StringIO(text)))[1:]}
+
+    assert counts() == {"Price shock": 1}
+    assert counts() == {"Price shock": 1}  # from the cache
+    post(manager, "/themes/tag", {"slug": fresh, "theme": tagged["slow"]})
+    assert counts() == {"Price shock": 1, "Slow onboarding": 1}
+    publish(app, "Another", [tagged["slow"]], date=today)
+    assert counts() == {"Price shock": 1, "Slow onboarding": 2}
+    post(manager, f"/themes/{tagged['slow']}/edit", {"name": "Renamed"})
+    assert counts() == {"Price shock": 1, "Renamed": 2}

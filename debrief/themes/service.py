@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -263,16 +263,22 @@ def tag_search(store: Store, params: SearchParams, theme: str) -> tuple[int, int
 
 def theme_months(slug: str, today: datetime | None = None) -> tuple[list[str], list[int], int]:
     """A theme's entries per month for the last 12 months, and how many are older."""
-    from debrief.themes.stats import last_months, month_of
+    import calendar
+
+    from debrief.themes.stats import last_months
 
     months = last_months((today or datetime.now(UTC)).date())
-    counts = dict.fromkeys(months, 0)
-    older = 0
-    for fact in kb.get_index().facts():
-        if slug in fact["themes"]:
-            month = month_of(fact["date"])
-            if month in counts:
-                counts[month] += 1
-            elif month < months[0]:
-                older += 1
-    return months, list(counts.values()), older
+    index = kb.get_index()
+    # One counting query per month: the index answers each from its header facts, so the
+    # cost follows the theme's size, not the whole knowledge base's.
+    counts = []
+    for month in months:
+        year, number = int(month[:4]), int(month[5:])
+        last = calendar.monthrange(year, number)[1]
+        found = index.query(theme=slug, date_from=f"{month}-01", date_to=f"{month}-{last:02d}",
+                            per_page=1)  # fmt: skip
+        counts.append(found.total)
+    first = datetime.fromisoformat(months[0] + "-01").date()
+    before = (first - timedelta(days=1)).isoformat()
+    older = index.query(theme=slug, date_to=before, per_page=1).total
+    return months, counts, older

@@ -38,7 +38,17 @@ class Filters:
 
 def filter_facts(facts: Iterable[dict], filters: Filters) -> list[dict]:
     """The facts inside the filters."""
-    return [f for f in facts if filters.keeps(f["date"], f.get("rep"))]
+    start, end, rep = (
+        filters.date_from or "",
+        filters.date_to or "\uffff",
+        (filters.rep or "").lower(),
+    )
+    # Inlined rather than Filters.keeps: this loop runs over every entry of the knowledge base.
+    return [
+        f
+        for f in facts
+        if start <= f["date"] <= end and (not rep or (f["rep"] or "").lower() == rep)
+    ]
 
 
 # --- months and themes ------------------------------------------------------------------------
@@ -130,16 +140,18 @@ class ReasonRow:
 
 def reason_table(facts: Iterable[dict]) -> list[ReasonRow]:
     """Reasons as buyers gave them beside reasons as reps logged them, on the same debriefs."""
-    rows: dict[str, ReasonRow] = {}
+    counts = {key: Counter() for key in ("buyer_main", "rep_main", "buyer_any", "rep_any")}
     for fact in debriefs(facts):
-        for side in ("buyer", "rep"):
-            reasons = fact["prospect_reasons"] if side == "buyer" else fact["rep_reasons"]
-            for i, reason in enumerate(reasons):
-                row = rows.setdefault(reason, ReasonRow(reason))
-                setattr(row, f"{side}_any", getattr(row, f"{side}_any") + 1)
-                if i == 0:
-                    setattr(row, f"{side}_main", getattr(row, f"{side}_main") + 1)
-    return sorted(rows.values(), key=lambda r: (-(r.buyer_main + r.rep_main), r.reason))
+        buyer, rep = fact["prospect_reasons"], fact["rep_reasons"]
+        if buyer:
+            counts["buyer_main"][buyer[0]] += 1
+            counts["buyer_any"].update(buyer)
+        if rep:
+            counts["rep_main"][rep[0]] += 1
+            counts["rep_any"].update(rep)
+    reasons = set().union(*counts.values())
+    rows = [ReasonRow(r, **{key: c[r] for key, c in counts.items()}) for r in reasons]
+    return sorted(rows, key=lambda r: (-(r.buyer_main + r.rep_main), r.reason))
 
 
 @dataclass
