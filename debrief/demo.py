@@ -26,7 +26,8 @@ def create(store: Store, config: dict[str, Any]) -> None:
     for email, role in ACCOUNTS:
         if users.find_user(store, email) is None:
             users.add_user(store, email, role, PASSWORD, NAMES[email])
-    create_deals(store, config)
+    deals = create_deals(store, config)
+    answer_demo_deals(store, config, deals)
 
 
 # rep, company, contact, email, value, lost (days ago), competitor, reason, others, claims, notes
@@ -76,3 +77,55 @@ def create_deals(store: Store, config: dict[str, Any]) -> list[dict[str, Any]]:
             # Demo mail always goes to the outbox, never to a real server.
             sending.send_invitation(store, {**config, "MAIL_URL": "outbox"}, deal)
     return made
+
+
+# company -> the buyer's answer (two agree with the rep, two tell another story; one is named)
+ANSWERS = {
+    "Northwind Traders": {
+        "outcome": "competitor", "competitor": "Rivalry CRM", "reason": "price",
+        "reasons": ["product-fit"], "trust": 4, "attribution": "anonymous", "may_contact": False,
+        "own_words": "Rivalry was 20% cheaper for the same seats, and finance had the last word.",
+        "verdicts": ["held", "did-not-hold"],
+        "would_change": "A price closer to theirs, or a longer trial so we could show the value.",
+    },
+    "Contoso Logistics": {
+        "outcome": "competitor", "competitor": "Pipeworks", "reason": "overpromising",
+        "reasons": ["trust"], "trust": 2, "attribution": "named", "name": "Carl Berg",
+        "company": "Contoso Logistics", "may_contact": True,
+        "own_words": "Two weeks to go live sounded too good, and your references took 4 weeks.",
+        "verdicts": ["did-not-hold", "not-sure", "held"],
+        "would_change": "A realistic plan with dates we could hold you to.",
+    },
+    "Wingtip Travel": {
+        "outcome": "status-quo", "competitor": None, "reason": "support",
+        "reasons": ["contract"], "trust": 3, "attribution": "anonymous", "may_contact": False,
+        "own_words": "Price was fine. Nobody answered our support test ticket for three days.",
+        "verdicts": ["held", "not-sure"],
+        "would_change": "Seeing support work before we signed.",
+    },
+    "Proseware Legal": {
+        "outcome": "competitor", "competitor": "Rivalry CRM", "reason": "speed",
+        "reasons": [], "trust": 4, "attribution": "anonymous", "may_contact": False,
+        "own_words": "We trusted you. Your security answers took a month; theirs took a week.",
+        "verdicts": ["held", "held"],
+        "would_change": "A filled-in security questionnaire on day one.",
+    },
+}  # fmt: skip
+
+
+def answer_demo_deals(store: Store, config: dict[str, Any], deals: list[dict[str, Any]]) -> None:
+    """Answer four of the sent invitations the way a buyer would, through the survey service."""
+    from debrief.deals import invitations
+    from debrief.survey import service
+
+    for deal in deals:
+        answer = ANSWERS.get(deal["company"])
+        invitation = invitations.for_deal(store, deal["id"])
+        if answer is None or invitation is None or invitation["status"] != "sent":
+            continue
+        claims = [
+            {"claim": claim, "verdict": verdict}
+            for claim, verdict in zip(deal.get("claims") or [], answer["verdicts"], strict=False)
+        ]
+        data = {**answer, "claims": claims}
+        service.submit_answer(store, {**config, "MAIL_URL": "outbox"}, invitation, data)
