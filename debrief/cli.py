@@ -27,8 +27,9 @@ def init_command() -> None:
     added, changed, removed, problems = get_index().sync()
     click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
-    click.echo(f"Search index: {added} added, {changed} changed, {removed} removed, "
-               f"{len(problems)} broken files (see `debrief kb reindex`).")  # fmt: skip
+    click.echo(f"Search index: {added} added, {changed} changed, {removed} removed.")
+    if problems:
+        click.echo(f"{len(problems)} broken entry files skipped: `debrief kb reindex` lists them.")
 
 
 @click.command("demo")
