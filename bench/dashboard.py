@@ -19,7 +19,7 @@ def measure(run: Run) -> list[Figure]:
     def view() -> None:
         response = client.get("/dashboard")
         if response.status_code != 200:
-            raise RuntimeError(f"/dashboard gave HTTP {response.status_code}")
+            raise RuntimeError(f"/dashboard gave HTTP {response.status_code} {response.location}")
 
     start = time.perf_counter()
     view()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,13 +42,15 @@ class Run:
         """The private copy of the data set of `size` deals (built and copied on first use)."""
         if size not in self._spaces:
             built = dataset.ensure(size, self.data_root, quiet=self.quiet)
-            self._spaces[size] = dataset.workspace(built, self.work_root / str(size))
+            # One folder per run: two runs at once (or a test beside a run) never share a copy.
+            folder = self.work_root / f"run-{os.getpid()}" / str(size)
+            self._spaces[size] = dataset.workspace(built, folder)
         return self._spaces[size]
 
     def cleanup(self) -> None:
         """Remove the workspaces (the cached data sets stay)."""
         for space in self._spaces.values():
-            shutil.rmtree(space.root, ignore_errors=True)
+            shutil.rmtree(space.root.parent, ignore_errors=True)
         self._spaces.clear()
 
 
