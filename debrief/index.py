@@ -1,0 +1,565 @@
+"""The SQLite FTS5 search index over the entry files: derived data, never the source of truth."""
+
+# SQL text here is assembled only from module constants, column names chosen in code and "?"
+# placeholders; every value that comes from a user or a file is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
+from debrief.facts import FactCache, Filters
+from debrief.search import (
+    Hit,
+    Results,
+    match_expression,
+    page_hits,
+    rank_browse,
+    rank_search,
+    strip_marks,
+)
+
+__all__ = ["Hit", "Results", "SearchIndex", "match_expression"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
+FULL_SYNC_EVERY = 30.0  # seconds; catches in-place edits that do not touch a folder's mtime
+CACHE_SIZE = 64  # rankings kept per process, keyed by the index version
+_SCHEMA = """
+CREATE TABLE entry(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: facts.py relies on it
+    slug TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    date TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rep TEXT,
+    competitor TEXT,
+    outcome TEXT,
+    themes TEXT NOT NULL,
+    prospect_reasons TEXT NOT NULL,
+    rep_reasons TEXT NOT NULL,
+    trust INTEGER,
+    deal INTEGER
+);
+CREATE INDEX entry_date ON entry(date, id);
+CREATE INDEX entry_path ON entry(path);
+CREATE INDEX entry_kind ON entry(kind);
+CREATE INDEX entry_competitor ON entry(competitor);
+CREATE INDEX entry_rep ON entry(rep);
+CREATE TABLE entry_tag(
+    entry_id INTEGER NOT NULL,
+    facet TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (entry_id, facet, value)
+) WITHOUT ROWID;
+CREATE INDEX entry_tag_value ON entry_tag(facet, value, entry_id);
+CREATE VIRTUAL TABLE fts USING fts5(
+    title, body, competitor, reasons, themes,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
+CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
+CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+"""
+_TABLES = ("entry", "entry_tag", "fts", "problem", "folder", "state")
+
+
+def _row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
+    """The entry as the named parameters of the entry, fts and tag inserts."""
+    reasons = list(dict.fromkeys(entry.prospect_reasons + entry.rep_reasons))
+    return {
+        "slug": entry.slug,
+        "path": rel_path,
+        "mtime_ns": mtime_ns,
+        "size": size,
+        "title": entry.title,
+        "date": entry.date.isoformat(),
+        "kind": entry.kind,
+        "rep": entry.rep,
+        "competitor": entry.competitor,
+        "outcome": entry.outcome,
+        "themes": ",".join(entry.themes),
+        "prospect_reasons": ",".join(entry.prospect_reasons),
+        "rep_reasons": ",".join(entry.rep_reasons),
+        "trust": entry.trust,
+        "deal": entry.deal,
+        "fts_title": strip_marks(entry.title),
+        "fts_body": strip_marks(plain_text(entry.body)),
+        "fts_reasons": " ".join(reasons),
+        "fts_themes": " ".join(entry.themes),
+        "tags": [("theme", t) for t in entry.themes] + [("reason", r) for r in reasons],
+    }
+
+
+class SearchIndex:
+    """Full-text search over the entries folder, kept in a SQLite FTS5 file in the data folder."""
+
+    def __init__(self, db_path: Path, entries_dir: Path) -> None:
+        """Open (and create if missing) the index; one SQLite connection per thread and process."""
+        self.db_path = Path(db_path)
+        self.entries_dir = Path(entries_dir)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._facts = FactCache()
+        self._rankings: dict = {}  # (state, match, filters) -> Ranking, oldest first
+        self._checked_at = float("-inf")
+        self._full_sync_at = float("-inf")
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._ensure_schema()
+
+    # --- connections and transactions ---------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (a forked child opens its own: connections do not fork)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = sqlite3.connect(self.db_path, timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA synchronous = NORMAL")  # derived data: WAL + NORMAL is enough
+            conn.execute("PRAGMA temp_store = MEMORY")
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction; BEGIN IMMEDIATE waits for other writers (busy_timeout)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            # Every write moves the version, so cached rankings of older versions go unused.
+            conn.execute("UPDATE state SET value = value + 1 WHERE key = 'version'")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so every statement of a query sees the same snapshot."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def _ensure_schema(self) -> None:
+        """Create the tables on first use; an index from another schema version is rebuilt."""
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode = WAL")
+        with self._write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self._create_tables(conn)
+
+    def _create_tables(self, conn: sqlite3.Connection) -> None:
+        """Drop whatever is there and create empty tables (inside the caller's transaction)."""
+        for table in _TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO state (key, value) VALUES ('generation', ?), ('version', 0)",
+            (secrets.token_hex(8),),
+        )
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _rel(self, path: Path) -> str:
+        """A path as stored: relative to the entries folder when inside it, with / separators."""
+        try:
+            return Path(path).resolve().relative_to(self.entries_dir.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+    def _upsert(self, conn: sqlite3.Connection, row: dict) -> None:
+        """Insert or replace one entry's rows in entry, fts and entry_tag."""
+        old = conn.execute("SELECT id FROM entry WHERE slug = ?", (row["slug"],)).fetchone()
+        if old:
+            self._delete_id(conn, old[0])
+        entry_id = conn.execute(
+            "INSERT INTO entry (slug, path, mtime_ns, size, title, date, kind, rep, competitor,"
+            " outcome, themes, prospect_reasons, rep_reasons, trust, deal) VALUES (:slug, :path,"
+            " :mtime_ns, :size, :title, :date, :kind, :rep, :competitor, :outcome, :themes,"
+            " :prospect_reasons, :rep_reasons, :trust, :deal)",
+            row,
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO fts (rowid, title, body, competitor, reasons, themes)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                entry_id,
+                row["fts_title"],
+                row["fts_body"],
+                row["competitor"] or "",
+                row["fts_reasons"],
+                row["fts_themes"],
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
+            [(entry_id, facet, value) for facet, value in row["tags"]],
+        )
+        conn.execute("DELETE FROM problem WHERE path = ?", (row["path"],))
+
+    @staticmethod
+    def _delete_id(conn: sqlite3.Connection, entry_id: int) -> None:
+        """Remove one entry's rows from every table."""
+        conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
+        conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
+        conn.execute("DELETE FROM entry WHERE id = ?", (entry_id,))
+
+    def add(self, entry: Entry) -> None:
+        """Add or replace one entry (by slug), recording its file's mtime and size for sync."""
+        mtime_ns, size, rel = 0, -1, entry.slug + ".md"
+        if entry.path is not None:
+            rel = self._rel(entry.path)
+            try:
+                st = os.stat(entry.path)
+                mtime_ns, size = st.st_mtime_ns, st.st_size
+            except OSError:
+                pass  # the next sync sees a different stat and reads the file again
+        row = _row_values(entry, rel, mtime_ns, size)
+        with self._write() as conn:
+            self._upsert(conn, row)
+            if entry.path is not None:
+                self._record_folders(conn, Path(entry.path).parent)
+
+    def _record_folders(self, conn: sqlite3.Connection, folder: Path) -> None:
+        """Remember the mtime of a folder we just wrote into, and of its parents up to the root.
+
+        So the cheap staleness check (folder mtimes) does not mistake our own writes, or another
+        worker's indexed writes, for hand edits. A hand edit in the same instant is caught by the
+        periodic full sync.
+        """
+        root = self.entries_dir.resolve()
+        folder = folder.resolve()
+        while True:
+            try:
+                mtime = os.stat(folder).st_mtime_ns
+            except OSError:
+                return
+            key = "." if folder == root else folder.relative_to(root).as_posix()
+            conn.execute(
+                "INSERT OR REPLACE INTO folder (path, mtime_ns) VALUES (?, ?)", (key, mtime)
+            )
+            if folder == root or root not in folder.parents:
+                return
+            folder = folder.parent
+
+    def remove(self, slug: str) -> None:
+        """Remove one entry by slug (nothing happens for an unknown slug)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM entry WHERE slug = ?", (slug,)).fetchone()
+            if row:
+                self._delete_id(conn, row[0])
+
+    # --- reading ------------------------------------------------------------------------
+
+    def entry_count(self) -> int:
+        """How many entries the index holds."""
+        return self._conn().execute("SELECT count(*) FROM entry").fetchone()[0]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file skipped at the last sync or rebuild."""
+        rows = self._conn().execute("SELECT path, reason FROM problem ORDER BY path")
+        return [(path, reason) for path, reason in rows]
+
+    def _state(self, conn: sqlite3.Connection) -> tuple[str, int]:
+        """(generation, version): a rebuild changes the first, every write bumps the second."""
+        values = dict(conn.execute("SELECT key, value FROM state"))
+        return str(values.get("generation", "")), int(values.get("version", 0))
+
+    def facts(self) -> list[dict]:
+        """Header facts of every entry, newest first, for the dashboard (no file reads)."""
+        with self._read() as conn:
+            generation, _ = self._state(conn)
+            facts = self._facts.refresh(conn, generation)
+            ids = [
+                row[0] for row in conn.execute("SELECT id FROM entry ORDER BY date DESC, id DESC")
+            ]
+        self._facts.compact(ids)
+        return [facts[i].as_dict() for i in ids if i in facts]
+
+    def query(
+        self,
+        q: str = "",
+        *,
+        kind: str | None = None,
+        theme: str | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+        rep: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> Results:
+        """Search: BM25 ranking (newest first without a query), snippets, facets and filters."""
+        page = min(max(_int(page, 1), 1), 1_000_000)
+        per_page = min(max(_int(per_page, 20), 1), 100)
+        filters = Filters(
+            kind=_text(kind),
+            theme=slugify(_text(theme) or "") or None,
+            reason=slugify(_text(reason) or "") or None,
+            competitor=slugify(_text(competitor) or "") or None,
+            rep=_text(rep),
+            date_from=_valid_date(date_from),
+            date_to=_valid_date(date_to),
+        )
+        match = match_expression(q or "")
+        with self._read() as conn:
+            state = self._state(conn)
+            key = (state, match, filters)
+            with self._lock:
+                ranking = self._rankings.pop(key, None)
+            if ranking is None:
+                facts = self._facts.refresh(conn, state[0])
+                if match:
+                    ranking = rank_search(conn, facts, filters, match)
+                else:
+                    ranking = rank_browse(conn, facts, filters)
+            with self._lock:
+                self._rankings[key] = ranking  # most recently used last
+                while len(self._rankings) > CACHE_SIZE:
+                    self._rankings.pop(next(iter(self._rankings)))
+            start = (page - 1) * per_page
+            with self._lock:
+                ids = ranking.page(start, per_page)
+            hits = page_hits(conn, ids, match)
+        return Results(
+            hits=hits,
+            total=ranking.total,
+            facets=ranking.facets,
+            page=page,
+            per_page=per_page,
+        )
+
+    # --- keeping up with the files ------------------------------------------------------
+
+    def _scan(self) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+        """Every entry file (relative path -> (mtime_ns, size)) and folder mtime, hidden skipped."""
+        files: dict[str, tuple[int, int]] = {}
+        folders: dict[str, int] = {}
+        root = str(self.entries_dir)
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                mtime = os.stat(folder).st_mtime_ns
+                listing = list(os.scandir(folder))
+            except OSError:
+                continue
+            rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+            folders[rel_folder] = mtime
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            for item in listing:
+                if item.name.startswith("."):
+                    continue
+                if item.is_dir(follow_symlinks=False):
+                    stack.append(item.path)
+                elif item.name.endswith(".md") and item.is_file():
+                    try:
+                        st = item.stat()
+                    except OSError:
+                        continue
+                    files[prefix + item.name] = (st.st_mtime_ns, st.st_size)
+        return files, folders
+
+    def _parse(self, rel: str) -> Entry:
+        """Read and parse one file given by its relative path."""
+        path = self.entries_dir / rel
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise EntryError(path, f"cannot read: {exc.strerror or exc}") from None
+        return parse_entry(path, raw)
+
+    def sync(self) -> tuple[int, int, int, list[EntryError]]:
+        """Pick up new, changed and deleted files; only changed files are parsed again."""
+        files, folders = self._scan()
+        conn = self._conn()
+        known = {p: (i, s, m, z) for i, s, p, m, z in conn.execute(
+            "SELECT id, slug, path, mtime_ns, size FROM entry")}  # fmt: skip
+        broken = {p: (m, z) for p, m, z in conn.execute("SELECT path, mtime_ns, size FROM problem")}
+        gone = sorted(p for p in known if p not in files)
+        gone_broken = [p for p in broken if p not in files]
+        todo = sorted(
+            p
+            for p, stat in files.items()
+            if (p in known and known[p][2:] != stat)
+            or (p in broken and broken[p] != stat)
+            or (p not in known and p not in broken)
+        )
+        added = changed = removed = 0
+        if gone or gone_broken:
+            with self._write() as conn:
+                for p in gone:
+                    self._delete_id(conn, known[p][0])
+                conn.executemany("DELETE FROM problem WHERE path = ?", [(p,) for p in gone_broken])
+        removed += len(gone)
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start : start + BATCH]
+            parsed: list[tuple[str, Entry | EntryError]] = []
+            for rel in batch:
+                try:
+                    parsed.append((rel, self._parse(rel)))
+                except EntryError as exc:
+                    parsed.append((rel, exc))
+            with self._write() as conn:
+                for rel, result in parsed:
+                    if isinstance(result, Entry):
+                        result = self._claim_slug(conn, rel, result)
+                    mtime, size = files[rel]
+                    if isinstance(result, EntryError):
+                        if rel in known:
+                            self._delete_id(conn, known[rel][0])
+                            removed += 1
+                        conn.execute(
+                            "INSERT OR REPLACE INTO problem (path, reason, mtime_ns, size)"
+                            " VALUES (?, ?, ?, ?)",
+                            (rel, result.reason, mtime, size),
+                        )
+                        continue
+                    self._upsert(conn, _row_values(result, rel, mtime, size))
+                    if rel in known:
+                        changed += 1
+                    else:
+                        added += 1
+        with self._write() as conn:
+            conn.execute("DELETE FROM folder")
+            conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())
+        with self._lock:
+            self._full_sync_at = time.monotonic()
+        return added, changed, removed, self._problem_errors()
+
+    def _claim_slug(self, conn, rel: str, entry: Entry) -> Entry | EntryError:
+        """The entry, or an error when another existing file already uses the same slug."""
+        row = conn.execute("SELECT path FROM entry WHERE slug = ?", (entry.slug,)).fetchone()
+        if row and row[0] != rel and (self.entries_dir / row[0]).is_file():
+            return EntryError(self.entries_dir / rel, f"duplicate slug {entry.slug!r}: {row[0]}")
+        return entry
+
+    def _problem_errors(self) -> list[EntryError]:
+        """The recorded problems as EntryError objects."""
+        return [EntryError(path, reason) for path, reason in self.problems()]
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[EntryError]:
+        """Rebuild the whole index from the files, in one transaction (readers see old or new)."""
+        files, folders = self._scan()
+        rows: list[dict] = []
+        problems: list[tuple[str, str, int, int]] = []
+        seen: dict[str, str] = {}
+        order = sorted(files)
+        for done, rel in enumerate(order, 1):
+            mtime, size = files[rel]
+            try:
+                entry = self._parse(rel)
+                if entry.slug in seen:
+                    raise EntryError(rel, f"duplicate slug {entry.slug!r}: {seen[entry.slug]}")
+                seen[entry.slug] = rel
+                rows.append(_row_values(entry, rel, mtime, size))
+            except EntryError as exc:
+                problems.append((rel, exc.reason, mtime, size))
+            if progress and (done % 500 == 0 or done == len(order)):
+                progress(done, len(order))
+        with self._write() as conn:
+            self._create_tables(conn)
+            conn.executemany(
+                "INSERT INTO entry (id, slug, path, mtime_ns, size, title, date, kind, rep,"
+                " competitor, outcome, themes, prospect_reasons, rep_reasons, trust, deal) VALUES"
+                " (:id, :slug, :path, :mtime_ns, :size, :title, :date, :kind, :rep, :competitor,"
+                " :outcome, :themes, :prospect_reasons, :rep_reasons, :trust, :deal)",
+                [dict(row, id=i) for i, row in enumerate(rows, 1)],
+            )
+            conn.executemany(
+                "INSERT INTO fts (rowid, title, body, competitor, reasons, themes)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (i, r["fts_title"], r["fts_body"], r["competitor"] or "", r["fts_reasons"],
+                     r["fts_themes"])
+                    for i, r in enumerate(rows, 1)
+                ],
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
+                [(i, f, v) for i, r in enumerate(rows, 1) for f, v in r["tags"]],
+            )
+            conn.executemany("INSERT INTO problem VALUES (?, ?, ?, ?)", problems)
+            conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())
+        with self._lock:
+            self._full_sync_at = time.monotonic()
+        return self._problem_errors()
+
+    def sync_if_stale(self, max_age: float = 2.0) -> None:
+        """Cheap guard before a query: sync when a folder changed (checked every max_age s)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked_at < max_age:
+                return
+            self._checked_at = now
+            full_due = now - self._full_sync_at >= FULL_SYNC_EVERY
+        try:
+            if full_due or self._folders_changed():
+                self.sync()
+        except sqlite3.OperationalError as exc:
+            # A busy index (e.g. a long rebuild elsewhere) means slightly stale results, not a 500.
+            log.warning("index sync skipped: %s", exc)
+
+    def _folders_changed(self) -> bool:
+        """Whether any known folder's mtime moved (a file added, removed or renamed by hand)."""
+        rows = self._conn().execute("SELECT path, mtime_ns FROM folder").fetchall()
+        if not rows:
+            return True
+        for rel, mtime in rows:
+            try:
+                if os.stat(self.entries_dir / rel).st_mtime_ns != mtime:
+                    return True
+            except OSError:
+                return True
+        return False
+
+
+def _valid_date(value: object) -> str | None:
+    """A YYYY-MM-DD filter value, or None when missing or malformed (then it is ignored)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    return None
+
+
+def _text(value: object) -> str | None:
+    """A filter value as text, None when empty."""
+    return str(value) if value not in (None, "") else None
+
+
+def _int(value: object, default: int) -> int:
+    """A whole number from user input, or the default."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return default

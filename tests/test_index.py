@@ -1,0 +1,382 @@
+"""The search index: ranking, snippets, facets, filters, hostile queries, sync and concurrency."""
+
+import datetime
+import multiprocessing
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from debrief import search
+from debrief.entries import Entry, buyer_block, write_entry
+from debrief.index import SearchIndex, match_expression
+
+
+def entry(title: str, day: int = 1, body: str = "", **fields) -> Entry:
+    """A lesson on 2026-01-<day> with the given fields."""
+    return Entry(kind=fields.pop("kind", "lesson"), title=title,
+                 date=datetime.date(2026, 1, day), body=body, **fields)  # fmt: skip
+
+
+@pytest.fixture
+def entries_dir(tmp_path) -> Path:
+    path = tmp_path / "entries"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def index(tmp_path, entries_dir) -> SearchIndex:
+    idx = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    yield idx
+    idx.close()
+
+
+def put(index: SearchIndex, entries_dir: Path, *items: Entry) -> list[Entry]:
+    """Write entries to files and add them to the index, as the app does."""
+    written = [write_entry(entries_dir, item) for item in items]
+    for item in written:
+        index.add(item)
+    return written
+
+
+# --- ranking, snippets, prefix, browsing ----------------------------------------------------
+
+
+def test_title_hit_ranks_above_body_hit(index, entries_dir):
+    put(
+        index,
+        entries_dir,
+        entry("Notes from a call", day=5, body="They mentioned onboarding once. " * 3),
+        entry("Onboarding took too long", day=1, body="A long story about something else."),
+    )
+    hits = index.query("onboarding").hits
+    assert [h.title for h in hits] == ["Onboarding took too long", "Notes from a call"]
+
+
+def test_snippet_is_escaped_and_marks_are_ours(index, entries_dir):
+    body = "The <b>price</b> & <mark>fake</mark> \ue000forged\ue001 <script>x</script> price"
+    put(index, entries_dir, entry("Pricing", body=body))
+    (hit,) = index.query("price").hits
+    assert "&lt;b&gt;" in hit.snippet and "<b>" not in hit.snippet
+    assert "&lt;mark&gt;fake" in hit.snippet and "&lt;script&gt;" in hit.snippet
+    assert hit.snippet.count("<mark>") == hit.snippet.count("</mark>") == 2
+    assert "<mark>price</mark>" in hit.snippet and "forged" in hit.snippet
+
+
+def test_buyer_blocks_are_indexed_as_plain_text(index, entries_dir):
+    body = "Rep notes.\n\n" + buyer_block("The ~~~ renewal ``` terms scared legal.")
+    put(index, entries_dir, entry("Debrief", body=body, kind="debrief"))
+    (hit,) = index.query("renewal terms").hits
+    assert "buyer" not in hit.snippet and "~~~~" not in hit.snippet
+    assert "<mark>renewal</mark>" in hit.snippet
+
+
+def test_prefix_matches_the_last_word_only(index, entries_dir):
+    put(index, entries_dir, entry("Implementation plans", body="security review"))
+    assert index.query("implement").total == 1
+    assert index.query("secur review").total == 0  # only the last word is a prefix
+    assert index.query("security rev").total == 1
+
+
+def test_empty_query_lists_newest_first(index, entries_dir):
+    put(index, entries_dir, *(entry(f"Lesson {d}", day=d) for d in (3, 9, 1, 7)))
+    results = index.query("")
+    assert [h.date for h in results.hits] == ["2026-01-09", "2026-01-07", "2026-01-03",
+                                               "2026-01-01"]  # fmt: skip
+    assert results.total == 4 and results.hits[0].snippet == ""
+
+
+def test_paging(index, entries_dir):
+    put(index, entries_dir, *(entry(f"Budget story {d}", day=d) for d in range(1, 8)))
+    first = index.query("budget", per_page=3)
+    third = index.query("budget", per_page=3, page=3)
+    assert (first.total, len(first.hits), len(third.hits)) == (7, 3, 1)
+    seen = [h.slug for p in (1, 2, 3) for h in index.query("budget", per_page=3, page=p).hits]
+    assert len(set(seen)) == 7
+    assert index.query("budget", page=99).hits == []
+    assert index.query("budget", page="x", per_page=10**9).per_page == 100
+
+
+def test_broad_query_ranks_a_pool_and_still_counts_everything(index, entries_dir, monkeypatch):
+    monkeypatch.setattr(search, "RANK_POOL", 3)
+    put(index, entries_dir, *(entry(f"Note {d}", day=d, body="pricing talk") for d in range(1, 9)))
+    put(index, entries_dir, entry("Pricing above all", day=2, body="pricing"))
+    results = index.query("pricing", per_page=20)
+    assert results.total == 9 and len(results.hits) == 9
+    assert results.facets["kind"] == [("lesson", 9)]
+    assert results.hits[0].title == "Pricing above all"  # newest matches are ranked by BM25
+    rest = [h.date for h in results.hits[3:]]
+    assert rest == sorted(rest, reverse=True)
+
+
+# --- facets and filters ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(index, entries_dir):
+    """Five entries with known facets."""
+    return put(
+        index,
+        entries_dir,
+        entry("Lost on price", day=1, kind="debrief", competitor="globex", rep="ana@x.io",
+              prospect_reasons=["price"], rep_reasons=["price"], themes=["honesty"]),
+        entry("Lost on trust", day=2, kind="debrief", competitor="globex", rep="ben@x.io",
+              prospect_reasons=["trust", "price"], rep_reasons=["timing"], themes=["trust"]),
+        entry("Support story", day=3, kind="debrief", competitor="initech", rep="ana@x.io",
+              prospect_reasons=["support"], rep_reasons=["trust"], themes=["trust", "honesty"]),
+        entry("Lesson on price", day=4, rep="ana@x.io", themes=["overpromising"]),
+        entry("Lesson on trust", day=5, themes=["trust"]),
+    )  # fmt: skip
+
+
+def test_facets_count_the_whole_result_set(index, catalogue):
+    results = index.query("", per_page=1)
+    assert results.total == 5 and len(results.hits) == 1
+    facets = results.facets
+    assert facets["kind"] == [("debrief", 3), ("lesson", 2)]
+    assert facets["theme"] == [("trust", 3), ("honesty", 2), ("overpromising", 1)]
+    assert facets["reason"] == [("price", 2), ("trust", 2), ("support", 1), ("timing", 1)]
+    assert facets["competitor"] == [("globex", 2), ("initech", 1)]
+    assert facets["rep"] == [("ana@x.io", 3), ("ben@x.io", 1)]
+    searched = index.query("price").facets  # titles and reasons are both searched
+    assert searched["kind"] == [("debrief", 2), ("lesson", 1)]
+
+
+FILTERS = [
+    ({"kind": "lesson"}, {"Lesson on price", "Lesson on trust"}),
+    ({"theme": "honesty"}, {"Lost on price", "Support story"}),
+    ({"reason": "trust"}, {"Lost on trust", "Support story"}),  # prospect OR rep reason
+    ({"reason": "tim"}, set()),  # exact slug, no prefix
+    ({"competitor": "globex"}, {"Lost on price", "Lost on trust"}),
+    ({"rep": "ana@x.io"}, {"Lost on price", "Support story", "Lesson on price"}),
+    ({"date_from": "2026-01-04"}, {"Lesson on price", "Lesson on trust"}),
+    ({"date_to": "2026-01-01"}, {"Lost on price"}),
+    ({"date_from": "2026-01-02", "date_to": "2026-01-03"}, {"Lost on trust", "Support story"}),
+    ({"date_from": "not a date"}, {"Lost on price", "Lost on trust", "Support story",
+                                   "Lesson on price", "Lesson on trust"}),
+    ({"kind": "memo"}, set()),
+    ({"theme": "trust", "rep": "ana@x.io"}, {"Support story"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("filters", "titles"), FILTERS)
+@pytest.mark.parametrize("q", ["", "on"])
+def test_filters(index, catalogue, filters, titles, q):
+    expected = {t for t in titles if " on " in t} if q else titles  # browsing and searching
+    results = index.query(q, **filters)
+    assert {h.title for h in results.hits} == expected
+    assert results.total == len(expected)
+    assert sum(n for _, n in results.facets["kind"]) == len(expected)
+
+
+# --- hostile input --------------------------------------------------------------------------
+
+HOSTILE = ['e-mail', 'foo"', '(a OR b) c', 'AND', 'OR', 'NOT', 'NEAR', 'NEAR(a b)', '*', ':',
+           '-', '"', '""', "'", 'title:price', '{title}: x', '^price', 'a AND', '(', ')',
+           'x' * 10_000, 'price ' * 2000, '\x00', '\ud800', '\ue000', 'a*b', '+-', 'NEAR/3',
+           'col : x',
+           '🙂', 'שלום', 'e\u0301', '_', '...', '\\', '%', '[x]']  # fmt: skip
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_queries_never_fail(index, catalogue, q):
+    results = index.query(q, kind="debrief", theme="trust")
+    assert results.total >= 0
+    expression = match_expression(q)
+    if expression:  # FTS5 itself accepts the quoted expression, no safety net involved
+        index._conn().execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.text())
+def test_any_text_is_a_valid_query(index, catalogue, q):
+    expression = match_expression(q)
+    if expression:
+        index._conn().execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
+    assert index.query(q).total >= 0
+
+
+def test_operators_are_searched_as_words(index, entries_dir):
+    put(index, entries_dir, entry("Why e-mail matters", body="NEAR the end AND OR"))
+    assert index.query("e-mail").total == 1
+    assert index.query("near and").total == 1
+
+
+# --- keeping up with the files --------------------------------------------------------------
+
+HEADER = "---\nTitle: {title}\nKind: lesson\nDate: 2026-02-0{day}\n---\n\n{body}"
+
+
+def write_by_hand(path: Path, title: str, body: str = "", day: int = 1) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER.format(title=title, body=body, day=day))
+
+
+def test_sync_picks_up_new_changed_deleted_and_broken_files(index, entries_dir):
+    write_by_hand(entries_dir / "2026" / "first.md", "First lesson", "alpha")
+    write_by_hand(entries_dir / "2026" / "second.md", "Second lesson", "beta")
+    assert index.sync()[:3] == (2, 0, 0)
+    assert index.sync()[:3] == (0, 0, 0)  # nothing changed, nothing parsed
+
+    write_by_hand(entries_dir / "2026" / "first.md", "First lesson", "gamma, edited by hand")
+    os.utime(entries_dir / "2026" / "first.md", ns=(1, 1))  # a new mtime even on coarse clocks
+    (entries_dir / "2026" / "second.md").unlink()
+    (entries_dir / "2026" / "broken.md").write_bytes(b"\x00\x01binary")
+    added, changed, removed, problems = index.sync()
+    assert (added, changed, removed) == (0, 1, 1)
+    assert [Path(p.path).name for p in problems] == ["broken.md"]
+    assert index.problems() == [("2026/broken.md", problems[0].reason)]
+    assert index.query("gamma").total == 1 and index.query("alpha").total == 0
+    assert index.query("beta").total == 0 and index.entry_count() == 1
+
+    write_by_hand(entries_dir / "2026" / "broken.md", "Fixed now")
+    assert index.sync()[:3] == (1, 0, 0) and index.problems() == []
+
+
+def test_a_good_file_that_breaks_leaves_the_index(index, entries_dir):
+    write_by_hand(entries_dir / "one.md", "One")
+    index.sync()
+    (entries_dir / "one.md").write_text("---\nTitle: One\n---\n")
+    assert index.sync()[2] == 1
+    assert index.entry_count() == 0 and index.problems()[0][1] == "missing Kind in the header"
+
+
+def test_duplicate_slugs_are_reported(index, entries_dir):
+    write_by_hand(entries_dir / "a" / "same.md", "From a")
+    write_by_hand(entries_dir / "b" / "same.md", "From b")
+    _, _, _, problems = index.sync()
+    assert index.entry_count() == 1 and len(problems) == 1
+    assert "duplicate slug" in problems[0].reason
+    assert [p.reason for p in index.rebuild()] == [problems[0].reason]
+
+
+def test_sync_if_stale_notices_a_hand_added_file(index, entries_dir):
+    put(index, entries_dir, entry("Written by the app"))
+    index.sync_if_stale(max_age=0)
+    assert index.entry_count() == 1
+    time.sleep(0.01)
+    write_by_hand(entries_dir / "2026" / "by-hand.md", "Pulled from git")
+    index.sync_if_stale(max_age=60)  # checked just now: no work yet
+    index.sync_if_stale(max_age=0)
+    assert index.query("pulled").total == 1
+
+
+def test_rebuild_from_nothing_equals_incremental(tmp_path, index, entries_dir, catalogue):
+    (entries_dir / "starter").mkdir()
+    write_by_hand(entries_dir / "starter" / "starter-one.md", "A starter lesson", "trust first")
+    (entries_dir / "broken.md").write_bytes(b"")
+    index.sync()
+    index.remove(catalogue[0].slug)
+    catalogue[0].path.unlink()
+    index.sync()
+    fresh = SearchIndex(tmp_path / "other" / "index.sqlite3", entries_dir)
+    progress = []
+    problems = fresh.rebuild(lambda done, total: progress.append((done, total)))
+    assert progress[-1] == (6, 6) and [Path(p.path).name for p in problems] == ["broken.md"]
+
+    def key(facts):
+        return sorted(facts, key=lambda f: f["slug"])
+
+    assert key(fresh.facts()) == key(index.facts())
+    assert fresh.problems() == index.problems()
+    for q in ("", "trust", "lesson", "price"):
+        a, b = fresh.query(q), index.query(q)
+        assert (a.total, a.facets) == (b.total, b.facets)
+        assert [h.slug for h in a.hits] == [h.slug for h in b.hits]
+    fresh.close()
+
+
+def test_remove_and_facts(index, entries_dir, catalogue):
+    facts = index.facts()
+    assert [f["date"] for f in facts] == sorted((f["date"] for f in facts), reverse=True)
+    first = next(f for f in facts if f["slug"] == catalogue[0].slug)
+    assert first == {
+        "slug": catalogue[0].slug, "date": "2026-01-01", "kind": "debrief", "rep": "ana@x.io",
+        "competitor": "globex", "outcome": None, "themes": ["honesty"],
+        "prospect_reasons": ["price"], "rep_reasons": ["price"], "trust": None, "deal": None,
+    }  # fmt: skip
+    first["themes"].append("mutated")  # callers get copies
+    assert index.query("price").total == 3
+    index.remove(catalogue[0].slug)
+    index.remove("no-such-slug")
+    assert index.entry_count() == 4 and index.query("price").total == 2
+    assert all(f["themes"] != ["honesty", "mutated"] for f in index.facts())
+
+
+def test_readd_replaces_by_slug(index, entries_dir):
+    (written,) = put(index, entries_dir, entry("Lesson", body="old words"))
+    written.body = "new words"
+    index.add(written)
+    assert index.entry_count() == 1
+    assert index.query("old").total == 0 and index.query("new").total == 1
+
+
+def test_index_from_another_schema_is_recreated(tmp_path, entries_dir):
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE entry (x)")
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    write_by_hand(entries_dir / "one.md", "One")
+    idx = SearchIndex(db, entries_dir)
+    idx.sync()
+    assert idx.entry_count() == 1
+    idx.close()
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+def _add_many(db: str, entries_dir: str, worker: int, count: int) -> None:
+    """Child process: write and index `count` entries."""
+    idx = SearchIndex(Path(db), Path(entries_dir))
+    for n in range(count):
+        written = write_entry(Path(entries_dir), entry(f"Worker {worker} entry {n}"))
+        idx.add(written)
+    idx.close()
+
+
+@pytest.mark.slow
+def test_processes_adding_at_once_lose_nothing(tmp_path, entries_dir):
+    db = tmp_path / "data" / "index.sqlite3"
+    SearchIndex(db, entries_dir).close()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_add_many, args=(str(db), str(entries_dir), w, 25))
+               for w in range(4)]  # fmt: skip
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    assert [p.exitcode for p in workers] == [0, 0, 0, 0]
+    idx = SearchIndex(db, entries_dir)
+    assert idx.entry_count() == 100
+    assert idx.query("worker", per_page=1).total == 100
+    assert idx.sync()[:3] == (0, 0, 0)  # the files and the index agree
+    idx.close()
+
+
+def test_threads_share_one_index(index, entries_dir):
+    import threading
+
+    errors = []
+
+    def work(n):
+        try:
+            for i in range(10):
+                put(index, entries_dir, entry(f"Thread {n} lesson {i}"))
+                index.query("thread")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and index.query("thread").total == 40
