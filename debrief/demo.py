@@ -11,6 +11,7 @@ from typing import Any
 
 from debrief.auth import users
 from debrief.store import Store
+from debrief.themes import demo as themes_demo
 
 PASSWORD = "debrief-demo"  # noqa: S105 - printed on purpose by `make run`
 ACCOUNTS = [
@@ -28,6 +29,7 @@ def create(store: Store, config: dict[str, Any]) -> None:
             users.add_user(store, email, role, PASSWORD, NAMES[email])
     deals = create_deals(store, config)
     answer_demo_deals(store, config, deals)
+    themes_demo.create(store)
 
 
 # rep, company, contact, email, value, lost (days ago), competitor, reason, others, claims, notes

@@ -10,6 +10,7 @@ by aria-labelledby, and every page shows the same numbers in a table beside it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -18,12 +19,12 @@ from markupsafe import Markup, escape
 PALETTE = ("#1f5fae", "#b35900", "#1d6b3a")
 INK, MUTED, GRID = "#1c2430", "#4d5866", "#d5dbe3"
 HIGHLIGHT = "#b3261e"
-LABEL_WIDTH = 190
+LABEL_WIDTH = 240
 BAR_AREA = 380
 FONT = 13
 
 
-def _short(text: str, limit: int = 28) -> str:
+def _short(text: str, limit: int = 30) -> str:
     """A label that fits the label column (the full text stays in the table)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -119,17 +120,18 @@ def columns(
     """Vertical columns per label (months), grouped when there are several series."""
     named = [name for name, _ in series if name]
     top, bottom, left = (26 if named else 16), 22, 34
-    plot_w, plot_h = width - left - 6, height - top - bottom
+    plot_w, plot_h = width - left - 20, height - top - bottom  # room for the last label
     peak = max((v for _, values in series for v in values), default=0) or 1
     slot = plot_w / max(len(labels), 1)
-    bar = max(slot * 0.8 / max(len(series), 1), 1)
+    bar = min(max(slot * 0.8 / max(len(series), 1), 1), 48)  # one month must not be a wall
+    step = max(1, math.ceil(44 * len(labels) / plot_w))  # month labels at least 44 px apart
     body = _legend(named, 14) if named else []
     body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 4}" y2="{top + plot_h}" '
                 f'stroke="{GRID}"/>')  # fmt: skip
     body.append(_text(left - 4, top + 9, f"{peak:g}", anchor="end", fill=MUTED, size=11))
     body.append(_text(left - 4, top + plot_h, "0", anchor="end", fill=MUTED, size=11))
     for col, label in enumerate(labels):
-        x0 = left + col * slot + slot * 0.1
+        x0 = left + col * slot + (slot - bar * len(series)) / 2
         for i, (name, values) in enumerate(series):
             value = values[col]
             h = plot_h * value / peak
@@ -140,9 +142,9 @@ def columns(
                 f'y="{top + plot_h - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" '
                 f'fill="{fill}"/></g>'
             )
-        if len(labels) <= 12 or col % 2 == 0:
-            body.append(_text(x0 + slot * 0.4, height - 6, _month_label(label), anchor="middle",
-                              fill=MUTED, size=11))  # fmt: skip
+        if (len(labels) - 1 - col) % step == 0:  # always label the latest month
+            body.append(_text(left + (col + 0.5) * slot, height - 6, _month_label(label),
+                              anchor="middle", fill=MUTED, size=11))  # fmt: skip
     first = series[0][1] if series else []
     return _frame(chart_id, title, _summary(labels, first), width, height, body)
 
