@@ -111,7 +111,7 @@ def submit_answer(
     try:
         entry = kb.publish(build_entry(deal, rep["email"] if rep else None, answer))
     except (OSError, ValueError):
-        # The answer is safe in the store; `debrief kb` tools can rebuild the entry later.
+        # The answer is safe in the store and on the deal page; the log names what is missing.
         log.exception("answer %s stored, but its entry could not be written", answer_id)
     else:
         answer = store.table("answers").update(answer_id, {"entry_slug": entry.slug}) or answer
