@@ -461,6 +461,13 @@ def test_manager_may_tie_a_lesson_to_any_deal(client, auth, app):
     assert response.status_code == 302
     [path] = entry_files(app)
     assert f"Deal: {deal_id}" in path.read_text() and "Rep: boss@example.test" in path.read_text()
+    # The debrief, written later from the buyer's answer (found through the answer record even
+    # under another rep's name), lists the manager's lesson; the lesson links to the debrief.
+    debrief = publish(app, title="Answer", deal=deal_id, rep="someone@example.test")
+    with app.app_context():
+        get_store().table("answers").insert({"deal_id": deal_id, "entry_slug": debrief.slug})
+    assert f'<a href="/kb/{path.stem}">Coaching</a>' in page(client, f"/kb/{debrief.slug}")
+    assert f'<a href="/kb/{debrief.slug}">the buyer' in page(client, f"/kb/{path.stem}")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ here, so the file is written by entries.py and the index follows it at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -14,7 +14,7 @@ from flask import current_app
 
 from debrief import entries, taxonomy
 from debrief.auth import users
-from debrief.index import Results, SearchIndex
+from debrief.index import Hit, Results, SearchIndex
 from debrief.store import get_store
 
 
@@ -86,26 +86,53 @@ def problems() -> list[tuple[str, str]]:
     return index.problems()
 
 
-def deal_entries(deal_id: int) -> list[dict]:
-    """Header facts of every entry tied to a deal (its debrief and its lessons), newest first."""
-    # facts() is one table scan with no file reads; the index has no per-deal filter to use.
-    return [fact for fact in get_index().facts() if fact["deal"] == deal_id]
+RELATED_SCAN = 2000  # at most this many of one person's entries are looked through per page view
 
 
-def related(entry: entries.Entry) -> tuple[list[entries.Entry], str | None]:
+def _hits(**filters: str) -> Iterator[Hit]:
+    """Every hit of a browse (no words) with these filters, newest first, up to RELATED_SCAN."""
+    index = get_index()
+    for page in range(1, RELATED_SCAN // 100 + 1):
+        results = index.query("", page=page, per_page=100, **filters)
+        yield from results.hits
+        if page * 100 >= results.total:
+            return
+
+
+def _debrief_slug(deal_id: int, rep: str | None) -> str | None:
+    """The slug of a deal's debrief entry: from its answer record, else among the rep's debriefs."""
+    answer = get_store().table("answers").find_one("deal_id", deal_id)
+    if (
+        answer
+        and answer.get("entry_slug")
+        and entries.find_entry(entries_dir(), answer["entry_slug"])
+    ):
+        return answer["entry_slug"]
+    # A debrief file added by hand has no answer record; its Rep is the deal's rep.
+    hits = _hits(kind="debrief", rep=rep) if rep else ()
+    return next((hit.slug for hit in hits if hit.deal == deal_id), None)
+
+
+def related(entry: entries.Entry) -> tuple[list[Hit], str | None]:
     """For an entry tied to a deal: the deal's other lessons and its debrief's slug."""
     if entry.deal is None:
         return [], None
-    lessons, debrief = [], None
-    for fact in deal_entries(entry.deal):
-        if fact["slug"] == entry.slug:
-            continue
-        if fact["kind"] == "debrief" and debrief is None:
-            debrief = fact["slug"]
-        elif fact["kind"] == "lesson":
-            lesson = load(fact["slug"])
-            if lesson is not None:
-                lessons.append(lesson)
+    # A lesson is tied to a deal only by the deal's rep or a manager (kb.lessons.may_use_deal), so
+    # their lessons are the ones to look through. The index has no per-deal filter, and reading
+    # every entry's facts costs about a second at 50k entries: too slow for one page view.
+    store = get_store()
+    deal = store.table("deals").get(entry.deal) or {}
+    owner = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
+    authors = {entry.rep, owner["email"] if owner else None} - {None}
+    authors |= {u["email"] for u in users.list_users(store) if u["role"] == "manager"}
+    lessons = [
+        hit
+        for author in sorted(authors)
+        for hit in _hits(kind="lesson", rep=author)
+        if hit.deal == entry.deal and hit.slug != entry.slug
+    ]
+    lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
+    debrief = None if entry.kind == "debrief" else _debrief_slug(entry.deal, entry.rep)
     return lessons, debrief
 
 
