@@ -145,6 +145,9 @@ def columns(
         if (len(labels) - 1 - col) % step == 0:  # always label the latest month
             body.append(_text(left + (col + 0.5) * slot, height - 6, _month_label(label),
                               anchor="middle", fill=MUTED, size=11))  # fmt: skip
+    if not labels:
+        body.append(_text(width / 2, top + plot_h / 2, "No data in this range.", anchor="middle",
+                          fill=MUTED))  # fmt: skip
     first = series[0][1] if series else []
     return _frame(chart_id, title, _summary(labels, first), width, height, body)
 

@@ -62,7 +62,10 @@ class TagSearchForm(SearchFields, FlaskForm):
     """Tag every result of the search with one theme (`within_theme` is the search's theme)."""
 
     within_theme = HiddenField(validators=[Optional(), Length(max=NAME_MAX)])
-    theme = SelectField("Tag every result with", validators=[DataRequired()], choices=[])
+    # Its own id: the search form on the same page has a `theme` field too.
+    theme = SelectField(
+        "Tag every result with", validators=[DataRequired()], choices=[], id="tag-theme"
+    )
 
 
 class DashboardFilters(FlaskForm):
