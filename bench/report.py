@@ -40,7 +40,7 @@ def _met(figure: Figure) -> str:
 
 def _ratio(figure: Figure) -> str:
     ratio = figure.ratio
-    return "–" if ratio is None else f"{ratio:.2f}x"
+    return "–" if ratio is None else f"{ratio:.3g}x"
 
 
 def print_figures(figures: list[Figure], echo=print) -> None:
