@@ -115,6 +115,7 @@ class SearchIndex:
         self.entries_dir = Path(entries_dir)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._facts = FactCache()
         self._rankings: dict = {}  # (state, match, filters) -> Ranking, oldest first
         self._checked_at = float("-inf")
@@ -151,10 +152,11 @@ class SearchIndex:
             yield conn
             # Every write moves the version, so cached rankings of older versions go unused.
             conn.execute("UPDATE state SET value = value + 1 WHERE key = 'version'")
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -164,7 +166,8 @@ class SearchIndex:
         try:
             yield conn
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def _ensure_schema(self) -> None:
         """Create the tables on first use; an index from another schema version is rebuilt."""
@@ -402,11 +405,13 @@ class SearchIndex:
 
     def sync(self) -> tuple[int, int, int, list[EntryError]]:
         """Pick up new, changed and deleted files; only changed files are parsed again."""
-        files, folders = self._scan()
         conn = self._conn()
+        # The index is read before the folder: an entry another process adds in between is then
+        # merely re-added, never mistaken for a deleted file.
         known = {p: (i, s, m, z) for i, s, p, m, z in conn.execute(
             "SELECT id, slug, path, mtime_ns, size FROM entry")}  # fmt: skip
         broken = {p: (m, z) for p, m, z in conn.execute("SELECT path, mtime_ns, size FROM problem")}
+        files, folders = self._scan()
         gone = sorted(p for p in known if p not in files)
         gone_broken = [p for p in broken if p not in files]
         todo = sorted(
@@ -524,12 +529,16 @@ class SearchIndex:
                 return
             self._checked_at = now
             full_due = now - self._full_sync_at >= FULL_SYNC_EVERY
+        if not self._sync_lock.acquire(blocking=False):
+            return  # another thread of this process is syncing right now
         try:
             if full_due or self._folders_changed():
                 self.sync()
         except sqlite3.OperationalError as exc:
             # A busy index (e.g. a long rebuild elsewhere) means slightly stale results, not a 500.
             log.warning("index sync skipped: %s", exc)
+        finally:
+            self._sync_lock.release()
 
     def _folders_changed(self) -> bool:
         """Whether any known folder's mtime moved (a file added, removed or renamed by hand)."""
