@@ -95,10 +95,10 @@ def create_deal(store: Store, config: dict[str, Any], payload: Any) -> tuple[int
     if not isinstance(payload, dict):
         raise ApiError(400, {"body": "must be a JSON object"})
     form = ApiDealForm(formdata(payload))
-    valid = form.validate()
+    form.validate()
     errors = {name: " ".join(messages) for name, messages in form.errors.items() if messages}
     rep = None
-    if valid or "rep_email" not in errors:
+    if "rep_email" not in errors:
         rep = users.find_user(store, form.rep_email.data or "")
         if rep is None or not rep.get("active"):
             errors["rep_email"] = "no active account has this email"
