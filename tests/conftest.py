@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -16,14 +17,32 @@ from aiosmtpd.smtp import Envelope
 
 from debrief import create_app
 from debrief.auth import users
-from debrief.store import get_store
+from debrief.store import Store
 
 PASSWORD = "correct-horse-battery"
 
 
+FIXTURE_USERS = [
+    ("rep@example.test", "rep", "Rita Rep"),
+    ("other@example.test", "rep", "Otto Other"),
+    ("boss@example.test", "manager", "Mona Manager"),
+]
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory) -> Path:
+    """A store holding the fixture accounts, made once: hashing three passwords takes ~1 s."""
+    root = tmp_path_factory.mktemp("seed") / "db"
+    store = Store(root)
+    for email_address, role, name in FIXTURE_USERS:
+        users.add_user(store, email_address, role, PASSWORD, name)
+    return root
+
+
 @pytest.fixture
-def app(tmp_path: Path):
-    """The real app with its data and entries in a temporary folder."""
+def app(tmp_path: Path, seeded_db: Path):
+    """The real app with its data and entries in a temporary folder, the fixture accounts in it."""
+    shutil.copytree(seeded_db, tmp_path / "data" / "db")
     app = create_app(
         {
             "TESTING": True,
@@ -36,11 +55,6 @@ def app(tmp_path: Path):
         }
     )
     Path(app.config["ENTRIES_DIR"]).mkdir(parents=True, exist_ok=True)
-    with app.app_context():
-        store = get_store()
-        users.add_user(store, "rep@example.test", "rep", PASSWORD, "Rita Rep")
-        users.add_user(store, "other@example.test", "rep", PASSWORD, "Otto Other")
-        users.add_user(store, "boss@example.test", "manager", PASSWORD, "Mona Manager")
     yield app
 
 
