@@ -25,6 +25,7 @@ SLUG_MAX = 60
 _BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
 # C0 controls except \t and \n: NUL makes the file look binary, the others are invisible noise.
 _C0_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _C0_RE.sub("", text)
     # Lone surrogates cannot be encoded as UTF-8; they only come from broken clients.
-    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return _SURROGATE_RE.sub("\ufffd", text)
 
 
 def clean_header_value(value: object) -> str:
@@ -410,13 +411,23 @@ def read_entry(path: Path) -> Entry:
     return parse_entry(Path(path), raw)
 
 
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, symlinked folders followed, stays in root (a link cannot point out)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
 def entry_files(entries_dir: Path) -> Iterator[Path]:
     """Every *.md file under the folder in a stable order, hidden files and folders skipped."""
     for root, dirs, files in os.walk(entries_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.endswith(".md") and not name.startswith("."):
-                yield Path(root) / name
+                path = Path(root) / name
+                if not path.is_symlink():  # as the index and the export: links are not entries
+                    yield path
 
 
 def iter_entries(entries_dir: Path) -> Iterator[Entry | EntryError]:
@@ -439,7 +450,7 @@ def find_entry(entries_dir: Path, slug: str, *, deep: bool = True) -> Path | Non
         subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         candidates += [d / name for d in subdirs]
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.is_file() and not candidate.is_symlink() and _inside(root, candidate):
             return candidate
     if deep:
         for path in entry_files(root):

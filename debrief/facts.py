@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
+from typing import NamedTuple
 
 FACETS = ("kind", "theme", "reason", "competitor", "rep")
 FACET_LIMIT = 50
@@ -25,10 +26,11 @@ FACT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     """The header facts of one indexed entry (lists as tuples: shared, so never mutated)."""
 
+    # A NamedTuple, not a frozen dataclass: 50k of them are built when a process first searches,
+    # and a frozen dataclass's __init__ is about ten times slower.
     slug: str
     date: str
     kind: str
@@ -85,28 +87,39 @@ def _code(facet: str, value: str) -> int:
     return code
 
 
+# Stored list strings repeat a lot (the same themes, the same reasons): parse each one once.
+_LISTS: dict[tuple[str, str, str], tuple] = {}
+
+
+def _lists(themes: str, pros: str, reps: str) -> tuple:
+    """(themes, prospect_reasons, rep_reasons, reasons, codes of themes and reasons), memoized."""
+    key = (themes, pros, reps)
+    found = _LISTS.get(key)
+    if found is None:
+        themes_t, pros_t, reps_t = _tuple(themes), _tuple(pros), _tuple(reps)
+        reasons = tuple(dict.fromkeys(pros_t + reps_t))
+        codes = tuple(_code("theme", t) for t in themes_t if t)
+        codes += tuple(_code("reason", r) for r in reasons if r)
+        found = (themes_t, pros_t, reps_t, reasons, codes)
+        if len(_LISTS) > 100_000:
+            _LISTS.clear()  # a bound, not a policy: combinations are few in practice
+        _LISTS[key] = found
+    return found
+
+
+_new_tuple = tuple.__new__
+
+
 def fact_from_row(row: tuple) -> Fact:
     """A Fact from the FACT_COLUMNS of one entry row (without the id)."""
     slug, date, kind, rep, competitor, outcome, themes, pros, reps, trust, deal = row
-    pros_t, reps_t = _tuple(pros), _tuple(reps)
-    reasons = tuple(dict.fromkeys(pros_t + reps_t))
-    pairs = [("kind", kind), ("competitor", competitor), ("rep", rep)]
-    pairs += [("theme", t) for t in _tuple(themes)] + [("reason", r) for r in reasons]
-    return Fact(
-        slug=slug,
-        date=date,
-        kind=kind,
-        rep=rep,
-        competitor=competitor,
-        outcome=outcome,
-        themes=_tuple(themes),
-        prospect_reasons=pros_t,
-        rep_reasons=reps_t,
-        reasons=reasons,
-        trust=trust,
-        deal=deal,
-        codes=tuple(_code(facet, value) for facet, value in pairs if value),
+    themes_t, pros_t, reps_t, reasons, codes = _lists(themes or "", pros or "", reps or "")
+    own = tuple(
+        _code(f, v) for f, v in (("kind", kind), ("competitor", competitor), ("rep", rep)) if v
     )
+    # tuple.__new__ skips NamedTuple's Python-level __new__: this runs 50k times on a cold start.
+    return _new_tuple(Fact, (slug, date, kind, rep, competitor, outcome, themes_t, pros_t, reps_t,
+                             reasons, trust, deal, own + codes))  # fmt: skip
 
 
 @dataclass(frozen=True)

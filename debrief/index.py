@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
-from debrief.facts import FactCache, Filters
+from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
 from debrief.search import (
     Hit,
     Results,
@@ -33,7 +33,7 @@ __all__ = ["Hit", "Results", "SearchIndex", "match_expression"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
 FULL_SYNC_EVERY = 30.0  # seconds; catches in-place edits that do not touch a folder's mtime
 CACHE_SIZE = 64  # rankings kept per process, keyed by the index version
@@ -61,6 +61,7 @@ CREATE INDEX entry_path ON entry(path);
 CREATE INDEX entry_kind ON entry(kind);
 CREATE INDEX entry_competitor ON entry(competitor);
 CREATE INDEX entry_rep ON entry(rep);
+CREATE INDEX entry_deal ON entry(deal);
 CREATE TABLE entry_tag(
     entry_id INTEGER NOT NULL,
     facet TEXT NOT NULL,
@@ -119,7 +120,8 @@ class SearchIndex:
         self._facts = FactCache()
         self._rankings: dict = {}  # (state, match, filters) -> Ranking, oldest first
         self._checked_at = float("-inf")
-        self._full_sync_at = float("-inf")
+        # Start by trusting folder mtimes: a full stat of every file waits for the first period.
+        self._full_sync_at = time.monotonic()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._ensure_schema()
 
@@ -298,14 +300,19 @@ class SearchIndex:
         values = dict(conn.execute("SELECT key, value FROM state"))
         return str(values.get("generation", "")), int(values.get("version", 0))
 
-    def facts(self) -> list[dict]:
-        """Header facts of every entry, newest first, for the dashboard (no file reads)."""
+    def facts(self, *, deal: int | None = None) -> list[dict]:
+        """Header facts of every entry (or one deal's), newest first, for the dashboard."""
+        if deal is not None:
+            rows = self._conn().execute(
+                f"SELECT {FACT_COLUMNS} FROM entry WHERE deal = ? ORDER BY date DESC, id DESC",
+                (_int(deal, -1),),
+            )
+            return [fact_from_row(row[1:]).as_dict() for row in rows]
         with self._read() as conn:
             generation, _ = self._state(conn)
             facts = self._facts.refresh(conn, generation)
-            ids = [
-                row[0] for row in conn.execute("SELECT id FROM entry ORDER BY date DESC, id DESC")
-            ]
+            order = "SELECT id FROM entry ORDER BY date DESC, id DESC"
+            ids = [row[0] for row in conn.execute(order)]
         self._facts.compact(ids)
         return [facts[i].as_dict() for i in ids if i in facts]
 
@@ -386,7 +393,8 @@ class SearchIndex:
                     continue
                 if item.is_dir(follow_symlinks=False):
                     stack.append(item.path)
-                elif item.name.endswith(".md") and item.is_file():
+                elif item.name.endswith(".md") and item.is_file(follow_symlinks=False):
+                    # A symlink (say, pulled in by git) could point anywhere: not an entry.
                     try:
                         st = item.stat()
                     except OSError:
@@ -522,23 +530,43 @@ class SearchIndex:
         return self._problem_errors()
 
     def sync_if_stale(self, max_age: float = 2.0) -> None:
-        """Cheap guard before a query: sync when a folder changed (checked every max_age s)."""
+        """Cheap guard before a query: sync when a folder changed (checked every max_age s).
+
+        Files added, removed or renamed change their folder's mtime: that check is a few stat
+        calls, and a changed folder is synced before the query. In-place edits do not touch the
+        folder, so a full sync also runs every FULL_SYNC_EVERY seconds, in a background thread,
+        never on the request that notices it is due.
+        """
         now = time.monotonic()
         with self._lock:
             if now - self._checked_at < max_age:
                 return
             self._checked_at = now
             full_due = now - self._full_sync_at >= FULL_SYNC_EVERY
+            if full_due:
+                self._full_sync_at = now  # claimed: other threads do not start a second one
         if not self._sync_lock.acquire(blocking=False):
             return  # another thread of this process is syncing right now
         try:
-            if full_due or self._folders_changed():
+            if self._folders_changed():
                 self.sync()
+            elif full_due:
+                threading.Thread(target=self._background_sync, daemon=True).start()
         except sqlite3.OperationalError as exc:
             # A busy index (e.g. a long rebuild elsewhere) means slightly stale results, not a 500.
             log.warning("index sync skipped: %s", exc)
         finally:
             self._sync_lock.release()
+
+    def _background_sync(self) -> None:
+        """A full sync off the request path; failures are logged, the next one tries again."""
+        with self._sync_lock:
+            try:
+                self.sync()
+            except Exception:
+                log.exception("background index sync failed")
+            finally:
+                self.close()
 
     def _folders_changed(self) -> bool:
         """Whether any known folder's mtime moved (a file added, removed or renamed by hand)."""

@@ -380,3 +380,31 @@ def test_threads_share_one_index(index, entries_dir):
     for t in threads:
         t.join()
     assert errors == [] and index.query("thread").total == 40
+
+
+def test_in_place_edit_is_caught_by_the_periodic_full_sync(index, entries_dir, monkeypatch):
+    import debrief.index
+
+    write_by_hand(entries_dir / "2026" / "edited.md", "Before", "old words")
+    index.sync_if_stale(max_age=0)
+    folder = entries_dir / "2026"
+    folder_mtime = folder.stat().st_mtime_ns
+    write_by_hand(folder / "edited.md", "After", "new words")
+    os.utime(folder / "edited.md", ns=(5, 5))
+    os.utime(folder, ns=(folder_mtime, folder_mtime))  # an editor writing in place
+    index.sync_if_stale(max_age=0)
+    assert index.query("new").total == 0  # the folder check alone cannot see it
+    monkeypatch.setattr(debrief.index, "FULL_SYNC_EVERY", 0.0)
+    index.sync_if_stale(max_age=0)  # starts the full sync in the background
+    deadline = time.monotonic() + 10
+    while index.query("new").total == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert index.query("new").total == 1 and index.query("old").total == 0
+
+
+def test_facts_of_one_deal(index, entries_dir):
+    put(index, entries_dir, entry("Deal seven", deal=7, day=2), entry("Deal seven again", deal=7),
+        entry("Deal eight", deal=8))  # fmt: skip
+    assert [f["deal"] for f in index.facts(deal=7)] == [7, 7]
+    assert index.facts(deal=7)[0]["date"] == "2026-01-02"
+    assert index.facts(deal=9) == [] and index.facts(deal="x") == []
