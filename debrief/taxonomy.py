@@ -1,5 +1,9 @@
 """Reasons and outcomes: the slugs and labels shared by reps and buyers, in one place."""
 
+from collections.abc import Iterable, Mapping
+
+from wtforms.fields.choices import SelectChoice
+
 REASONS: dict[str, str] = {
     "price": "Price",
     "product-fit": "Product fit",
@@ -39,6 +43,10 @@ def outcome_label(slug: str) -> str:
     return OUTCOMES.get(slug, slug)
 
 
-def choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
-    """WTForms choices from one of the mappings above."""
-    return list(mapping.items())
+def options(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """WTForms choices from a slug -> label mapping or (value, label) pairs.
+
+    SelectChoice, because WTForms 3.3 deprecates plain tuples (and warnings fail our tests).
+    """
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [SelectChoice(value, label) for value, label in items]

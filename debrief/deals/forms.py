@@ -39,13 +39,7 @@ _URLISH = re.compile(
 )
 
 
-def options(pairs: Any) -> list[SelectChoice]:
-    """WTForms choices from (value, label) pairs or a mapping (tuples are deprecated)."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, label) for value, label in items]
-
-
-REASON_OPTIONS = options(taxonomy.REASONS)
+REASON_OPTIONS = taxonomy.options(taxonomy.REASONS)
 
 
 def one_line(form: Any, field: Field) -> None:
@@ -203,7 +197,7 @@ def deal_form(
     if reps is None:
         del form.rep_id
     else:
-        form.rep_id.choices = options(reps)
+        form.rep_id.choices = taxonomy.options(reps)
     return form
 
 

@@ -6,19 +6,13 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS
+from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS, options
 
 TEXT_MAX = 10_000  # a long, honest answer fits; a pasted novel gets a clear message
 LINE_MAX = 200
-
-
-def options(mapping: dict[str, str]) -> list[SelectChoice]:
-    """WTForms choices from a slug -> label mapping (SelectChoice: tuples are deprecated)."""
-    return [SelectChoice(value, label) for value, label in mapping.items()]
 
 
 TRUST = {"1": "1 – not at all", "2": "2", "3": "3 – partly", "4": "4", "5": "5 – completely"}
