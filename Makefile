@@ -38,7 +38,12 @@ chromium:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium is missing: install Debian's 'chromium' package (as root) for the browser tests."; exit 1; fi; }
 
-test: $(VENV)/.installed-test chromium
+# axe-core for the accessibility checks in the browser tests, pinned by the lock file.
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(VENV)/.installed-test chromium tests/browser/node_modules/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
