@@ -21,6 +21,7 @@ KINDS = ("debrief", "lesson")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_MAX = 60
+_CLEAN_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 _BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
 # C0 controls except \t and \n: NUL makes the file look binary, the others are invisible noise.
@@ -72,8 +73,9 @@ def _clean_text(text: str) -> str:
 def clean_header_value(value: object) -> str:
     """One header line's value: control and line-break characters collapsed to single spaces."""
     text = _clean_text(str(value)).replace("\t", " ").replace("\n", " ")
-    # Unicode line/paragraph separators and C1 controls would break the line in other readers.
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    if not text.isprintable():  # the common case skips the per-character pass below
+        # Unicode line/paragraph separators and C1 controls would break the line elsewhere.
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
     return " ".join(text.split())
 
 
@@ -86,12 +88,20 @@ def slugify(text: str) -> str:
     return slug.strip("-")
 
 
+def _slug_value(text: str) -> str:
+    """slugify(), with a fast path: stored values are slugs already, only hand edits are not."""
+    text = text.strip()
+    if len(text) <= SLUG_MAX and _CLEAN_SLUG_RE.match(text):
+        return text
+    return slugify(text)
+
+
 def _slug_list(values: list[str] | str) -> list[str]:
     """Unique slugs in their given order (the main reason stays first)."""
     items = values.split(",") if isinstance(values, str) else values
     out: list[str] = []
     for item in items:
-        slug = slugify(item)
+        slug = _slug_value(item)
         if slug and slug not in out:
             out.append(slug)
     return out
@@ -391,8 +401,8 @@ def _entry_from_meta(path: Path, meta: dict[str, str], body: str) -> Entry:
         deal=numbers["deal"],
         company=meta.get("company") or None,
         rep=meta.get("rep") or None,
-        competitor=slugify(meta.get("competitor", "")) or None,
-        outcome=slugify(meta.get("outcome", "")) or None,
+        competitor=_slug_value(meta.get("competitor", "")) or None,
+        outcome=_slug_value(meta.get("outcome", "")) or None,
         prospect_reasons=_slug_list(meta.get("prospect-reasons", "")),
         rep_reasons=_slug_list(meta.get("rep-reasons", "")),
         themes=_slug_list(meta.get("themes", "")),

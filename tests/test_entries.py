@@ -395,3 +395,11 @@ def test_starter_lessons_are_valid():
         assert entry.rep is None and entry.themes
         assert 150 <= len(entry.body.split()) <= 300, entry.slug
     assert os.path.commonpath([str(e.path) for e in found]) == str(starter)
+
+
+@settings(max_examples=500)
+@given(text=st.text() | st.from_regex(r"[a-z0-9-]{0,70}", fullmatch=True))
+def test_slug_fast_path_agrees_with_slugify(text):
+    from debrief.entries import _slug_value
+
+    assert _slug_value(text) == slugify(text)
