@@ -36,7 +36,8 @@ def create_deal():
         return _errors(415, {"content_type": "send the body as application/json"})
     try:
         payload = json.loads(request.get_data(cache=False) or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    # ValueError covers JSON syntax, bad UTF-8 and integers past Python's 4300-digit limit.
+    except (ValueError, RecursionError) as exc:
         return _errors(400, {"body": f"malformed JSON: {exc}"})
     try:
         status, body = service.create_deal(get_store(), current_app.config, payload)
