@@ -7,6 +7,7 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from debrief.auth.users import MIN_PASSWORD, ROLES
+from debrief.deals.forms import one_line
 
 PASSWORD_HINT = f"At least {MIN_PASSWORD} characters. Tell the person in person or by phone."
 
@@ -15,7 +16,8 @@ class AddAccountForm(FlaskForm):
     """A new rep or manager."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    # The rep's name goes into the invitations they send: one line, no control characters.
+    name = StringField("Name", validators=[Optional(), Length(max=120), one_line])
     role = SelectField("Role", choices={r: r.capitalize() for r in ROLES}, default="rep")
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
