@@ -178,9 +178,28 @@ def _split_buyer_blocks(body: str) -> list[tuple[str, str]]:
     return [(kind, text) for kind, text in segments if kind == "buyer" or text.strip()]
 
 
+_MARKUP_RES = [
+    (re.compile(r"^ {0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.M), ""),  # block markers
+    (re.compile(r"^ {0,3}([-*_=|:]\s*){3,}$", re.M), ""),  # rules, table separators
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: keep the text
+    (re.compile(r"(\*\*|__|\*|`+|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis, code spans
+    (re.compile(r"[ \t]*\|[ \t]*"), " "),  # table cell bars
+]
+
+
+def _strip_markup(text: str) -> str:
+    """Rep Markdown as the words a reader sees, for search snippets (not for display)."""
+    for pattern, replacement in _MARKUP_RES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def plain_text(body: str) -> str:
-    """The body for full-text search: buyer text kept as plain text, its fence lines dropped."""
-    return "\n\n".join(text for _, text in _split_buyer_blocks(_clean_text(body)))
+    """The body for full-text search: Markdown markup dropped, buyer text kept verbatim."""
+    return "\n\n".join(
+        text if kind == "buyer" else _strip_markup(text)
+        for kind, text in _split_buyer_blocks(_clean_text(body))
+    )
 
 
 # --- rendering ------------------------------------------------------------------------------

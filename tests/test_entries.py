@@ -403,3 +403,19 @@ def test_slug_fast_path_agrees_with_slugify(text):
     from debrief.entries import _slug_value
 
     assert _slug_value(text) == slugify(text)
+
+
+def test_plain_text_drops_markdown_markup_but_keeps_buyer_words_verbatim():
+    from debrief.entries import plain_text
+
+    body = (
+        "## In the buyer's words\n\n"
+        + buyer_block("**their** words # kept [as](typed)")
+        + "\n\n- **Ask about claims.** See [the guide](https://x.test) and `code`\n\n"
+        + "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    text = plain_text(body)
+    assert "**their** words # kept [as](typed)" in text
+    assert "Ask about claims. See the guide and code" in text
+    assert "##" not in text.replace("# kept", "") and "https://x.test" not in text
+    assert "---" not in text and "a b" in text and "1 2" in text
