@@ -75,6 +75,11 @@ def measure(run: Run) -> list[Figure]:
             samples=len(samples),
         )
         figures.append(figure)
+    if min(totals) == 0 and min(g[1] for g in greps) > 0:
+        # Fast answers that find nothing are a broken index, not a met target.
+        for figure in figures:
+            figure.met = False
+            figure.notes.append("a query found nothing where grep found files")
     figures[0].notes.append(
         f"{len(QUERIES)} queries, {min(totals)}-{max(totals)} hits each"
         f" (grep found {min(g[1] for g in greps)}-{max(g[1] for g in greps)} files)"

@@ -177,8 +177,13 @@ class SearchIndex:
         conn.execute("PRAGMA journal_mode = WAL")
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            fresh = version != SCHEMA_VERSION
+            if fresh:
                 self._create_tables(conn)
+        if fresh:
+            # Filled from the files now: new tables alone would answer every search with nothing
+            # (after an upgrade, until some request happened to sync 50k files on its own path).
+            self.rebuild()
 
     def _create_tables(self, conn: sqlite3.Connection) -> None:
         """Drop whatever is there and create empty tables (inside the caller's transaction)."""

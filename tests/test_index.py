@@ -330,6 +330,23 @@ def test_index_from_another_schema_is_recreated(tmp_path, entries_dir):
     idx.close()
 
 
+def test_index_from_another_schema_finds_the_files_without_a_sync(tmp_path, entries_dir):
+    # An upgrade that changes the schema must not leave every search empty until a sync.
+    db = tmp_path / "old.sqlite3"
+    old = SearchIndex(db, entries_dir)
+    old.close()
+    write_by_hand(entries_dir / "one.md", "Price objection", body="The budget was cut.")
+    write_by_hand(entries_dir / "two.md", "Slow support", body="Support took days.")
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    idx = SearchIndex(db, entries_dir)
+    assert idx.entry_count() == 2
+    assert [h.title for h in idx.query("budget").hits] == ["Price objection"]
+    idx.close()
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 
