@@ -40,10 +40,11 @@ Record = dict[str, Any]
 class AtomicJSONStorage(Storage):
     """TinyDB storage that writes through a temporary file, fsync and atomic replace."""
 
-    def __init__(self, path: str | Path, fsync: bool = True) -> None:
+    def __init__(self, path: str | Path, fsync: bool = True, data: dict | None = None) -> None:
         self.path = Path(path)
         self.fsync = fsync
-        self.data: dict | None = None
+        # `data`: the file's content already parsed (the table's cache, known to be current).
+        self.data: dict | None = data
 
     def read(self) -> dict | None:
         """Parse the file once per locked section (None when it does not exist yet)."""
@@ -100,8 +101,9 @@ class Table:
         self._mutex = threading.RLock()
         self._shards: dict[int, tuple[tuple[int, int, int] | None, dict[int, Record]]] = {}
         self._seen_version: int | None = None
-        self._generation = 0
-        self._indexes: dict[str, tuple[int, dict[Any, list[int]]]] = {}
+        # field -> shard -> (that shard's records dict, value -> ids): a write replaces one
+        # shard's dict, so only that shard's part of an index is rebuilt (500 records, not 50k).
+        self._indexes: dict[str, dict[int, tuple[dict[int, Record], dict[Any, list[int]]]]] = {}
         self._swept = False
 
     # -- files -------------------------------------------------------------------------
@@ -140,17 +142,37 @@ class Table:
         """Tell every reader that a shard changed (after the shard is in place)."""
         version, stored_next = self._read_state(fd)
         os.pwrite(fd, _STATE.pack(version + 1, max(stored_next, next_id or 0)), 0)
+        with self._mutex:
+            if self._seen_version == version:
+                # Nobody else wrote since our last look, and _change_shard already put our own
+                # change in the cache: the next read need not glob and stat every shard file.
+                self._seen_version = version + 1
 
-    def _change_shard(self, shard: int, change: Callable[[Any], Any]) -> Any:
+    def _cached_parse(self, fd: int, shard: int) -> dict | None:
+        """The shard's content as TinyDB would parse it, from the cache when it is current.
+
+        Only under the write lock, and only when the table's counter has not moved since this
+        process last looked (so no other writer touched any shard): then the cache is the file.
+        Records are copied, because TinyDB changes the documents it is given in place.
+        """
+        version = self._read_state(fd)[0]
+        with self._mutex:
+            cached = self._shards.get(shard)
+            if cached is None or version != self._seen_version:
+                return None
+            return {"_default": {str(i): dict(r) for i, r in cached[1].items()}}
+
+    def _change_shard(self, fd: int, shard: int, change: Callable[[Any], Any]) -> Any:
         """Run change(tinydb_table) on one shard and refresh this process's copy of it."""
-        storage = AtomicJSONStorage(self._shard_path(shard), self.fsync)
+        path = self._shard_path(shard)
+        # Parsing a 500-record shard costs ms (8 ms for answers): skip it when the cache is exact.
+        storage = AtomicJSONStorage(path, self.fsync, self._cached_parse(fd, shard))
         db = TinyDB(storage=lambda: storage)
         result = change(db.table("_default"))
         if storage.data is not None:
             records = {int(k): v for k, v in storage.data.get("_default", {}).items()}
             with self._mutex:
-                self._shards[shard] = (_stamp(self._shard_path(shard)), records)
-                self._generation += 1
+                self._shards[shard] = (_stamp(path), records)
         return result
 
     # -- reading -----------------------------------------------------------------------
@@ -168,10 +190,8 @@ class Table:
                 cached = self._shards.get(shard)
                 if cached is None or cached[0] != stamp:
                     self._shards[shard] = (stamp, self._load(path))
-                    self._generation += 1
             for shard in set(self._shards) - seen:
                 del self._shards[shard]
-                self._generation += 1
             self._seen_version = version
 
     @staticmethod
@@ -213,7 +233,7 @@ class Table:
         """Records whose field equals value, through an in-memory index."""
         self._refresh()
         with self._mutex:
-            ids = self._index(field).get(_key(value), [])
+            ids = self._ids(field, _key(value))
             return [r for r in (self._peek(i) for i in ids) if r is not None]
 
     def find_one(self, field: str, value: Any) -> Record | None:
@@ -236,18 +256,23 @@ class Table:
         record = shard[1].get(doc_id) if shard else None
         return self._out(doc_id, record) if record is not None else None
 
-    def _index(self, field: str) -> dict[Any, list[int]]:
-        """value -> ids for one field, rebuilt only when a shard changed."""
-        built = self._indexes.get(field)
-        if built and built[0] == self._generation:
-            return built[1]
-        index: dict[Any, list[int]] = {}
+    def _ids(self, field: str, key: Any) -> list[int]:
+        """Ids whose field has this key, oldest first (call with the mutex held)."""
+        per_shard = self._indexes.setdefault(field, {})
+        for gone in set(per_shard) - set(self._shards):
+            del per_shard[gone]
+        ids: list[int] = []
         for s in sorted(self._shards):
-            for i, r in sorted(self._shards[s][1].items()):
-                if field in r:
-                    index.setdefault(_key(r[field]), []).append(i)
-        self._indexes[field] = (self._generation, index)
-        return index
+            records = self._shards[s][1]
+            built = per_shard.get(s)
+            if built is None or built[0] is not records:
+                index: dict[Any, list[int]] = {}
+                for i, r in sorted(records.items()):
+                    if field in r:
+                        index.setdefault(_key(r[field]), []).append(i)
+                built = per_shard[s] = (records, index)
+            ids += built[1].get(key, ())
+        return ids
 
     # -- writing -----------------------------------------------------------------------
     def insert(self, record: Record) -> int:
@@ -261,7 +286,9 @@ class Table:
         while True:
             try:
                 self._change_shard(
-                    next_id // SHARD_SIZE, lambda t, i=next_id: t.insert(Document(data, doc_id=i))
+                    fd,
+                    next_id // SHARD_SIZE,
+                    lambda t, i=next_id: t.insert(Document(data, doc_id=i)),
                 )
                 break
             except ValueError:  # the id is taken: a writer died before it bumped the state
@@ -301,7 +328,9 @@ class Table:
                 value = record.get(unique) if unique else None
                 if value not in (None, ""):
                     key = _key(value)
-                    existing = seen.get(key) or self._index(unique).get(key, [None])[0]
+                    with self._mutex:
+                        found = self._ids(unique, key)
+                    existing = seen.get(key) or (found[0] if found else None)
                     if existing is not None:
                         results.append((existing, False))
                         continue
@@ -313,7 +342,7 @@ class Table:
                 results.append((next_id, True))
                 next_id += 1
             for shard, docs in by_shard.items():
-                self._change_shard(shard, lambda t, d=docs: t.insert_multiple(d))
+                self._change_shard(fd, shard, lambda t, d=docs: t.insert_multiple(d))
             if by_shard:
                 self._bump(fd, next_id)
             return results
@@ -335,7 +364,7 @@ class Table:
             return self._out(doc_id, {**current, **changes})
 
         with self._locked() as fd:
-            result = self._change_shard(doc_id // SHARD_SIZE, change)
+            result = self._change_shard(fd, doc_id // SHARD_SIZE, change)
             if result is not None:
                 self._bump(fd)
             return result
@@ -350,7 +379,7 @@ class Table:
             return True
 
         with self._locked() as fd:
-            removed = self._change_shard(doc_id // SHARD_SIZE, change)
+            removed = self._change_shard(fd, doc_id // SHARD_SIZE, change)
             if removed:
                 self._bump(fd)
             return removed

@@ -96,6 +96,31 @@ def test_another_store_instance_sees_writes(tmp_path):
     assert two.find_one("a", 2)["id"] == doc
 
 
+def test_a_write_never_starts_from_a_stale_cached_shard(tmp_path):
+    # Each process keeps parsed shards and may hand them to TinyDB instead of re-reading the
+    # file: a change made by another process in between must survive the next write.
+    mine = Store(tmp_path / "db").table("things")
+    theirs = Store(tmp_path / "db").table("things")
+    a, b = mine.insert({"n": 1}), mine.insert({"n": 2})
+    assert mine.get(a)["n"] == 1  # cached here
+    theirs.update(b, {"n": 20})
+    mine.update(a, {"n": 10})
+    fresh = Store(tmp_path / "db").table("things")
+    assert [r["n"] for r in fresh.all()] == [10, 20]
+    assert [r["id"] for r in fresh.find("n", 20)] == [b]
+
+
+def test_find_follows_writes_in_every_shard(table):
+    ids = [i for i, _ in table.insert_many([{"k": f"v{n % 3}"} for n in range(3 * SHARD_SIZE)])]
+    assert len(table.find("k", "V1")) == SHARD_SIZE
+    table.update(ids[-1], {"k": "v1"})  # the last shard changes, the others stay indexed
+    table.update(ids[1], {"k": "other"})
+    found = [r["id"] for r in table.find("k", "v1")]
+    assert len(found) == SHARD_SIZE and found == sorted(found)
+    assert ids[-1] in found and ids[1] not in found
+    assert table.find_one("k", "other")["id"] == ids[1]
+
+
 def test_threads_lose_nothing(table):
     def work(n):
         for i in range(50):
