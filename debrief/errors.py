@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 MESSAGES = {
     400: (
@@ -19,6 +19,11 @@ MESSAGES = {
     413: ("Too large", "That upload or form is larger than this site accepts (5 MB)."),
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
     500: ("Something went wrong", "The error is logged. Please try again in a moment."),
+    503: (
+        "Cannot save right now",
+        "The site cannot save right now (its disk is full or read-only). Nothing saved before "
+        "is lost and reading still works. Please try again later.",
+    ),
 }
 
 log = logging.getLogger("debrief")
@@ -39,7 +44,14 @@ def unexpected(error: Exception):
     return render_error(InternalServerError())
 
 
+def storage_failed(error: OSError):
+    """A write the disk refused (full, read-only, a file where a folder should be): say so."""
+    log.exception("storage error on %s %s", request.method, request.path)
+    return render_error(ServiceUnavailable())
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OSError, storage_failed)
     app.register_error_handler(Exception, unexpected)
