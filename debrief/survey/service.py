@@ -90,7 +90,18 @@ def submit_answer(
     store: Store, config: dict[str, Any], invitation: dict[str, Any], data: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Store the answer, publish its entry and tell the rep; None if it was answered already."""
-    # The status change is the lock: of two racing submits exactly one gets a record back.
+    current = store.table("invitations").get(invitation["id"])
+    if current is None or current["status"] not in OPEN_STATUSES:
+        return None
+    deal = store.table("deals").get(invitation["deal_id"]) or {"id": invitation["deal_id"]}
+    rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
+    record = answer_record(deal, invitation, data)
+    # The answer first, unique per invitation (of two racing submits one is created), then the
+    # status: a process killed or a disk failing in between leaves the answer kept, never a link
+    # closed with no answer behind it.
+    answer_id, created = store.table("answers").insert_unique(record, "invitation_id")
+    if not created:
+        return None
     won = invitations.record_event(
         store,
         invitation["id"],
@@ -99,13 +110,8 @@ def submit_answer(
         only_from=OPEN_STATUSES,
         answered_at=invitations.stamp(),
     )
-    if won is None:
-        return None
-    deal = store.table("deals").get(invitation["deal_id"]) or {"id": invitation["deal_id"]}
-    rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
-    record = answer_record(deal, invitation, data)
-    answer_id, created = store.table("answers").insert_unique(record, "invitation_id")
-    if not created:
+    if won is None:  # the link expired or was opted out a moment ago: the answer is not taken
+        store.table("answers").remove(answer_id)
         return None
     answer = {**record, "id": answer_id}
     try:
