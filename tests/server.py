@@ -8,6 +8,7 @@ reps writing lessons over real HTTP, and the checks that every acknowledged writ
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import re
 import signal
@@ -213,7 +214,7 @@ def answer(base: str, token: str, tally: Tally) -> None:
              "own_words": f"answer-{token[:8]}", "attribution": "anonymous",
              "may_contact": "no", "claim_0": "did-not-hold"},
         )  # fmt: skip
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, http.client.HTTPException):
         return  # refused or cut off: not acknowledged, so nothing is promised
     with tally.lock:
         if status == 302 and location.endswith(f"/s/{token}/thanks"):
@@ -229,7 +230,7 @@ def write_lessons(base: str, email: str, tally: Tally, stop: threading.Event, bu
         token = browser.csrf("/login")
         browser.post("/login", {"csrf_token": token, "email": email, "password": PASSWORD})
         token = browser.csrf("/kb/lessons/new")
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, http.client.HTTPException):
         return
     for n in range(budget):
         if stop.is_set():
@@ -239,8 +240,8 @@ def write_lessons(base: str, email: str, tally: Tally, stop: threading.Event, bu
             status, location, _ = browser.post(
                 "/kb/lessons/new", {"csrf_token": token, "title": title, "body": "Promise less."}
             )
-        except OSError:
-            return
+        except (OSError, http.client.HTTPException):
+            return  # the server went away mid-request
         with tally.lock:
             if status == 302 and location.startswith("/kb/"):
                 tally.lessons[title] = location.removeprefix("/kb/")
