@@ -71,11 +71,18 @@ def _dumps(data: Any) -> bytes:
     try:
         return orjson.dumps(data)
     except TypeError:  # an int past 64 bits, a lone surrogate: the stdlib writes those
-        return json.dumps(data, separators=(",", ":")).encode()
+        # The leading space (orjson never writes one) tells _loads to read it with the stdlib
+        # too: orjson would read such an int back as a float.
+        return b" " + json.dumps(data, separators=(",", ":")).encode()
 
 
 def _loads(raw: bytes) -> Any:
-    """Parse a shard (the stdlib: orjson would read an int past 64 bits back as a float)."""
+    """Parse a shard: orjson (3x faster: a cold dashboard reads 100k records), else the stdlib."""
+    if raw[:1] != b" ":
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # NaN or an escaped lone surrogate, written by json.dumps before orjson
     return json.loads(raw)
 
 
