@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from markupsafe import Markup
+
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
 from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
 from debrief.search import (
+    ENTRY_COLUMNS,
     Hit,
     Results,
+    hit_from_row,
     match_expression,
     page_hits,
     rank_browse,
@@ -320,6 +324,14 @@ class SearchIndex:
             ids = [row[0] for row in conn.execute(order)]
         self._facts.compact(ids)
         return [facts[i].as_dict() for i in ids if i in facts]
+
+    def deal_hits(self, deal: int) -> list[Hit]:
+        """Every entry tied to one deal, newest first, as hits without snippets (on an index)."""
+        rows = self._conn().execute(
+            f"SELECT {ENTRY_COLUMNS} FROM entry WHERE deal = ? ORDER BY date DESC, id DESC",
+            (_int(deal, -1),),
+        )
+        return [hit_from_row(row, Markup("")) for row in rows]
 
     def query(
         self,

@@ -221,7 +221,7 @@ def page_hits(conn: sqlite3.Connection, ids: list[int], match: str) -> list[Hit]
             f"SELECT rowid, substr(body, 1, 400) FROM fts WHERE rowid IN ({marks})", ids
         )
         snippets = {rowid: lead(text) for rowid, text in found}
-    return [_hit(rows[i], snippets.get(i, Markup(""))) for i in ids if i in rows]
+    return [hit_from_row(rows[i], snippets.get(i, Markup(""))) for i in ids if i in rows]
 
 
 def _split(value: str | None) -> list[str]:
@@ -229,7 +229,7 @@ def _split(value: str | None) -> list[str]:
     return value.split(",") if value else []
 
 
-def _hit(row: tuple, snippet: Markup) -> Hit:
+def hit_from_row(row: tuple, snippet: Markup) -> Hit:
     """A Hit from the ENTRY_COLUMNS of one row."""
     slug, title, date, kind, rep, competitor, themes, pros, reps, trust, deal = row
     return Hit(
