@@ -204,3 +204,20 @@ def test_every_json_value_comes_back_unchanged(tmp_path):
     assert [fresh.get(i)["v"] for i in ids] == values
     fresh.update(ids[0], {"w": 1})  # a write of the shard that holds them all
     assert [Store(tmp_path / "db").table("t").get(i)["v"] for i in ids] == values
+
+
+def test_a_table_larger_than_the_cache_reads_and_writes_correctly(tmp_path, monkeypatch):
+    # Parsed shards are kept up to CACHE_BYTES; the rest are parsed again from their files.
+    monkeypatch.setattr("debrief.store.CACHE_BYTES", 1)
+    table = Store(tmp_path / "db").table("t")
+    ids = [i for i, _ in table.insert_many([{"n": n, "k": n % 7} for n in range(4 * SHARD_SIZE)])]
+    step = SHARD_SIZE - 1
+    assert [table.get(i)["n"] for i in ids[::step]] == list(range(0, 4 * SHARD_SIZE, step))
+    table.update(ids[3], {"n": -1})
+    table.update(ids[-3], {"k": 99})
+    other = Store(tmp_path / "db").table("t")
+    other.update(ids[SHARD_SIZE + 1], {"n": -2})
+    assert table.get(ids[SHARD_SIZE + 1])["n"] == -2
+    assert [r["id"] for r in table.find("k", 99)] == [ids[-3]]
+    assert len(table.find("k", 3)) == sum(1 for n in range(4 * SHARD_SIZE) if n % 7 == 3)
+    assert [r["n"] for r in table.all()][:4] == [0, 1, 2, -1] and table.count() == 4 * SHARD_SIZE
