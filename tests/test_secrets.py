@@ -77,6 +77,7 @@ def test_no_token_or_password_is_stored_or_logged_in_clear(
     app, client, auth, runner, smtp_server, caplog
 ):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="debrief")  # bench/client.py quiets it to WARNING
     port, handler = smtp_server
     data, entries_dir = Path(app.config["DATA_DIR"]), Path(app.config["ENTRIES_DIR"])
 
