@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import traceback
@@ -70,6 +71,8 @@ def main(
     sizes: str, only: str, scale: float, build_only: bool, report_path: Path | None, keep: bool
 ) -> None:
     """Build the benchmark data sets (cached in bench/data/) and measure SPEC section 4."""
+    # One INFO line per outbox mail would bury the figures (set here, not where tests import).
+    logging.getLogger("debrief").setLevel(logging.WARNING)
     chosen = _list(only)
     unknown = set(chosen) - set(MEASUREMENTS)
     if unknown:

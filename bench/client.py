@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -14,10 +12,7 @@ from debrief import create_app
 
 def make_app(dataset: Dataset) -> Flask:
     """The real app over the data set, configured as in production (CSRF on, not TESTING)."""
-    app = create_app(dataset.config())
-    # One INFO line per outbox mail would bury the figures.
-    logging.getLogger("debrief").setLevel(logging.WARNING)
-    return app
+    return create_app(dataset.config())
 
 
 def signed_in(app: Flask, email: str) -> FlaskClient:
