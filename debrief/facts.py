@@ -157,10 +157,19 @@ class Filters:
         return [i for i in ids if (f := facts.get(i)) is not None and accepts(f)]
 
 
+def count_codes(facts: list[Fact]) -> Counter:
+    """How often each facet value (as its code) occurs among the given entries."""
+    # One C-level pass over small ints: this runs over every match of a search.
+    return Counter(chain.from_iterable(map(attrgetter("codes"), facts)))
+
+
 def count_facets(facts: list[Fact]) -> dict[str, list[tuple[str, int]]]:
     """Facet value counts over the given entries, most frequent first, ties by value."""
-    # One C-level pass over small ints: this runs over every match of a search.
-    counts = Counter(chain.from_iterable(map(attrgetter("codes"), facts)))
+    return facets_from_codes(count_codes(facts))
+
+
+def facets_from_codes(counts: Counter) -> dict[str, list[tuple[str, int]]]:
+    """The facet lists of count_facets from a count_codes Counter."""
     out: dict[str, list[tuple[str, int]]] = {facet: [] for facet in FACETS}
     for code, n in counts.items():
         facet, value = _LABELS[code]

@@ -25,6 +25,7 @@ from debrief.search import (
     ENTRY_COLUMNS,
     Hit,
     Results,
+    advance,
     hit_from_row,
     match_expression,
     page_hits,
@@ -122,7 +123,8 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._facts = FactCache()
-        self._rankings: dict = {}  # (state, match, filters) -> Ranking, oldest first
+        # (match, filters) -> (state, Ranking, largest id, entry count), least recently used first
+        self._rankings: dict = {}
         self._checked_at = float("-inf")
         # Start by trusting folder mtimes: a full stat of every file waits for the first period.
         self._full_sync_at = time.monotonic()
@@ -362,17 +364,30 @@ class SearchIndex:
         match = match_expression(q or "")
         with self._read() as conn:
             state = self._state(conn)
-            key = (state, match, filters)
+            key = (match, filters)
             with self._lock:
-                ranking = self._rankings.pop(key, None)
-            if ranking is None:
+                cached = self._rankings.pop(key, None)
+            if cached is not None and cached[0] == state:
+                _, ranking, top, count = cached
+            else:
                 facts = self._facts.refresh(conn, state[0])
-                if match:
-                    ranking = rank_search(conn, facts, filters, match)
-                else:
-                    ranking = rank_browse(conn, facts, filters)
+                top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+                count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+                ranking = None
+                if cached is not None and cached[0][0] == state[0]:
+                    # Ids only grow: when nothing was deleted, the rows above the cached
+                    # ranking's largest id are all that changed (an answer adds one).
+                    added = [row[0] for row in conn.execute(
+                        "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached[2],))]  # fmt: skip
+                    if cached[3] + len(added) == count:
+                        ranking = advance(conn, cached[1], facts, filters, match, added)
+                if ranking is None:
+                    if match:
+                        ranking = rank_search(conn, facts, filters, match)
+                    else:
+                        ranking = rank_browse(conn, facts, filters)
             with self._lock:
-                self._rankings[key] = ranking  # most recently used last
+                self._rankings[key] = (state, ranking, top, count)  # most recently used last
                 while len(self._rankings) > CACHE_SIZE:
                     self._rankings.pop(next(iter(self._rankings)))
             start = (page - 1) * per_page

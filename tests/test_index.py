@@ -3,6 +3,7 @@
 import datetime
 import multiprocessing
 import os
+import random
 import sqlite3
 import time
 from pathlib import Path
@@ -306,6 +307,47 @@ def test_remove_and_facts(index, entries_dir, catalogue):
     index.remove("no-such-slug")
     assert index.entry_count() == 4 and index.query("price").total == 2
     assert all(f["themes"] != ["honesty", "mutated"] for f in index.facts())
+
+
+def test_cached_results_take_in_added_entries_like_a_fresh_index(index, entries_dir, tmp_path):
+    # A ranking is kept between requests and only takes in the entries added since (an answer
+    # adds one): what it then returns must be what a fresh computation returns.
+    rng = random.Random(5)
+    words = ["price", "budget", "support", "roadmap", "trial", "contract"]
+
+    def some(n: int, start: int) -> list[Entry]:
+        return [
+            entry(f"Entry {start + k} {rng.choice(words)}", day=rng.randint(1, 28),
+                  body=" ".join(rng.choices(words, k=12)), competitor=rng.choice(["acme", None]),
+                  themes=rng.sample(["pricing", "support"], rng.randint(0, 2)))
+            for k in range(n)
+        ]  # fmt: skip
+
+    put(index, entries_dir, *some(40, 0))
+    asks = [{"q": ""}, {"q": "price"}, {"q": "price budget"}, {"q": "", "competitor": "acme"},
+            {"q": "support", "theme": "pricing"}, {"q": "", "page": 2, "per_page": 7}]  # fmt: skip
+    for ask in asks:
+        index.query(**ask)  # cached now
+    for round_ in range(3):
+        put(index, entries_dir, *some(3, 100 + 10 * round_))
+        fresh = SearchIndex(index.db_path, entries_dir)
+        for ask in asks:
+            got, want = index.query(**ask), fresh.query(**ask)
+            assert (got.total, got.facets) == (want.total, want.facets), ask
+            if ask["q"]:  # earlier BM25 scores are kept: the same matches, maybe in another order
+                everything = {**ask, "per_page": 100}
+                assert {h.slug for h in index.query(**everything).hits} == {
+                    h.slug for h in fresh.query(**everything).hits
+                }, ask
+            else:
+                assert [h.slug for h in got.hits] == [h.slug for h in want.hits], ask
+        fresh.close()
+    index.remove(index.query().hits[0].slug)  # a deletion: computed again from scratch
+    fresh = SearchIndex(index.db_path, entries_dir)
+    for ask in asks:
+        got, want = index.query(**ask), fresh.query(**ask)
+        assert [h.slug for h in got.hits] == [h.slug for h in want.hits], ask
+    fresh.close()
 
 
 def test_readd_replaces_by_slug(index, entries_dir):
