@@ -39,7 +39,7 @@ SHARD_SIZE = 500
 # and holding every shard of 50k deals, invitations and answers took 340 MB of a 300 MB budget
 # (SPEC 4). Beyond it the least recently used shard is dropped and parsed again when needed
 # (orjson: ~3 ms for a 270 KB shard). Field indexes (value -> ids) are kept for every shard.
-CACHE_BYTES = 6 * 2**20
+CACHE_BYTES = 2 * 2**20
 _STATE = struct.Struct("<QQ")  # change counter, next free id
 Record = dict[str, Any]
 
