@@ -392,7 +392,7 @@ class SearchIndex:
                     self._rankings.pop(next(iter(self._rankings)))
             start = (page - 1) * per_page
             with self._lock:
-                ids = ranking.page(start, per_page)
+                ids = ranking.page(start, per_page, lambda: self._facts.refresh(conn, state[0]))
             hits = page_hits(conn, ids, match)
         return Results(
             hits=hits,

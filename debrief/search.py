@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -67,7 +68,9 @@ class Ranking:
     ranked: list[int]
     facets: dict[str, list[tuple[str, int]]]
     rest: list[int] | None = None  # matches beyond the ranked pool, sorted on first use
-    facts: dict[int, Fact] | None = None
+    # Whether rest still needs sorting. Not a reference to the facts: a cached ranking holding
+    # its own snapshot of 50k facts kept one such copy alive per index version (SPEC 4 memory).
+    unsorted: bool = False
     # What advance() needs to take in entries added later without starting over.
     counts: Counter | None = None  # every facet value's count (facets keeps the top ones)
     scores: dict[int, float] | None = None  # BM25 of the ranked pool (searches only)
@@ -77,13 +80,17 @@ class Ranking:
         """How many entries match."""
         return len(self.ranked) + len(self.rest or ())
 
-    def page(self, start: int, size: int) -> list[int]:
-        """The ids of one page of results."""
-        if start + size > len(self.ranked) and self.rest and self.facts is not None:
-            facts = self.facts
-            self.rest.sort(key=lambda i: (facts[i].date, i), reverse=True)
-            self.facts = None  # sorted once
-        return (self.ranked + (self.rest or []))[start : start + size]
+    def page(self, start: int, size: int, facts: Callable[[], dict[int, Fact]]) -> list[int]:
+        """The ids of one page of results (facts() gives the current facts, to sort the rest)."""
+        if start + size <= len(self.ranked):
+            return self.ranked[start : start + size]
+        if self.rest and self.unsorted:
+            known = facts()
+            self.rest.sort(key=lambda i: (known[i].date, i), reverse=True)
+            self.unsorted = False  # sorted once
+        ranked = self.ranked[start : start + size]
+        first = max(start - len(self.ranked), 0)
+        return ranked + (self.rest or [])[first : first + size - len(ranked)]
 
 
 def match_expression(q: str) -> str:
@@ -201,7 +208,7 @@ def rank_search(
         ranked=ranked,
         facets=facets_from_codes(counts),
         rest=rest,
-        facts=facts if rest else None,
+        unsorted=bool(rest),
         counts=counts,
         scores=scores,
     )
@@ -254,7 +261,7 @@ def advance(
         ranked=ranked,
         facets=facets_from_codes(counts),
         rest=rest,
-        facts=facts if rest else None,  # page() sorts the rest again, new ones included
+        unsorted=bool(rest),  # page() sorts the rest again, new ones included
         counts=counts,
         scores={i: scores[i] for i in pool if i in scores},
     )

@@ -113,6 +113,8 @@ def test_broad_query_ranks_a_pool_and_still_counts_everything(index, entries_dir
     assert results.hits[0].title == "Pricing above all"  # newest matches are ranked by BM25
     rest = [h.date for h in results.hits[3:]]
     assert rest == sorted(rest, reverse=True)
+    pages = [h.slug for p in range(1, 6) for h in index.query("pricing", per_page=2, page=p).hits]
+    assert pages == [h.slug for h in results.hits]  # pages that straddle the pool and the rest
 
 
 # --- facets and filters ---------------------------------------------------------------------
