@@ -12,7 +12,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from conftest import PASSWORD
+from conftest import PASSWORD, free_port
 
 from debrief import create_app, entries
 from debrief.auth import users
@@ -36,13 +35,6 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 SECRET_KEY = "load-test-secret-key-not-for-production"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 REPS = ("rep1@example.test", "rep2@example.test", "rep3@example.test")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
