@@ -1,8 +1,9 @@
 """Submitting a prospect's answer through the app, against raw SQLite inserts of the same record.
 
 Each sample is one POST /s/<token> through the Flask test client, with the CSRF token read from
-the form page first (not timed): the answer stored, its entry file written and indexed, the rep
-notified (an .eml in the outbox). The reference is what a user might reach for instead: one
+the form page first (not timed): the answer stored, its entry file written and indexed, the rep's
+notice queued (sent after the response by the notices thread; every one is checked to have been
+sent before the figure counts). The reference is what a user might reach for instead: one
 INSERT + commit per answer into a SQLite table with the same fields, holding as many answers.
 """
 
@@ -19,6 +20,7 @@ from bench.figures import Figure, median_p95, ms
 from bench.formdata import answer_form, claim_count, csrf_from
 from bench.run import Run, label
 from debrief.store import get_store
+from debrief.survey import notices
 
 TARGET_MS = 15.0
 FIELDS = (
@@ -45,6 +47,12 @@ def app_samples(run: Run, size: int, count: int) -> list[float]:
             raise RuntimeError(f"answer POST gave HTTP {response.status_code}")
         if n >= 3:  # the first answers warm up caches: not recorded
             samples.append(elapsed)
+    if not notices.wait(30):
+        raise RuntimeError("the reps' notices were not sent within 30 s")
+    with app.app_context():
+        waiting = get_store().table("answers").search(lambda r: r.get("rep_notified", 1) is None)
+    if waiting:
+        raise RuntimeError(f"{len(waiting)} answers have no rep notice")
     return samples
 
 

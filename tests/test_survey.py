@@ -20,6 +20,7 @@ from debrief import entries
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.store import get_store
+from debrief.survey import notices
 
 CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
 
@@ -108,6 +109,7 @@ def entry_files(app) -> list[Path]:
 
 
 def outbox(app) -> list[email.message.EmailMessage]:
+    assert notices.wait(), "the rep's notice is still queued"  # it is sent after the response
     folder = Path(app.config["DATA_DIR"]) / "outbox"
     return [
         email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
@@ -337,6 +339,7 @@ def test_an_anonymous_answer_leaks_no_identity_anywhere_but_the_deal(app, client
     deal, _, token = link
     client.post(f"/s/{token}", data=answer_data(client, token))
     secrets = [CONTACT["company"], CONTACT["name"], CONTACT["email"], "Quuxbridge", "zelda"]
+    assert notices.wait()  # the rep's notice goes out after the response
     places = {p: p.read_bytes() for p in Path(app.config["ENTRIES_DIR"]).rglob("*") if p.is_file()}
     places.update({p: p.read_bytes() for p in Path(app.config["DATA_DIR"]).glob("index.sqlite*")})
     places.update({p: p.read_bytes() for p in (Path(app.config["DATA_DIR"]) / "outbox").glob("*")})
@@ -566,6 +569,7 @@ def test_the_rep_is_told_over_real_smtp(app, client, link):
         app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
         token = link[2]
         client.post(f"/s/{token}", data=answer_data(client, token))
+        assert notices.wait()  # sent after the response, by the notices thread
     finally:
         controller.stop()
     [envelope] = inbox.envelopes
@@ -580,5 +584,40 @@ def test_a_mail_failure_loses_no_answer(app, client, link, caplog):
     response = client.post(f"/s/{token}", data=answer_data(client, token))
     assert response.status_code == 302
     assert len(table(app, "answers")) == 1 and len(entry_files(app)) == 1
+    assert notices.wait()
     assert "mail to the rep failed" in caplog.text
+    assert table(app, "answers")[0]["rep_notified"] is None  # left for `invites remind`
     assert client.get(f"/s/{token}/thanks").status_code == 200
+
+
+def test_a_notice_cut_off_by_a_crash_is_sent_by_invites_remind_once(app, client, link, runner):
+    deal, _, token = link
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    assert len(outbox(app)) == 1
+    with app.app_context():  # as if the process died between the answer and its mail
+        answers = get_store().table("answers")
+        [answer] = answers.all()
+        stored = invitations.now() - notices.CATCH_UP_AFTER - timedelta(seconds=1)
+        answers.update(answer["id"], {"rep_notified": None, "submitted": invitations.stamp(stored)})
+    first, second = (runner.invoke(args=["invites", "remind"]) for _ in range(2))
+    assert first.exit_code == 0 and "1 rep notice(s) sent, 0 failed" in first.output
+    assert second.exit_code == 0 and "0 rep notice(s) sent" in second.output
+    mails = outbox(app)
+    assert len(mails) == 2 and mails[1]["To"] == "rep@example.test"
+    assert f"/deals/{deal['id']}" in text_of(mails[1])
+    assert table(app, "answers")[0]["rep_notified"]
+
+
+def test_invites_remind_leaves_fresh_and_older_answers_alone(app, client, link, runner):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    assert len(outbox(app)) == 1
+    with app.app_context():  # a fresh answer whose mail is still on its way, and one stored
+        answers = get_store().table("answers")  # before rep_notified existed (no field at all)
+        [answer] = answers.all()
+        answers.update(answer["id"], {"rep_notified": None})
+        old = {k: v for k, v in answer.items() if k not in ("id", "rep_notified")}
+        answers.insert({**old, "invitation_id": -1, "submitted": "2020-01-01T00:00:00+00:00"})
+    result = runner.invoke(args=["invites", "remind"])
+    assert result.exit_code == 0 and "0 rep notice(s) sent" in result.output
+    assert len(outbox(app)) == 1

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from debrief.auth import users
 from debrief.deals import sending, service
 from debrief.store import get_store
+from debrief.survey import notices
 
 deals_cli = AppGroup("deals", help="Lost deals.")
 invites_cli = AppGroup("invites", help="Survey invitations by mail.")
@@ -112,11 +113,13 @@ def send_command(deal_id: int | None) -> None:
 
 @invites_cli.command("remind")
 def remind_command() -> None:
-    """Send the one reminder that is due and mark expired invitations (safe to run from cron)."""
+    """Send the reminders that are due, mark expired invitations, catch up the reps' notices."""
     run = sending.send_reminders(get_store(), current_app.config)
+    # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
+    notified, notice_failed = notices.catch_up(get_store(), current_app.config)
     click.echo(
         f"{run.reminded} reminder(s) sent, {run.failed} failed, {run.expired} expired, "
-        f"{run.opted_out} opted out."
+        f"{run.opted_out} opted out; {notified} rep notice(s) sent, {notice_failed} failed."
     )
-    if run.failed:
+    if run.failed or notice_failed:
         raise SystemExit(1)

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import render_template
-
-from debrief import entries, mail
+from debrief import entries
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.kb import service as kb
 from debrief.store import Store
+from debrief.survey import notices
 from debrief.taxonomy import CLAIM_VERDICTS, outcome_label, reason_label
 
 log = logging.getLogger("debrief.survey")
@@ -89,13 +86,15 @@ def opt_out(store: Store, invitation: dict[str, Any]) -> None:
 def submit_answer(
     store: Store, config: dict[str, Any], invitation: dict[str, Any], data: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Store the answer, publish its entry and tell the rep; None if it was answered already."""
+    """Store the answer, publish its entry, queue the rep's mail; None if answered already."""
     current = store.table("invitations").get(invitation["id"])
     if current is None or current["status"] not in OPEN_STATUSES:
         return None
     deal = store.table("deals").get(invitation["deal_id"]) or {"id": invitation["deal_id"]}
     rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
     record = answer_record(deal, invitation, data)
+    if rep is not None:
+        record["rep_notified"] = None  # waiting: stamped once the mail is sent (notices.py)
     # The answer first, unique per invitation (of two racing submits one is created), then the
     # status: a process killed or a disk failing in between leaves the answer kept, never a link
     # closed with no answer behind it.
@@ -122,7 +121,7 @@ def submit_answer(
     else:
         answer = store.table("answers").update(answer_id, {"entry_slug": entry.slug}) or answer
     if rep is not None:
-        notify_rep(config, rep, deal)
+        notices.notify_later(store, config, rep, deal, answer_id)
     return answer
 
 
@@ -221,31 +220,6 @@ def _inline(text: str) -> str:
     """A rep's claim on one Markdown line with its Markdown characters escaped."""
     line = entries.clean_header_value(text)
     return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", line)
-
-
-# --- telling the rep --------------------------------------------------------------------------
-
-
-def notify_rep(config: dict[str, Any], rep: dict[str, Any], deal: dict[str, Any]) -> bool:
-    """Mail the rep that an answer arrived, with a link to the deal and none of the answer."""
-    link = f"{config['BASE_URL']}/deals/{deal['id']}"
-    context = {"rep": rep, "deal_id": deal["id"], "link": link}
-    try:
-        msg = mail.build_message(
-            sender=config["MAIL_FROM"],
-            to=rep["email"],
-            subject=f"Deal #{deal['id']}: the buyer answered",
-            text=render_template("survey/mail/answered.txt", **context),
-            html=render_template("survey/mail/answered.html", **context),
-            domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
-        )
-        transport = mail.transport_from_url(config["MAIL_URL"], Path(config["DATA_DIR"]) / "outbox")
-        transport.send(msg)
-    except (mail.MailError, ValueError, OSError) as exc:
-        # The answer is stored and shows on the deal page; a lost notice must not lose it.
-        log.warning("answer for deal %s stored; mail to the rep failed: %s", deal["id"], exc)
-        return False
-    return True
 
 
 # --- the deal page ----------------------------------------------------------------------------

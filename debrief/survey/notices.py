@@ -1,0 +1,138 @@
+"""The rep's "an answer arrived" mail: sent after the response, recorded, caught up by cron.
+
+The mail costs ~6 ms (MIME headers, two templates, an outbox file with fsync), so a request
+only queues it; one thread per process sends it and stamps `rep_notified` on the answer. A
+process killed in between leaves the stamp unset, and `debrief invites remind` sends every
+notice still missing after CATCH_UP_AFTER: delayed, never lost silently.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, render_template
+
+from debrief import mail
+from debrief.auth import users
+from debrief.deals import invitations
+from debrief.store import Store
+
+log = logging.getLogger("debrief.survey")
+
+# Long enough that the request's own thread has sent it; cron runs catch up the rest.
+CATCH_UP_AFTER = timedelta(minutes=1)
+
+_jobs: queue.Queue = queue.Queue()
+_start_lock = threading.Lock()
+_worker: threading.Thread | None = None
+
+
+def notify_rep(config: dict[str, Any], rep: dict[str, Any], deal: dict[str, Any]) -> bool:
+    """Mail the rep that an answer arrived, with a link to the deal and none of the answer."""
+    link = f"{config['BASE_URL']}/deals/{deal['id']}"
+    context = {"rep": rep, "deal_id": deal["id"], "link": link}
+    try:
+        msg = mail.build_message(
+            sender=config["MAIL_FROM"],
+            to=rep["email"],
+            subject=f"Deal #{deal['id']}: the buyer answered",
+            text=render_template("survey/mail/answered.txt", **context),
+            html=render_template("survey/mail/answered.html", **context),
+            domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
+        )
+        transport = mail.transport_from_url(config["MAIL_URL"], Path(config["DATA_DIR"]) / "outbox")
+        transport.send(msg)
+    except (mail.MailError, ValueError, OSError) as exc:
+        # The answer is stored and shows on the deal page; cron tries the notice again.
+        log.warning("answer for deal %s stored; mail to the rep failed: %s", deal["id"], exc)
+        return False
+    return True
+
+
+def notify_and_record(
+    store: Store, config: dict[str, Any], rep: dict[str, Any], deal: dict[str, Any], answer_id: int
+) -> bool:
+    """Send the rep's notice, then stamp `rep_notified` on the answer; False if the mail failed."""
+    if not notify_rep(config, rep, deal):
+        return False
+    store.table("answers").update(answer_id, {"rep_notified": invitations.stamp()})
+    return True
+
+
+def notify_later(
+    store: Store, config: dict[str, Any], rep: dict[str, Any], deal: dict[str, Any], answer_id: int
+) -> None:
+    """Queue the notice for after the response (sent at once outside a request, e.g. the CLI)."""
+    if not has_request_context():
+        notify_and_record(store, config, rep, deal, answer_id)
+        return
+    app = current_app._get_current_object()  # the thread needs the app, not the proxy
+    _jobs.put((app, store, config, rep, deal, answer_id))
+    _ensure_worker()
+
+
+def wait(timeout: float = 10.0) -> bool:
+    """Block until every queued notice is handled (tests, shutdown); False on timeout."""
+    with _jobs.all_tasks_done:
+        return _jobs.all_tasks_done.wait_for(lambda: _jobs.unfinished_tasks == 0, timeout)
+
+
+def _ensure_worker() -> None:
+    """Start the sending thread once per process (again after a fork, where it is not alive)."""
+    global _worker
+    with _start_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_drain, name="debrief-notices", daemon=True)
+            _worker.start()
+
+
+def _drain() -> None:
+    """The sending thread: one notice at a time; an error is logged, never kills the thread."""
+    while True:
+        app, store, config, rep, deal, answer_id = _jobs.get()
+        try:
+            with app.app_context():
+                notify_and_record(store, config, rep, deal, answer_id)
+        except Exception:  # noqa: BLE001 - the stamp stays unset, so cron sends it later
+            log.exception("notice for answer %s not sent; `invites remind` will retry", answer_id)
+        finally:
+            _jobs.task_done()
+
+
+# A clean exit sends what is queued (a kill does not: cron catches up those).
+atexit.register(wait, 5.0)
+
+
+def catch_up(
+    store: Store, config: dict[str, Any], moment: datetime | None = None
+) -> tuple[int, int]:
+    """Send every rep notice still missing after CATCH_UP_AFTER; (sent, failed)."""
+    before = (moment or invitations.now()) - CATCH_UP_AFTER
+    # Only answers stored with `rep_notified: None` are waiting: older answers lack the field
+    # because their notice was sent during the request.
+    waiting = store.table("answers").search(
+        lambda r: (
+            "rep_notified" in r
+            and r["rep_notified"] is None
+            and datetime.fromisoformat(r["submitted"]) <= before
+        )
+    )
+    sent = failed = 0
+    for answer in waiting:
+        deal = store.table("deals").get(answer["deal_id"])
+        rep = users.get_user(store, deal["rep_id"]) if deal and deal.get("rep_id") else None
+        if rep is None:  # the deal or its rep is gone: nobody to tell
+            store.table("answers").update(answer["id"], {"rep_notified": False})
+            continue
+        if notify_and_record(store, config, rep, deal, answer["id"]):
+            sent += 1
+        else:
+            failed += 1
+    return sent, failed
