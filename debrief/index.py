@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,6 +82,19 @@ CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEG
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
+_MAIN = "substr({0}, 1, instr({0} || ',', ',') - 1)"  # up to the first comma
+# The groupable columns of SearchIndex.count_by: name -> SQL expression (constants only).
+COUNT_COLUMNS = {
+    "month": "substr(date, 1, 7)",
+    "kind": "kind",
+    "rep": "rep",
+    "competitor": "competitor",
+    "themes": "themes",
+    "prospect_reasons": "prospect_reasons",
+    "rep_reasons": "rep_reasons",
+    "buyer_main": _MAIN.format("prospect_reasons"),  # the first listed reason is the main one
+    "rep_main": _MAIN.format("rep_reasons"),
+}
 _TABLES = ("entry", "entry_tag", "fts", "problem", "folder", "state")
 
 
@@ -326,6 +339,56 @@ class SearchIndex:
             ids = [row[0] for row in conn.execute(order)]
         self._facts.compact(ids)
         return [facts[i].as_dict() for i in ids if i in facts]
+
+    def fact_reps(self) -> list[str]:
+        """Every rep email the entries name, as stored (an index-only scan)."""
+        rows = self._conn().execute("SELECT DISTINCT rep FROM entry WHERE rep IS NOT NULL")
+        return [row[0] for row in rows]
+
+    def count_by(
+        self,
+        columns: Sequence[str],
+        *,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        kind: str | None = None,
+        reps: Sequence[str] | None = None,
+        marks: Sequence[str] = (),
+        group: bool = True,
+    ) -> list[tuple]:
+        """(values of the columns..., [how many marks lie before the date,] entries) per group.
+
+        For the dashboard (SPEC 4: 200 ms at 50k entries), where a Python pass over 50k facts
+        took seconds. columns are names of COUNT_COLUMNS; reps=None means any rep (an empty list
+        matches none); dates inclusive. group=False returns the matching rows' values ungrouped
+        (no count): when the groups are nearly as many as the rows, SQLite's sort for GROUP BY
+        costs more than a Counter over the fetched columns.
+        """
+        exprs = [COUNT_COLUMNS[name] for name in columns]  # KeyError: not a known column
+        params: list = []
+        if marks:
+            exprs.append(" + ".join(["(date > ?)"] * len(marks)))
+            params.extend(marks)
+        where = []
+        for sql, value in (("date >= ?", date_from), ("date <= ?", date_to), ("kind = ?", kind)):
+            if value is not None:
+                where.append(sql)
+                params.append(value)
+        if reps is not None:
+            if not reps:
+                return []
+            where.append(f"rep IN ({', '.join('?' * len(reps))})")
+            params.extend(reps)
+        groups = ", ".join(str(i) for i in range(1, len(exprs) + 1))
+        # NOT INDEXED: one sequential scan (~10 ms at 50k); through entry_rep or entry_kind the
+        # planner visits rows in index order with a random lookup each, ten times slower.
+        sql = f"SELECT {', '.join([*exprs, 'count(*)'] if group else exprs)} FROM entry NOT INDEXED"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        if group and groups:
+            sql += " GROUP BY " + groups
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def deal_hits(self, deal: int) -> list[Hit]:
         """Every entry tied to one deal, newest first, as hits without snippets (on an index)."""
