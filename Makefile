@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DATA_DIR := $(or $(DEBRIEF_DATA_DIR),instance)
+# Links in mail point at the site as served, unless DEBRIEF_BASE_URL says otherwise.
+export DEBRIEF_BASE_URL ?= http://$(HOST):$(PORT)
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint bench chromium clean
