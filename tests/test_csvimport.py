@@ -231,9 +231,14 @@ def test_blank_reason_is_none():
     ["jane@", "jane", "a b@acme.example", "jane@acme..example", "jane@localhost", "x@foo.test"],
 )
 def test_bad_email_is_a_problem(cell):
-    assert read(f"Account,Email\nAcme,{cell}\n") == [
-        RowProblem(2, f"contact email '{cell}' is not an email address")
-    ]
+    [problem] = read(f"Account,Email\nAcme,{cell}\n")
+    assert isinstance(problem, RowProblem) and problem.line == 2
+    assert problem.reason.startswith(f"contact email '{cell}' is not usable: ")
+
+
+def test_a_special_use_domain_says_why():
+    [problem] = read("Account,Email\nAcme,x@foo.test\n")
+    assert "special-use or reserved name" in problem.reason
 
 
 @pytest.mark.parametrize(

@@ -283,8 +283,9 @@ def _email(raw: str | None) -> str | None:
             return f"{local}@{domain.lower()}"
     try:
         return validate_email(raw, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise _BadCell(f"contact email '{raw}' is not an email address") from None
+    except EmailNotValidError as e:
+        # The validator's words say why ("...special-use or reserved name..." for .test).
+        raise _BadCell(f"contact email '{raw}' is not usable: {e}") from None
 
 
 def _amount(raw: str | None) -> float | None:
