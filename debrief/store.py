@@ -285,6 +285,18 @@ class Table:
                 for i, r in sorted(self._records(s).items())
             ]
 
+    def shards(self) -> dict[int, Stamp | None]:
+        """Shard number -> file stamp: a cache derived per shard redoes only the changed ones."""
+        self._refresh()
+        with self._mutex:
+            return dict(self._stamps)
+
+    def shard(self, number: int) -> list[Record]:
+        """The records of one shard, oldest first (at least as new as its stamp in shards())."""
+        self._refresh()
+        with self._mutex:
+            return [self._out(i, r) for i, r in sorted(self._records(number).items())]
+
     def search(self, predicate: Callable[[Record], bool]) -> list[Record]:
         """Records for which predicate(record) is true, oldest first."""
         return [r for r in self.all() if predicate(r)]
