@@ -296,13 +296,25 @@ class Funnel:
 
     def add(self, invitation: dict) -> None:
         """Count one sent invitation at the furthest stage it reached."""
-        answered = bool(invitation.get("answered_at")) or invitation.get("status") == "answered"
-        opened = (
-            answered or bool(invitation.get("opened_at")) or invitation.get("status") == "opened"
-        )
-        self.sent += 1
-        self.opened += opened
-        self.answered += answered
+        self.add_stage(stage(invitation))
+
+    def add_stage(self, reached: int, n: int = 1) -> None:
+        """Count n sent invitations that reached the same stage (SENT, OPENED or ANSWERED)."""
+        self.sent += n
+        self.opened += n if reached >= OPENED else 0
+        self.answered += n if reached >= ANSWERED else 0
+
+
+SENT, OPENED, ANSWERED = 0, 1, 2
+
+
+def stage(invitation: dict) -> int:
+    """How far a sent invitation got: ANSWERED, OPENED or SENT."""
+    if invitation.get("answered_at") or invitation.get("status") == "answered":
+        return ANSWERED
+    if invitation.get("opened_at") or invitation.get("status") == "opened":
+        return OPENED
+    return SENT
 
 
 def sent_day(invitation: dict) -> str | None:
@@ -319,16 +331,26 @@ def funnel(
     invitations: Iterable[dict], rep_of_deal: dict[int, str], filters: Filters
 ) -> tuple[Funnel, dict[str, Funnel], dict[str, Funnel]]:
     """The funnel overall, per month sent and per rep (rep_of_deal: deal id -> rep email)."""
+    rows = []
+    for invitation in invitations:
+        day = sent_day(invitation)
+        if day is not None:
+            rows.append((day, rep_of_deal.get(invitation.get("deal_id"), ""), stage(invitation), 1))
+    return funnel_counts(rows, filters)
+
+
+def funnel_counts(
+    rows: Iterable[tuple[str, str, int, int]], filters: Filters
+) -> tuple[Funnel, dict[str, Funnel], dict[str, Funnel]]:
+    """funnel over (day sent, rep email, stage reached, invitations) rows."""
     total = Funnel()
     by_month: dict[str, Funnel] = defaultdict(Funnel)
     by_rep: dict[str, Funnel] = defaultdict(Funnel)
-    for invitation in invitations:
-        day = sent_day(invitation)
-        rep = rep_of_deal.get(invitation.get("deal_id"), "")
-        if day is None or not filters.keeps(day, rep):
+    for day, rep, reached, n in rows:
+        if not filters.keeps(day, rep):
             continue
         for tally in (total, by_month[month_of(day)], by_rep[rep]):
-            tally.add(invitation)
+            tally.add_stage(reached, n)
     return total, dict(sorted(by_month.items())), dict(sorted(by_rep.items()))
 
 
