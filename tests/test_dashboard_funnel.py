@@ -1,0 +1,85 @@
+"""The funnel's per-shard cache (themes/funnel.py) over a real store: current, shared, robust."""
+
+from __future__ import annotations
+
+import os
+
+from debrief.store import SHARD_SIZE, Store
+from debrief.themes import funnel, stats
+
+
+def seeded(tmp_path) -> Store:
+    """Two shards of deals and invitations: sent, opened, answered and never-sent ones."""
+    store = Store(tmp_path / "db", fsync=False)
+    deals, invitations = store.table("deals"), store.table("invitations")
+    for i in range(SHARD_SIZE + 10):  # ids 1..510: shard 0 and shard 1
+        deal = deals.insert({"company": f"Co {i}", "rep_id": 1 + i % 3})
+        status = ("created", "sent", "opened", "answered")[i % 4]
+        record = {"deal_id": deal, "status": status, "created": "2024-05-01T09:00:00"}
+        if status != "created":
+            record["sent_at"] = f"2024-0{5 + i % 2}-02T10:00:00"
+        invitations.insert(record)
+    return store
+
+
+def expected(store: Store) -> tuple[list[list], list[list]]:
+    """The columns worked out from every record, without the cache."""
+    invitations = [r for r in store.table("invitations").all() if stats.sent_day(r)]
+    deals = store.table("deals").all()
+    return (
+        [
+            [r["deal_id"] for r in invitations],
+            [stats.sent_day(r) for r in invitations],
+            [stats.stage(r) for r in invitations],
+        ],
+        [[d["id"] for d in deals], [d["rep_id"] for d in deals]],
+    )
+
+
+def test_columns_match_the_records_and_follow_a_change(tmp_path):
+    store = seeded(tmp_path)
+    memory: dict = {}
+    first = funnel.inputs(store, tmp_path, memory)
+    assert first == expected(store)
+    # 510 invitations, a quarter never sent; stages 0/1/2 of the sent ones in equal thirds.
+    assert len(first[0][0]) == 510 - 128
+    assert sorted(set(first[0][2])) == [stats.SENT, stats.OPENED, stats.ANSWERED]
+
+    store.table("invitations").update(2, {"status": "answered", "answered_at": "2024-06-09"})
+    after = funnel.inputs(store, tmp_path, memory)
+    assert after == expected(store)
+    assert after[0][2][after[0][0].index(2)] == stats.ANSWERED
+
+
+def test_a_new_process_reads_the_saved_file_and_nothing_unchanged_is_saved_again(tmp_path):
+    store = seeded(tmp_path)
+    funnel.inputs(store, tmp_path, {})
+    path = tmp_path / funnel.CACHE_FILE
+    stamp = os.stat(path).st_mtime_ns, os.stat(path).st_ino
+    fresh = Store(tmp_path / "db", fsync=False)  # as another process would open it
+    assert funnel.inputs(fresh, tmp_path, {}) == expected(store)
+    assert (os.stat(path).st_mtime_ns, os.stat(path).st_ino) == stamp
+
+
+def test_a_torn_or_foreign_cache_file_is_ignored(tmp_path):
+    store = seeded(tmp_path)
+    path = tmp_path / funnel.CACHE_FILE
+    path.parent.mkdir(parents=True)
+    for junk in (b'{"format": 2, "invitations": {"0": [', b"[1, 2]", b'{"format": 1}'):
+        path.write_bytes(junk)
+        assert funnel.inputs(store, tmp_path, {}) == expected(store)
+
+
+def test_the_dashboard_funnel_counts_equal_the_per_record_funnel(tmp_path):
+    store = seeded(tmp_path)
+    invitations, deals = funnel.inputs(store, tmp_path, {})
+    emails = {1: "a@example.test", 2: "b@example.test", 3: "c@example.test"}
+    rep_of_deal = {d: emails[r] for d, r in zip(*deals, strict=True)}
+    rows = [
+        (day, rep_of_deal[deal], reached, 1)
+        for deal, day, reached in zip(*invitations, strict=True)
+    ]
+    for filters in (stats.Filters(), stats.Filters("2024-06-01", "2024-06-30", "B@example.test")):
+        assert stats.funnel_counts(rows, filters) == stats.funnel(
+            store.table("invitations").all(), rep_of_deal, filters
+        )
