@@ -345,6 +345,17 @@ class SearchIndex:
         rows = self._conn().execute("SELECT DISTINCT rep FROM entry WHERE rep IS NOT NULL")
         return [row[0] for row in rows]
 
+    def id_range(self) -> tuple[str, int, int]:
+        """(generation, largest id, number of entries) in one snapshot, for incremental counts.
+
+        Ids only grow (AUTOINCREMENT) until a rebuild, which changes the generation: counts kept
+        for ids <= largest stay right while the entry count is theirs plus the rows added since.
+        """
+        with self._read() as conn:
+            generation, _ = self._state(conn)
+            top, count = conn.execute("SELECT max(id), count(*) FROM entry").fetchone()
+        return generation, top or 0, count
+
     def count_by(
         self,
         columns: Sequence[str],
@@ -355,6 +366,7 @@ class SearchIndex:
         reps: Sequence[str] | None = None,
         marks: Sequence[str] = (),
         group: bool = True,
+        ids: tuple[int, int] | None = None,
     ) -> list[tuple]:
         """(values of the columns..., [how many marks lie before the date,] entries) per group.
 
@@ -362,7 +374,7 @@ class SearchIndex:
         took seconds. columns are names of COUNT_COLUMNS; reps=None means any rep (an empty list
         matches none); dates inclusive. group=False returns the matching rows' values ungrouped
         (no count): when the groups are nearly as many as the rows, SQLite's sort for GROUP BY
-        costs more than a Counter over the fetched columns.
+        costs more than a Counter over the fetched columns. ids=(low, high): only low < id <= high.
         """
         exprs = [COUNT_COLUMNS[name] for name in columns]  # KeyError: not a known column
         params: list = []
@@ -370,7 +382,14 @@ class SearchIndex:
             exprs.append(" + ".join(["(date > ?)"] * len(marks)))
             params.extend(marks)
         where = []
-        for sql, value in (("date >= ?", date_from), ("date <= ?", date_to), ("kind = ?", kind)):
+        low, high = ids if ids is not None else (None, None)
+        for sql, value in (
+            ("date >= ?", date_from),
+            ("date <= ?", date_to),
+            ("kind = ?", kind),
+            ("id > ?", low),
+            ("id <= ?", high),
+        ):
             if value is not None:
                 where.append(sql)
                 params.append(value)

@@ -129,35 +129,58 @@ def _reps(index: SearchIndex, rep: str | None) -> list[str] | None:
     return [r for r in index.fact_reps() if r.lower() == rep.lower()]
 
 
-def compute(store: Store, filters: stats.Filters) -> Dashboard:
-    """Compute the dashboard for the filters (their date_to is the end of every window)."""
-    accounts = users.list_users(store)
-    emails = {u["id"]: u["email"] for u in accounts}
-    index = kb.get_index()
-    end = datetime.date.fromisoformat(filters.date_to)
-    months = stats.last_months(end)
-    reps = _reps(index, filters.rep)
+@dataclass
+class EntryCounts:
+    """The raw entry counts behind one dashboard, over the entries with ids up to `top`."""
+
+    generation: str
+    top: int
+    count: int  # entries in the whole index at `top`: a deletion since shows as a shortfall
+    reps: list[str] | None
+    themes: Counter  # (month, stored themes, trend window) -> entries
+    buyer: Counter  # stored prospect_reasons -> debriefs
+    logged: Counter  # stored rep_reasons -> debriefs
+    mains: Counter  # (rep, rep's main reason, buyer's main reason) -> debriefs
+    competitors: Counter  # competitor -> debriefs
+    entries: int  # entries inside the filters
+
+    def plus(self, more: EntryCounts) -> EntryCounts:
+        """These counts with those of the entries added since (new Counters: shared ones stay)."""
+        return EntryCounts(
+            more.generation, more.top, more.count, more.reps, self.themes + more.themes,
+            self.buyer + more.buyer, self.logged + more.logged, self.mains + more.mains,
+            self.competitors + more.competitors, self.entries + more.entries,
+        )  # fmt: skip
+
+
+ENTRY_CACHE_SIZE = 4  # filter combinations whose raw counts are kept (~1 MB each at 50k)
+
+
+def _count_entries(
+    index: SearchIndex, filters: stats.Filters, marks: tuple[str, str, str],
+    months: list[str], reps: list[str] | None, state: tuple[str, int, int], low: int,
+) -> EntryCounts:  # fmt: skip
+    """The counts of the entries with low < id <= state's top: two scans of the entry table."""
+    generation, top, count = state
+    ids = (low, top)
     # Themes: every entry of the rep in the 12 months shown (whatever the date filter), and in
-    # which trend window it falls; a stand-in day per window feeds theme_trends_counts.
-    marks = stats.trend_marks(end)
-    window_day = {1: marks[1], 2: marks[2]}  # 0: before both windows, 3: after end
+    # which trend window it falls (see trend_marks).
     theme_rows = index.count_by(
         ("month", "themes"),
         date_from=min(months[0] + "-01", marks[0]),
         date_to=months[-1] + "-31",
         reps=reps,
         marks=marks,
+        ids=ids,
     )
-    themes = {value: _split(value) for _, value, _, _ in theme_rows}
     # Reasons, agreement and competitors: the debriefs inside the filters, counted by C-level
     # Counters over the fetched columns (their combinations are nearly as many as the rows).
+    scope = {"date_from": filters.date_from, "date_to": filters.date_to, "reps": reps, "ids": ids}
     debriefs = index.count_by(
         ("rep", "competitor", "prospect_reasons", "rep_reasons"),
         kind="debrief",
-        date_from=filters.date_from,
-        date_to=filters.date_to,
-        reps=reps,
         group=False,
+        **scope,
     )
     buyer = Counter(map(itemgetter(2), debriefs))
     logged = Counter(map(itemgetter(3), debriefs))
@@ -166,32 +189,85 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
     mains = Counter(
         (rep, main[logged_][0], main[buyer_][0]) for rep, _, buyer_, logged_ in debriefs
     )
-    entries = index.count_by((), date_from=filters.date_from, date_to=filters.date_to, reps=reps)
+    entries = index.count_by((), **scope)
+    return EntryCounts(
+        generation=generation,
+        top=top,
+        count=count,
+        reps=reps,
+        themes=Counter({(m, t, w): n for m, t, w, n in theme_rows}),
+        buyer=buyer,
+        logged=logged,
+        mains=mains,
+        competitors=Counter(map(itemgetter(1), debriefs)),
+        entries=entries[0][0] if entries else 0,
+    )
+
+
+def _entry_counts(
+    index: SearchIndex, filters: stats.Filters, marks: tuple[str, str, str], months: list[str]
+) -> EntryCounts:
+    """The entry counts: the last ones plus the entries added since, else counted afresh."""
+    cache = current_app.extensions.setdefault("debrief.dashboard.entries", {})
+    key = (filters.date_from, filters.date_to, filters.rep)
+    reps = _reps(index, filters.rep)
+    state = index.id_range()
+    args = (index, filters, marks, months, reps, state)
+    with _cache_lock:
+        last = cache.get(key)
+    counts = None
+    # Like the index's cached rankings: after an answer only its new row is counted (~ms),
+    # provided nothing was deleted (an update deletes its old row) and no rebuild happened.
+    if last and last.generation == state[0] and last.reps == reps and state[1] >= last.top:
+        added = index.count_by((), ids=(last.top, state[1]))
+        if last.count + (added[0][0] if added else 0) == state[2]:
+            counts = last.plus(_count_entries(*args, low=last.top))
+    if counts is None:
+        counts = _count_entries(*args, low=0)
+    with _cache_lock:
+        cache.pop(key, None)
+        cache[key] = counts  # most recently used last
+        while len(cache) > ENTRY_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+    return counts
+
+
+def compute(store: Store, filters: stats.Filters) -> Dashboard:
+    """Compute the dashboard for the filters (their date_to is the end of every window)."""
+    accounts = users.list_users(store)
+    emails = {u["id"]: u["email"] for u in accounts}
+    end = datetime.date.fromisoformat(filters.date_to)
+    months = stats.last_months(end)
+    marks = stats.trend_marks(end)
+    c = _entry_counts(kb.get_index(), filters, marks, months)
+    themes = {value: _split(value) for _, value, _ in c.themes}
+    window_day = {1: marks[1], 2: marks[2]}  # a stand-in day per window; 0 and 3 count in none
     total, by_month, by_rep_funnel = _funnel(store, filters, emails)
     return Dashboard(
         filters=filters,
         end=end,
         months=months,
         per_month=stats.themes_per_month_counts(
-            ((month, themes[value], n) for month, value, _, n in theme_rows), months
+            ((month, themes[value], n) for (month, value, _), n in c.themes.items()), months
         ),
         trends=stats.theme_trends_counts(
-            ((window_day.get(w, ""), themes[value], n) for _, value, w, n in theme_rows), end
+            ((window_day.get(w, ""), themes[value], n) for (_, value, w), n in c.themes.items()),
+            end,
         ),
         reasons=stats.reason_table_counts(
-            [(_split(p), (), n) for p, n in buyer.items()]
-            + [((), _split(r), n) for r, n in logged.items()]
+            [(_split(p), (), n) for p, n in c.buyer.items()]
+            + [((), _split(r), n) for r, n in c.logged.items()]
         ),
         agreement=stats.agreement_counts(
-            ((*key, n) for key, n in mains.items()), order=list(REASONS)
+            ((*key, n) for key, n in c.mains.items()), order=list(REASONS)
         ),
-        competitors=stats.competitor_counts(Counter(map(itemgetter(1), debriefs)).items()),
+        competitors=stats.competitor_counts(c.competitors.items()),
         funnel=total,
         funnel_by_month=by_month,
         funnel_by_rep=by_rep_funnel,
         rep_names={u["email"].lower(): u["name"] for u in accounts},
         theme_names=theme_names(store),
-        entries=entries[0][0] if entries else 0,
+        entries=c.entries,
     )
 
 
