@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 
 from debrief.entries import slugify
+from debrief.facts import Filters
 from debrief.kb import service as kb
 from debrief.store import Store
 
@@ -36,18 +37,11 @@ class ThemeError(ValueError):
     """A theme change that cannot be made; the message says why, in the user's words."""
 
 
-@dataclass
-class SearchParams:
-    """The knowledge-base search whose results are tagged at once (the /kb query parameters)."""
+@dataclass(frozen=True)
+class SearchParams(Filters):
+    """The knowledge-base search whose results are tagged at once: the /kb words and filters."""
 
     q: str = ""
-    kind: str | None = None
-    theme: str | None = None
-    reason: str | None = None
-    competitor: str | None = None
-    rep: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
 
     def query_args(self) -> dict[str, Any]:
         """Keyword arguments for SearchIndex.query."""
