@@ -587,6 +587,11 @@ class SearchIndex:
             self._full_sync_at = time.monotonic()
         return added, changed, removed, self._problem_errors()
 
+    def path_of(self, slug: str) -> Path | None:
+        """The file an indexed slug was read from (None when the index has no such slug)."""
+        row = self._conn().execute("SELECT path FROM entry WHERE slug = ?", (slug,)).fetchone()
+        return self.entries_dir / row[0] if row else None
+
     def _claim_slug(self, conn, rel: str, entry: Entry) -> Entry | EntryError:
         """The entry, or an error when another existing file already uses the same slug."""
         row = conn.execute("SELECT path FROM entry WHERE slug = ?", (entry.slug,)).fetchone()

@@ -295,6 +295,22 @@ def test_hand_added_and_deleted_files_are_reflected(client, auth, app, kb):
     assert client.get("/kb/2024-06-01-zeppelin").status_code == 404
 
 
+def test_an_entry_nested_deeper_is_opened_through_the_index(client, auth, app, kb):
+    # A team may keep entries in their own sub-folders: the page finds the file where the
+    # index found it, instead of walking every file of the folder for each address.
+    auth.login()
+    hand_write(
+        app,
+        "team-east/2024/2024-07-01-airship.md",
+        "---\nTitle: Airship lesson\nDate: 2024-07-01\nKind: lesson\n---\n\nAirship stories.\n",
+    )
+    assert client.get("/kb/2024-07-01-airship").status_code == 404  # not indexed yet
+    with app.app_context():
+        service.get_index().sync()
+    assert "Airship stories." in page(client, "/kb/2024-07-01-airship")
+    assert client.get("/kb/2024-07-01-no-such-entry").status_code == 404
+
+
 BROKEN = "2024/2024-02-02-broken.md"
 
 

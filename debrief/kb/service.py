@@ -48,9 +48,20 @@ def update(entry: entries.Entry) -> entries.Entry:
     return saved
 
 
+def locate(slug: str) -> Path | None:
+    """The file of a slug: where entries are written (the year folders, one level down), else
+    where the index found it. Never a walk of the whole tree: at 50k files that made every
+    unknown /kb/<slug> cost a full scan of the folder."""
+    path = entries.find_entry(entries_dir(), slug, deep=False)
+    if path is None and entries.SLUG_RE.match(slug or ""):
+        indexed = get_index().path_of(slug)
+        path = indexed if indexed is not None and indexed.is_file() else None
+    return path
+
+
 def load(slug: str) -> entries.Entry | None:
     """The entry with that slug, or None (missing, or a file broken by hand)."""
-    path = entries.find_entry(entries_dir(), slug)
+    path = locate(slug)
     if path is None:
         return None
     try:
@@ -61,7 +72,7 @@ def load(slug: str) -> entries.Entry | None:
 
 def read(slug: str) -> entries.Entry | entries.EntryError | None:
     """The entry with that slug, the reason its file cannot be read, or None when there is none."""
-    path = entries.find_entry(entries_dir(), slug)
+    path = locate(slug)
     if path is None:
         return None
     try:
@@ -89,11 +100,7 @@ def problems() -> list[tuple[str, str]]:
 def _debrief_slug(deal_id: int, rep: str | None) -> str | None:
     """The slug of a deal's debrief entry: from its answer record, else among the rep's debriefs."""
     answer = get_store().table("answers").find_one("deal_id", deal_id)
-    if (
-        answer
-        and answer.get("entry_slug")
-        and entries.find_entry(entries_dir(), answer["entry_slug"])
-    ):
+    if answer and answer.get("entry_slug") and locate(answer["entry_slug"]):
         return answer["entry_slug"]
     # A debrief file added by hand has no answer record; its Rep is the deal's rep.
     hits = get_index().deal_hits(deal_id) if rep else []
