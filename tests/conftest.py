@@ -29,6 +29,19 @@ FIXTURE_USERS = [
 ]
 
 
+def app_settings(root: Path) -> dict:
+    """The test app's settings over a folder: data and entries inside it, outbox mail."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATA_DIR": str(root / "data"),
+        "ENTRIES_DIR": str(root / "entries"),
+        "MAIL_URL": "outbox",
+        "BASE_URL": "https://debrief.example.test",
+        "API_KEYS": ["test-api-key"],
+    }
+
+
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory) -> Path:
     """A store holding the fixture accounts, made once: hashing three passwords takes ~1 s."""
@@ -43,17 +56,7 @@ def seeded_db(tmp_path_factory) -> Path:
 def app(tmp_path: Path, seeded_db: Path):
     """The real app with its data and entries in a temporary folder, the fixture accounts in it."""
     shutil.copytree(seeded_db, tmp_path / "data" / "db")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATA_DIR": str(tmp_path / "data"),
-            "ENTRIES_DIR": str(tmp_path / "entries"),
-            "MAIL_URL": "outbox",
-            "BASE_URL": "https://debrief.example.test",
-            "API_KEYS": ["test-api-key"],
-        }
-    )
+    app = create_app(app_settings(tmp_path))
     Path(app.config["ENTRIES_DIR"]).mkdir(parents=True, exist_ok=True)
     yield app
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, AuthActions
+from conftest import PASSWORD, AuthActions, app_settings
 from world import build, deal_record, page_token
 
 from debrief import create_app
@@ -108,24 +108,11 @@ def test_every_route_has_a_row(app):
     assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
 
 
-def settings(root: Path) -> dict:
-    """The conftest app's settings over another folder."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATA_DIR": str(root / "data"),
-        "ENTRIES_DIR": str(root / "entries"),
-        "MAIL_URL": "outbox",
-        "BASE_URL": "https://debrief.example.test",
-        "API_KEYS": ["test-api-key"],
-    }
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """The populated site built once, with each visitor's session cookie (hashing is slow)."""
     root = tmp_path_factory.mktemp("access-template")
-    app = create_app(settings(root))
+    app = create_app(app_settings(root))
     Path(app.config["ENTRIES_DIR"]).mkdir(parents=True)
     with app.app_context():
         for email, role in (("rep", "rep"), ("other", "rep"), ("boss", "manager")):
@@ -150,7 +137,7 @@ def site(template, tmp_path):
     root, world, cookies = template
     for folder in ("data", "entries"):
         shutil.copytree(root / folder, tmp_path / folder)
-    app = create_app(settings(tmp_path))
+    app = create_app(app_settings(tmp_path))
     clients = {}
     for role in ROLES:
         clients[role] = app.test_client()

@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, app_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_access import TABLE, fill, site, template  # noqa: F401 - fixtures used below
-from test_access import settings as site_settings
 from world import build, deal_record, page_token
 
 from debrief import create_app
@@ -52,7 +51,7 @@ def shared(template, tmp_path_factory):  # noqa: F811 - the imported fixture
     here = tmp_path_factory.mktemp("hostile")
     for folder in ("data", "entries"):
         shutil.copytree(root / folder, here / folder)
-    app = create_app(site_settings(here))
+    app = create_app(app_settings(here))
     text = f"---\nTitle: {SECRET}\nDate: 2024-01-01\nKind: lesson\n---\n\n{SECRET}\n"
     (here / "secret.md").write_text(text)
     (here / "data" / "secret.md").write_text(text)

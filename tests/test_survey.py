@@ -5,15 +5,12 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import AuthActions, csrf_token
+from conftest import AuthActions, csrf_token, free_port
 from flask import g, render_template_string
 
 from debrief import entries
@@ -121,12 +118,6 @@ def text_of(msg) -> str:
     return "\n".join(
         part.get_content() for part in msg.walk() if part.get_content_maintype() == "text"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- opening the link --------------------------------------------------------------------------
@@ -552,29 +543,15 @@ def test_every_survey_response_is_private(app, client, link):
 # --- mail to the rep ---------------------------------------------------------------------------
 
 
-@dataclass
-class Inbox:
-    envelopes: list = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def test_the_rep_is_told_over_real_smtp(app, client, link):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
-        token = link[2]
-        client.post(f"/s/{token}", data=answer_data(client, token))
-        assert notices.wait()  # sent after the response, by the notices thread
-    finally:
-        controller.stop()
+def test_the_rep_is_told_over_real_smtp(app, client, link, smtp_server):
+    port, inbox = smtp_server
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    assert notices.wait()  # sent after the response, by the notices thread
     [envelope] = inbox.envelopes
     assert envelope.rcpt_tos == ["rep@example.test"]
-    msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    msg = inbox.received()
     assert f"/deals/{link[0]['id']}" in text_of(msg) and "Their demo" not in text_of(msg)
 
 
