@@ -26,7 +26,7 @@ from bench import records, text
 from debrief import entries
 from debrief.auth import users
 from debrief.index import SCHEMA_VERSION, SearchIndex
-from debrief.store import Store
+from debrief.store import STORE_FORMAT, Store
 
 VERSION = 1  # bump when the generator changes: cached data sets are rebuilt
 DATA_ROOT = Path(__file__).resolve().parent / "data"
@@ -101,6 +101,8 @@ def ensure(size: int, root: Path = DATA_ROOT, quiet: bool = False) -> Dataset:
         if manifest.get("version") == VERSION and manifest.get("deals") == size:
             if manifest.get("index_schema") != SCHEMA_VERSION:
                 manifest = _reindex(target, manifest, quiet)
+            if manifest.get("store_format") != STORE_FORMAT:
+                manifest = _upgrade_store(target, manifest, quiet)
             return Dataset(target, manifest)
     building = root / f".{size}.building"
     shutil.rmtree(building, ignore_errors=True)
@@ -123,6 +125,17 @@ def _reindex(target: Path, manifest: dict[str, Any], quiet: bool) -> dict[str, A
     index.close()
     manifest = {**manifest, "index_schema": SCHEMA_VERSION, "problems": len(problems)}
     manifest["reindex_seconds"] = round(time.perf_counter() - started, 1)
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _upgrade_store(target: Path, manifest: dict[str, Any], quiet: bool) -> dict[str, Any]:
+    """Rewrite a cached data set's store files in the current format, as `debrief init` does."""
+    data = Dataset(target, manifest)
+    rewritten = Store(data.data_dir / "db").upgrade()
+    if not quiet:
+        click.echo(f"data set {manifest.get('deals')}: {rewritten} store files rewritten")
+    manifest = {**manifest, "store_format": STORE_FORMAT}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -250,6 +263,7 @@ def build(size: int, root: Path, quiet: bool = False) -> dict[str, Any]:
     manifest = {
         "version": VERSION,
         "index_schema": SCHEMA_VERSION,
+        "store_format": STORE_FORMAT,
         "deals": size,
         "answers": len(answers),
         "entries": len(jobs),

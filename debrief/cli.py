@@ -23,10 +23,13 @@ def init_command() -> None:
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
     get_store().table("users").count()
+    upgraded = get_store().upgrade()
     # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
     added, changed, removed, problems = get_index().sync()
     click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
+    if upgraded:
+        click.echo(f"Store: {upgraded} files rewritten in the current format.")
     click.echo(f"Search index: {added} added, {changed} changed, {removed} removed.")
     if problems:
         click.echo(f"{len(problems)} broken entry files skipped: `debrief kb reindex` lists them.")

@@ -221,3 +221,47 @@ def test_a_table_larger_than_the_cache_reads_and_writes_correctly(tmp_path, monk
     assert [r["id"] for r in table.find("k", 99)] == [ids[-3]]
     assert len(table.find("k", 3)) == sum(1 for n in range(4 * SHARD_SIZE) if n % 7 == 3)
     assert [r["n"] for r in table.all()][:4] == [0, 1, 2, -1] and table.count() == 4 * SHARD_SIZE
+
+
+# Text that looks like the start of another record's line, as a hostile field value would.
+TRICKY = ['x\n"3":{"name":"forged"}', '"3":{', "\\n", "line\r\nbreak", "\u2028", "\x00"]
+
+
+def test_a_record_is_read_from_its_own_line_of_the_shard(tmp_path: Path):
+    # Each process reads single records without parsing the shard: another Store instance over
+    # the same folder has nothing cached, so it takes that path.
+    writer = Store(tmp_path / "db").table("things")
+    ids = [writer.insert({"name": text, "n": i, "nested": {"3": {"a": text}}})
+           for i, text in enumerate(TRICKY)]  # fmt: skip
+    raw = (writer.dir / "000000.json").read_bytes()
+    assert raw.startswith(b'{"_default":{\n') and raw.count(b"\n") == len(ids) + 1
+    reader = Store(tmp_path / "db").table("things")
+    for i, (doc, text) in enumerate(zip(ids, TRICKY, strict=True)):
+        assert reader.get(doc) == {"id": doc, "name": text, "n": i, "nested": {"3": {"a": text}}}
+    assert reader.get(len(ids) + 1) is None
+    writer.update(ids[2], {"name": "changed"})
+    assert reader.get(ids[2])["name"] == "changed"
+    assert reader.find_one("name", "changed")["id"] == ids[2]
+    writer.remove(ids[0])
+    assert reader.get(ids[0]) is None
+
+
+def test_files_of_the_older_format_are_read_and_upgraded(tmp_path: Path):
+    # Before the one-record-per-line format a shard was one line of JSON; the stdlib writes
+    # ints past 64 bits (marked by a leading space) and those files stay as they are.
+    folder = tmp_path / "db" / "things"
+    folder.mkdir(parents=True)
+    old = {"_default": {str(i): {"name": f"n{i}"} for i in range(1, 4)}}
+    (folder / "000000.json").write_text(json.dumps(old, separators=(",", ":")))
+    big = {"_default": {"500": {"n": 2**70}}}
+    (folder / "000001.json").write_bytes(b" " + json.dumps(big).encode())
+    store = Store(tmp_path / "db")
+    assert store.table("things").get(2) == {"id": 2, "name": "n2"}
+    assert store.table("things").get(500) == {"id": 500, "n": 2**70}
+    assert store.upgrade() == 1
+    assert (folder / "000000.json").read_bytes().startswith(b'{"_default":{\n')
+    assert (folder / "000001.json").read_bytes().startswith(b" ")
+    fresh = Store(tmp_path / "db").table("things")
+    assert [fresh.get(i) for i in (1, 2, 3)] == [{"id": i, "name": f"n{i}"} for i in (1, 2, 3)]
+    assert fresh.get(500)["n"] == 2**70
+    assert Store(tmp_path / "db").upgrade() == 0
