@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from debrief import config
+from debrief import config, template_cache
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +22,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     config.finish(app.config)
+    # Set before anything touches app.jinja_env: the next process loads compiled templates.
+    app.jinja_options = {
+        **app.jinja_options,
+        "bytecode_cache": template_cache.for_data_dir(app.config["DATA_DIR"]),
+    }
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     register_extensions(app)
     register_blueprints(app)
