@@ -5,7 +5,8 @@ the entry table returning at most a few thousand groups; the Python passes of st
 over those. Before, a Python pass over 50k entry facts cost 2-3 s on the first view (SPEC 4:
 200 ms). Each computed dashboard is still kept per app and per filters, and recomputed as soon as
 the data changes: the key holds every source table's change counter and the index files' size
-and mtime (every index write commits to its WAL file). bench/dashboard.py measures it.
+and mtime (every index write commits to its WAL file). The raw entry counts are also saved for
+the next process (entry_counts.py). bench/dashboard.py measures it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
+from pathlib import Path
 
 from flask import current_app
 
@@ -25,7 +27,8 @@ from debrief.index import SearchIndex
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS
-from debrief.themes import funnel, stats
+from debrief.themes import entry_counts, funnel, stats
+from debrief.themes.entry_counts import EntryCounts
 from debrief.themes.service import theme_names
 
 
@@ -129,30 +132,6 @@ def _reps(index: SearchIndex, rep: str | None) -> list[str] | None:
     return [r for r in index.fact_reps() if r.lower() == rep.lower()]
 
 
-@dataclass
-class EntryCounts:
-    """The raw entry counts behind one dashboard, over the entries with ids up to `top`."""
-
-    generation: str
-    top: int
-    count: int  # entries in the whole index at `top`: a deletion since shows as a shortfall
-    reps: list[str] | None
-    themes: Counter  # (month, stored themes, trend window) -> entries
-    buyer: Counter  # stored prospect_reasons -> debriefs
-    logged: Counter  # stored rep_reasons -> debriefs
-    mains: Counter  # (rep, rep's main reason, buyer's main reason) -> debriefs
-    competitors: Counter  # competitor -> debriefs
-    entries: int  # entries inside the filters
-
-    def plus(self, more: EntryCounts) -> EntryCounts:
-        """These counts with those of the entries added since (new Counters: shared ones stay)."""
-        return EntryCounts(
-            more.generation, more.top, more.count, more.reps, self.themes + more.themes,
-            self.buyer + more.buyer, self.logged + more.logged, self.mains + more.mains,
-            self.competitors + more.competitors, self.entries + more.entries,
-        )  # fmt: skip
-
-
 ENTRY_CACHE_SIZE = 4  # filter combinations whose raw counts are kept (~1 MB each at 50k)
 
 
@@ -215,6 +194,9 @@ def _entry_counts(
     args = (index, filters, marks, months, reps, state)
     with _cache_lock:
         last = cache.get(key)
+    saved = Path(current_app.config["DATA_DIR"]) / entry_counts.CACHE_FILE
+    if last is None:
+        last = entry_counts.load(saved).get(key)  # a restarted app: the last process's counts
     counts = None
     # Like the index's cached rankings: after an answer only its new row is counted (~ms),
     # provided nothing was deleted (an update deletes its old row) and no rebuild happened.
@@ -224,6 +206,7 @@ def _entry_counts(
             counts = last.plus(_count_entries(*args, low=last.top))
     if counts is None:
         counts = _count_entries(*args, low=0)
+        entry_counts.save(saved, key, counts)
     with _cache_lock:
         cache.pop(key, None)
         cache[key] = counts  # most recently used last
