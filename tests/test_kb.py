@@ -159,6 +159,31 @@ def test_facet_counts_and_links(client, auth, kb):
     assert 'href="/kb?q=pricing&amp;kind=lesson"' in html
 
 
+def test_facet_column_follows_names_themes_and_new_entries(client, auth, app, kb):
+    # The column is kept per search (kb/facets.py): whatever it is made of must show at once.
+    from debrief.themes import service as themes
+
+    auth.login()
+    html = page(client, "/kb")
+    assert re.search(r'href="/kb\?theme=pricing">\s*pricing</a> <span class="count">1', html)
+    with app.app_context():
+        store = get_store()
+        store.table("users").update(user_id(app, "rep@example.test"), {"name": "Rita Renamed"})
+    html = page(client, "/kb")  # the same counts as before: only a name changed
+    assert re.search(r'rep=rep@example.test">\s*Rita Renamed</a> <span class="count">2', html)
+    with app.app_context():
+        themes.create_theme(store, "Pricing")
+    html = page(client, "/kb")
+    assert re.search(r'href="/kb\?theme=pricing">\s*Pricing</a> <span class="count">1', html)
+    publish(app, title="Price again", rep="rep@example.test", themes=["pricing"])
+    html = page(client, "/kb")
+    assert re.search(r'href="/kb\?theme=pricing">\s*Pricing</a> <span class="count">2', html)
+    # The same counts under another search link to that search.
+    html = page(client, "/kb?q=price")
+    assert 'href="/kb?q=price&amp;theme=pricing"' in html
+    assert 'href="/kb?theme=pricing"' not in html
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [

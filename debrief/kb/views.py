@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from debrief.auth.views import is_manager, login_required, manager_required
 from debrief.entries import EntryError, render_body
-from debrief.kb import lessons, service
+from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
 
 bp = Blueprint("kb", __name__, cli_group="kb")
@@ -62,14 +62,16 @@ def index():
     dates = [f.data.isoformat() if f.data and not f.errors else None
              for f in (form.date_from, form.date_to)]  # fmt: skip
     results = service.search(form.q.data or "", filters, *dates, request.args.get("page", 1))
+    args, label = _args(), service.labeller()
     return render_template(
         "kb/index.html",
         form=form,
         results=results,
         filters=filters,
-        args=_args(),
+        args=args,
         pages=max(1, math.ceil(results.total / results.per_page)),
-        label=service.labeller(),
+        label=label,
+        facets_html=facets.column(results.facets, filters, args, label),
     )
 
 
