@@ -325,17 +325,49 @@ def _slug_taken(entries_dir: Path, slug: str) -> bool:
     return find_entry(entries_dir, slug, deep=False) is not None
 
 
+def _stem(entry: Entry) -> str:
+    """The file name stem of a normalized entry before any -2, -3 suffix: <date>-<title slug>."""
+    return f"{entry.date.isoformat()}-{slugify(entry.title) or 'entry'}"
+
+
+def _slugs(base: str, first: str = "") -> Iterator[str]:
+    """Candidate stems in the order they are tried: `first` if given, then base, base-2, ..."""
+    if first:
+        yield first
+    for n in range(1, 10_000):
+        slug = base if n == 1 else f"{base}-{n}"
+        if slug != first:
+            yield slug
+
+
+def free_slug(entries_dir: Path, entry: Entry) -> str:
+    """The slug write_entry would give this entry now (another writer may take it first).
+
+    Lets a caller store the slug with its own record before the file exists, so the record is
+    written once; write_entry(replace(entry, slug=...)) then tries that name first.
+    """
+    base = _stem(normalized(entry))
+    for slug in _slugs(base):
+        if not _slug_taken(entries_dir, slug):
+            return slug
+    raise OSError(f"no free file name for {base}")
+
+
 def write_entry(entries_dir: Path, entry: Entry) -> Entry:
-    """Write a new entry file at entries/<year>/<date>-<slug>.md; returns it with slug and path."""
+    """Write a new entry file at entries/<year>/<date>-<slug>.md; returns it with slug and path.
+
+    An entry that comes with a slug (from free_slug) gets that name if it is still free and of
+    this entry's own form (<date>-<title slug>[-n]); otherwise the first free one, as usual.
+    """
     entry = normalized(entry)
     year_dir = Path(entries_dir) / f"{entry.date.year:04d}"
     year_dir.mkdir(parents=True, exist_ok=True)
-    base = f"{entry.date.isoformat()}-{slugify(entry.title) or 'entry'}"
+    base = _stem(entry)
+    wanted = entry.slug if re.fullmatch(re.escape(base) + r"(-[0-9]+)?", entry.slug) else ""
     data = _serialize(entry)
     tmp = _write_tmp(year_dir, base, data)
     try:
-        for n in range(1, 10_000):
-            slug = base if n == 1 else f"{base}-{n}"
+        for slug in _slugs(base, wanted):
             if _slug_taken(entries_dir, slug):
                 continue
             target = year_dir / f"{slug}.md"

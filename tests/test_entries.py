@@ -18,6 +18,7 @@ from debrief.entries import (
     buyer_block,
     clean_header_value,
     find_entry,
+    free_slug,
     iter_entries,
     read_entry,
     render_body,
@@ -121,6 +122,23 @@ def test_unique_slugs_across_the_tree(tmp_path):
     slugs = [write_entry(tmp_path, lesson()).slug for _ in range(3)]
     base = "2026-03-14-ask-about-the-budget-owner"
     assert slugs == [f"{base}-2", f"{base}-3", f"{base}-4"]
+
+
+def test_a_slug_chosen_beforehand_is_the_file_name_unless_taken_meanwhile(tmp_path):
+    base = "2026-03-14-ask-about-the-budget-owner"
+    write_entry(tmp_path, lesson())
+    chosen = free_slug(tmp_path, lesson())
+    assert chosen == f"{base}-2"
+    assert write_entry(tmp_path, lesson(slug=chosen)).path == tmp_path / "2026" / f"{chosen}.md"
+    # Another writer took the name between free_slug and write_entry: the next free one.
+    chosen = free_slug(tmp_path, lesson())
+    write_entry(tmp_path, lesson())
+    assert (chosen, write_entry(tmp_path, lesson(slug=chosen)).slug) == (f"{base}-3", f"{base}-4")
+    # A later free suffix is kept (the caller stored it); a name of another form is not used.
+    assert write_entry(tmp_path, lesson(slug=f"{base}-9")).slug == f"{base}-9"
+    for foreign in ("2026-03-14-other-title", f"{base}-x", "../escape", f"{base}-5/../../x"):
+        assert write_entry(tmp_path, lesson(slug=foreign)).slug == f"{base}-5", foreign
+        (tmp_path / "2026" / f"{base}-5.md").unlink()
 
 
 def test_concurrent_writers_never_share_a_file(tmp_path):

@@ -17,7 +17,7 @@ from debrief import entries
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.store import get_store
-from debrief.survey import notices
+from debrief.survey import notices, service
 
 CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
 
@@ -201,6 +201,39 @@ def test_a_valid_answer_is_stored_written_and_announced(app, client, link):
     assert f"https://debrief.example.test/deals/{deal['id']}" in body
     for answer_text in ("Their demo", "pilot", "Rivalsoft", "slides"):
         assert answer_text not in body  # no answer text in the rep's mail
+
+
+def test_an_entry_that_cannot_be_written_keeps_the_answer_and_names_no_file(app, client, link):
+    deal, inv, token = link
+    entries_dir = Path(app.config["ENTRIES_DIR"])
+    year = entries_dir / str(invitations.now().year)
+    year.parent.mkdir(parents=True, exist_ok=True)
+    year.write_text("a file where the year folder goes stops every entry write")
+    response = client.post(f"/s/{token}", data=answer_data(client, token))
+    assert response.status_code == 302
+    [answer] = table(app, "answers")
+    assert answer["entry_slug"] is None and entry_files(app) == []
+    assert invitation(app, inv["id"])["status"] == "answered"
+    page = client.get(f"/s/{token}/thanks")  # rebuilt from the answer
+    assert page.status_code == 200 and "Their demo showed the real product" in page.get_data(
+        as_text=True
+    )
+
+
+def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_entry(
+    app, client, link
+):
+    deal, _, token = link
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    [answer] = table(app, "answers")
+    [path] = entry_files(app)
+    # As if killed before its file was written, and another deal's debrief took the name since.
+    other = entries.read_entry(path)
+    path.write_bytes(path.read_bytes().replace(f"Deal: {deal['id']}".encode(), b"Deal: 999999"))
+    with app.app_context():
+        entry = service.team_entry(get_store(), answer)
+    assert entry.deal == deal["id"] and entry.slug == "" and other.slug == answer["entry_slug"]
+    assert entry.body == other.body
 
 
 def test_the_thank_you_page_shows_the_answer_as_the_team_sees_it(app, client, link):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from debrief import entries
@@ -95,6 +96,15 @@ def submit_answer(
     record = answer_record(deal, invitation, data)
     if rep is not None:
         record["rep_notified"] = None  # waiting: stamped once the mail is sent (notices.py)
+    entry = build_entry(deal, rep["email"] if rep else None, record)
+    try:
+        # The entry's file name goes into the answer before the file exists, so the answer is
+        # written once (a second shard write with fsync cost ~3 ms of a ~15 ms POST). A kill
+        # before the file is written leaves a slug with no file: readers check (team_entry,
+        # kb._debrief_slug) and rebuild the entry from the answer.
+        record["entry_slug"] = entries.free_slug(kb.entries_dir(), entry)
+    except (OSError, ValueError):
+        log.exception("no file name for the entry of an answer on deal %s", deal["id"])
     # The answer first, unique per invitation (of two racing submits one is created), then the
     # status: a process killed or a disk failing in between leaves the answer kept, never a link
     # closed with no answer behind it.
@@ -113,13 +123,14 @@ def submit_answer(
         store.table("answers").remove(answer_id)
         return None
     answer = {**record, "id": answer_id}
+    slug = None
     try:
-        entry = kb.publish(build_entry(deal, rep["email"] if rep else None, answer))
+        slug = kb.publish(replace(entry, slug=record["entry_slug"] or "")).slug
     except (OSError, ValueError):
         # The answer is safe in the store and on the deal page; the log names what is missing.
         log.exception("answer %s stored, but its entry could not be written", answer_id)
-    else:
-        answer = store.table("answers").update(answer_id, {"entry_slug": entry.slug}) or answer
+    if slug != record["entry_slug"]:  # no file, or another writer took the name a moment ago
+        answer = store.table("answers").update(answer_id, {"entry_slug": slug}) or answer
     if rep is not None:
         notices.notify_later(store, config, rep, deal, answer_id)
     return answer
@@ -260,7 +271,9 @@ def answer_for_invitation(store: Store, invitation_id: int) -> dict[str, Any] | 
 def team_entry(store: Store, answer: dict[str, Any]) -> entries.Entry:
     """The entry exactly as the team sees it (rebuilt from the answer if its file is missing)."""
     entry = kb.load(answer["entry_slug"]) if answer.get("entry_slug") else None
-    if entry is not None:
+    # The slug is stored before its file is written: after a kill in between, another entry
+    # may have taken the name since. Only this deal's debrief is this answer's entry.
+    if entry is not None and entry.kind == "debrief" and entry.deal == answer["deal_id"]:
         return entry
     deal = store.table("deals").get(answer["deal_id"]) or {"id": answer["deal_id"]}
     rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
