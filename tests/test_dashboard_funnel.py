@@ -1,11 +1,15 @@
-"""The funnel's per-shard cache (themes/funnel.py) over a real store: current, shared, robust."""
+"""The funnel's per-shard cache (themes/funnel.py) and its saved counts (funnel_counts.py) over
+a real store: current, shared, robust."""
 
 from __future__ import annotations
 
 import os
 
+import orjson
+import pytest
+
 from debrief.store import SHARD_SIZE, Store
-from debrief.themes import funnel, stats
+from debrief.themes import funnel, funnel_counts, stats
 
 
 def seeded(tmp_path) -> Store:
@@ -83,3 +87,59 @@ def test_the_dashboard_funnel_counts_equal_the_per_record_funnel(tmp_path):
         assert stats.funnel_counts(rows, filters) == stats.funnel(
             store.table("invitations").all(), rep_of_deal, filters
         )
+
+
+# --- the counts per month, rep and stage (themes/funnel_counts.py) ----------------------------
+
+
+def recount(store: Store, start: str, end: str):
+    """The counts worked out from every record, without any cache."""
+    invitations, deals = expected(store)
+    return funnel_counts.count(invitations, deals, start, end)
+
+
+def test_counts_follow_a_change_and_each_range(tmp_path):
+    store = seeded(tmp_path)
+    memory: dict = {}
+    june = funnel_counts.sent_counts(store, tmp_path, memory, "2024-06-01", "2024-06-30")
+    assert june == recount(store, "2024-06-01", "2024-06-30")
+    assert {month for month, _, _ in june} == {"2024-06"}
+    every = funnel_counts.sent_counts(store, tmp_path, memory, "", "\uffff")
+    assert sum(every.values()) == 510 - 128
+    store.table("invitations").update(1, {"status": "answered", "answered_at": "2024-06-09"})
+    after = funnel_counts.sent_counts(store, tmp_path, memory, "", "\uffff")
+    assert after == recount(store, "", "\uffff") != every
+
+
+def test_a_new_process_uses_the_saved_counts_while_the_shards_are_unchanged(tmp_path):
+    store = seeded(tmp_path)
+    funnel_counts.sent_counts(store, tmp_path, {}, "2024-05-01", "2024-06-30")
+    path = tmp_path / funnel_counts.CACHE_FILE
+    data = orjson.loads(path.read_bytes())
+    data["counts"][0][2].append(["1999-01", 1, stats.SENT, 5])  # a mark no record makes
+    path.write_bytes(orjson.dumps(data))
+
+    fresh = Store(tmp_path / "db", fsync=False)  # as another process would open it
+    saved = funnel_counts.sent_counts(fresh, tmp_path, {}, "2024-05-01", "2024-06-30")
+    assert saved[("1999-01", 1, stats.SENT)] == 5  # from the file, not counted
+    fresh.table("deals").update(3, {"rep_id": 2})
+    changed = funnel_counts.sent_counts(fresh, tmp_path, {}, "2024-05-01", "2024-06-30")
+    assert changed == recount(fresh, "2024-05-01", "2024-06-30")
+    assert ("1999-01", 1, stats.SENT) not in changed
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b'{"format": 1, "stamp": "x", "counts": [["', b"[1]", b'{"format": 1}',
+        b'{"format": 1, "stamp": "%s", "counts": [["", "z", [["2024-05", 1, "2", 1]]]]}',
+        b'{"format": 1, "stamp": "%s", "counts": [["", "z", [["2024-05", 1, 2]]]]}',
+    ],
+)  # fmt: skip
+def test_a_torn_or_foreign_counts_file_is_ignored(tmp_path, junk):
+    store = seeded(tmp_path)
+    path = tmp_path / funnel_counts.CACHE_FILE
+    path.parent.mkdir(parents=True)
+    stamp = funnel_counts.fingerprint(funnel.stamps(store)).encode()
+    path.write_bytes(junk.replace(b"%s", stamp))
+    assert funnel_counts.sent_counts(store, tmp_path, {}, "", "z") == recount(store, "", "z")

@@ -27,7 +27,7 @@ from debrief.index import SearchIndex
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS
-from debrief.themes import entry_counts, funnel, stats
+from debrief.themes import entry_counts, funnel_counts, stats
 from debrief.themes.entry_counts import EntryCounts
 from debrief.themes.service import theme_names
 
@@ -257,17 +257,10 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
 def _funnel(
     store: Store, filters: stats.Filters, emails: dict[int, str]
 ) -> tuple[stats.Funnel, dict[str, stats.Funnel], dict[str, stats.Funnel]]:
-    """The funnel from per-shard derived columns (funnel.py): one pass over 50k invitations."""
+    """The funnel from its counts per month, rep and stage (funnel_counts.py)."""
     memory = current_app.extensions.setdefault("debrief.funnel", {})
-    invitations, deals = funnel.inputs(store, current_app.config["DATA_DIR"], memory)
-    rep_ids = dict(zip(*deals, strict=True)) if deals else {}
     start, end = filters.date_from or "", filters.date_to or "\uffff"
-    # The date filter is applied here, so the groups are per month (~900), not per day (~22k).
-    sent = Counter(
-        (day[:7], rep_ids.get(deal), reached)
-        for deal, day, reached in zip(*invitations, strict=True)
-        if start <= day <= end
-    ) if invitations else Counter()  # fmt: skip
+    sent = funnel_counts.sent_counts(store, current_app.config["DATA_DIR"], memory, start, end)
     return stats.funnel_counts(
         (
             (month, emails.get(rep_id, ""), reached, n)

@@ -89,10 +89,18 @@ def _save(path: Path, cache: dict[str, Shards]) -> None:
         log.warning("funnel cache not saved: %s", exc)  # the next view derives it again
 
 
-def inputs(store: Store, data_dir: str | Path, memory: dict) -> tuple[list[list], list[list]]:
+def stamps(store: Store) -> dict[str, dict[int, tuple | None]]:
+    """Table -> shard number -> file stamp, for every table the funnel reads."""
+    return {table: store.table(table).shards() for table in DERIVE}
+
+
+def inputs(
+    store: Store, data_dir: str | Path, memory: dict, now: dict | None = None
+) -> tuple[list[list], list[list]]:
     """(invitation columns, deal columns) as now, parsing only the shards changed since last time.
 
     memory: where this app keeps the cache between calls (an empty dict the first time).
+    now: the tables' stamps() if the caller has just read them.
     """
     path = Path(data_dir) / CACHE_FILE
     with _lock:
@@ -103,11 +111,11 @@ def inputs(store: Store, data_dir: str | Path, memory: dict) -> tuple[list[list]
         out = []
         for table, derive in DERIVE.items():
             kept = cache.setdefault(table, {})
-            stamps = store.table(table).shards()
-            for gone in [n for n in kept if n not in stamps]:
+            shards = now[table] if now is not None else store.table(table).shards()
+            for gone in [n for n in kept if n not in shards]:
                 del kept[gone]
                 changed = True
-            for n, stamp in stamps.items():
+            for n, stamp in shards.items():
                 hit = kept.get(n)
                 if hit is None or hit[0] != stamp:
                     kept[n] = (stamp, derive(store.table(table).shard(n)))
