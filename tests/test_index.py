@@ -469,3 +469,35 @@ def test_facts_of_one_deal(index, entries_dir):
     assert [f["deal"] for f in index.facts(deal=7)] == [7, 7]
     assert index.facts(deal=7)[0]["date"] == "2026-01-02"
     assert index.facts(deal=9) == [] and index.facts(deal="x") == []
+
+
+def test_cached_rankings_take_in_new_entries_like_a_fresh_index(tmp_path, index, entries_dir):
+    # Each answer adds an entry; a cached ranking takes it in (search.advance) instead of being
+    # computed again. What it shows must be what a process with no cache computes.
+    words = ["price", "budget", "onboarding", "support", "timing"]
+    put(index, entries_dir, *[
+        entry(f"Deal {n}", day=1 + n % 28, body=f"{words[n % 5]} and {words[(n * 3) % 5]}",
+              competitor=["Acme", "Globex"][n % 2], prospect_reasons=[["price"], ["timing"]][n % 2])
+        for n in range(40)
+    ])  # fmt: skip
+    searches = [("", {}), ("price", {}), ("budget", {"competitor": "acme"}),
+                ("onboard", {}), ("", {"reason": "timing"})]  # fmt: skip
+    for q, filters in searches:
+        index.query(q, **filters)  # cached now
+    # Some new entries match a search, some match none of them.
+    new = [
+        entry("Deal new price", day=28, body="price again", competitor="Acme"),
+        entry("Unrelated", day=27, body="nothing in common", prospect_reasons=["other"]),
+    ]
+    put(index, entries_dir, *new)
+    fresh = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    try:
+        for q, filters in searches:
+            cached, computed = index.query(q, **filters), fresh.query(q, **filters)
+            assert cached.total == computed.total, q
+            assert cached.facets == computed.facets, q
+            if not q:  # newest first is exact; BM25 of earlier matches is kept as computed
+                assert [h.slug for h in cached.hits] == [h.slug for h in computed.hits]
+            assert {h.slug for h in cached.hits} == {h.slug for h in computed.hits}, q
+    finally:
+        fresh.close()
