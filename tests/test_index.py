@@ -4,6 +4,7 @@ import datetime
 import multiprocessing
 import os
 import random
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -461,6 +462,40 @@ def test_in_place_edit_is_caught_by_the_periodic_full_sync(index, entries_dir, m
     while index.query("new").total == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert index.query("new").total == 1 and index.query("old").total == 0
+
+
+def test_the_staleness_check_syncs_only_the_folders_that_changed(index, entries_dir):
+    # Another worker's answer or a git pull changes one year folder: syncing that folder alone
+    # keeps the check cheap at 50k files (a whole-tree sync is the periodic full sync's job).
+    write_by_hand(entries_dir / "2025" / "kept.md", "Kept", "old words")
+    write_by_hand(entries_dir / "2026" / "sub" / "nested.md", "Nested", "deep words")
+    index.sync_if_stale(max_age=0)
+    assert index.query("old").total == 1 and index.query("deep").total == 1
+    other = entries_dir / "2025"
+    other_mtime = other.stat().st_mtime_ns
+    write_by_hand(other / "kept.md", "Kept", "new words")  # in place: its folder looks unchanged
+    os.utime(other / "kept.md", ns=(5, 5))
+    os.utime(other, ns=(other_mtime, other_mtime))
+    time.sleep(0.01)
+    write_by_hand(entries_dir / "2026" / "added.md", "Added", "fresh words")
+    shutil.rmtree(entries_dir / "2026" / "sub")
+    index.sync_if_stale(max_age=0)
+    assert index.query("fresh").total == 1  # the changed folder was synced...
+    assert index.query("deep").total == 0  # ...down into its subfolders
+    assert index.query("new").total == 0  # the unchanged folder was not read
+    index.sync()
+    assert index.query("new").total == 1 and index.query("old").total == 0
+
+
+def test_one_process_at_a_time_does_the_periodic_full_sync(tmp_path, index, entries_dir):
+    # Each worker process has its own SearchIndex; the claim is kept in the shared index file.
+    other = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    try:
+        assert index._claim_full_sync() is True
+        assert other._claim_full_sync() is False
+        assert index._claim_full_sync() is False
+    finally:
+        other.close()
 
 
 def test_facts_of_one_deal(index, entries_dir):
