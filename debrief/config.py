@@ -35,6 +35,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "debrief_session",
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # The cookie is re-signed and re-sent when it is SESSION_REFRESH_AFTER seconds old, not on
+        # every response (auth.views.load_user): 12 hours of inactivity still end a session.
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "SESSION_REFRESH_AFTER": 5 * 60,
         # The CSRF token lives as long as the session: no form lost after a long lunch.
         "WTF_CSRF_TIME_LIMIT": None,
     }

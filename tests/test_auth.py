@@ -28,6 +28,17 @@ def test_login_and_logout(client, auth):
     assert client.get("/").headers["Location"].endswith("/login")
 
 
+def test_the_session_cookie_is_renewed_every_few_minutes_not_on_every_page(client, auth, app):
+    auth.login()
+    client.get("/kb")  # the first page after sign-in stamps the session
+    assert "Set-Cookie" not in client.get("/kb").headers  # nothing changed: nothing re-sent
+    with client.session_transaction() as session:
+        session["seen"] -= app.config["SESSION_REFRESH_AFTER"]  # minutes later
+    cookie = client.get("/kb").headers["Set-Cookie"]
+    assert "debrief_session=" in cookie and "Expires=" in cookie  # 12 idle hours from now
+    assert "Set-Cookie" not in client.get("/kb").headers
+
+
 def test_logout_needs_csrf(client, auth):
     auth.login()
     assert client.post("/logout").status_code == 400
