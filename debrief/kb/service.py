@@ -15,7 +15,7 @@ from flask import current_app
 from debrief import entries, taxonomy
 from debrief.auth import users
 from debrief.index import Hit, Results, SearchIndex
-from debrief.store import get_store
+from debrief.store import Store, get_store
 
 
 def get_index() -> SearchIndex:
@@ -129,9 +129,22 @@ def related(entry: entries.Entry) -> tuple[list[Hit], str | None]:
     return lessons, debrief
 
 
+_labellers: dict[tuple, Callable[[str, str], str]] = {}
+
+
 def labeller() -> Callable[[str, str], str]:
     """A function giving the label a person reads for a facet value (names, not emails or slugs)."""
     store = get_store()
+    # Built again only when an account or a theme changed: every results and entry page asks.
+    key = (store.root, store.table("users").version(), store.table("themes").version())
+    if key not in _labellers:
+        _labellers.clear()
+        _labellers[key] = _labeller(store)
+    return _labellers[key]
+
+
+def _labeller(store: Store) -> Callable[[str, str], str]:
+    """labeller() for the store's accounts and themes as they are now."""
     names = {u["email"].lower(): u["name"] for u in users.list_users(store)}
     themes = {t.get("slug"): t.get("name") for t in store.table("themes").all()}
     kinds = {"debrief": "Debrief", "lesson": "Lesson"}
