@@ -588,6 +588,30 @@ def test_the_rep_is_told_over_real_smtp(app, client, link, smtp_server):
     assert f"/deals/{link[0]['id']}" in text_of(msg) and "Their demo" not in text_of(msg)
 
 
+def outbox_files(app) -> list[Path]:
+    return sorted((Path(app.config["DATA_DIR"]) / "outbox").glob("*.eml"))
+
+
+@pytest.mark.parametrize("max_delay", [30.0, 0.3])
+def test_the_reps_notice_waits_for_a_pause_in_requests_or_max_delay(
+    app, client, link, monkeypatch, max_delay
+):
+    monkeypatch.setattr(notices, "MAX_DELAY", max_delay)
+    token = link[2]
+    data = answer_data(client, token)
+    with app.test_request_context("/deals"):
+        notices.request_began()  # a request of this process still running
+        try:
+            assert client.post(f"/s/{token}", data=data).status_code == 302
+            sent = notices.wait(1.0)
+            assert sent is (max_delay < 1.0)  # held back while busy, unless held too long
+            assert len(outbox_files(app)) == int(sent)
+        finally:
+            notices.request_ended()
+    assert notices.wait(5.0) and len(outbox_files(app)) == 1
+    assert table(app, "answers")[0]["rep_notified"]
+
+
 def test_a_mail_failure_loses_no_answer(app, client, link, caplog):
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     token = link[2]

@@ -23,10 +23,14 @@ from debrief.entries import render_body
 from debrief.ratelimit import Limiter
 from debrief.security import csrf
 from debrief.store import get_store
-from debrief.survey import service
+from debrief.survey import notices, service
 from debrief.survey.forms import OptOutForm, survey_form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
+
+# Every request of the app is counted, so the rep's notices are sent between requests.
+bp.before_app_request(notices.request_began)
+bp.teardown_app_request(notices.request_ended)
 
 _CLOSED_PAGES = {
     "answered": ("survey/received.html", 200),
