@@ -5,8 +5,9 @@ the entry table returning at most a few thousand groups; the Python passes of st
 over those. Before, a Python pass over 50k entry facts cost 2-3 s on the first view (SPEC 4:
 200 ms). Each computed dashboard is still kept per app and per filters, and recomputed as soon as
 the data changes: the key holds every source table's change counter and the index files' size
-and mtime (every index write commits to its WAL file). The raw entry counts are also saved for
-the next process (entry_counts.py). bench/dashboard.py measures it.
+and mtime (every index write commits to its WAL file). The raw entry counts and the funnel's
+counts are also saved for the next process (entry_counts.py, funnel_counts.py).
+bench/dashboard.py measures it.
 """
 
 from __future__ import annotations
