@@ -265,3 +265,22 @@ def test_files_of_the_older_format_are_read_and_upgraded(tmp_path: Path):
     assert [fresh.get(i) for i in (1, 2, 3)] == [{"id": i, "name": f"n{i}"} for i in (1, 2, 3)]
     assert fresh.get(500)["n"] == 2**70
     assert Store(tmp_path / "db").upgrade() == 0
+
+
+@pytest.mark.parametrize("changes", [1, 5, 16, 17, 40])
+def test_another_process_sees_every_change_near_or_far_behind(tmp_path: Path, changes: int):
+    # A reader a few changes behind stats only the shards the state file's ring names; further
+    # behind, or after a change of several shards, it looks at every shard file again.
+    writer = Store(tmp_path / "db").table("things")
+    reader = Store(tmp_path / "db").table("things")
+    ids = writer.insert_many([{"n": 0} for _ in range(SHARD_SIZE + 5)])
+    assert reader.count() == SHARD_SIZE + 5
+    for i in range(changes):
+        doc = ids[(i * 97) % len(ids)][0]
+        writer.update(doc, {"n": i + 1})
+    expected = {r["id"]: r["n"] for r in Store(tmp_path / "db").table("things").all()}
+    assert {r["id"]: r["n"] for r in reader.all()} == expected
+    new = writer.insert({"n": -1})  # may open a new shard
+    writer.insert_many([{"n": -2}, {"n": -3}])
+    assert reader.get(new) == {"id": new, "n": -1}
+    assert reader.count() == SHARD_SIZE + 8
