@@ -3,10 +3,13 @@ changes, and saved in <DATA_DIR>/cache/funnel_counts.json for the next process.
 
 Counting 25k sent invitations at 50k deals is one Python pass of ~30 ms, after ~20 ms to load
 its inputs (funnel.py): a quarter of the dashboard's 200 ms (SPEC 4). It was paid on every
-recomputed dashboard, also when only an entry was added, and on the first view of every new
-process. The counts hold a few hundred groups; they apply while every shard file of deals and
-invitations has the stamp they were counted at. The file is derived data: a missing, torn or
-foreign one is ignored and written again.
+recomputed dashboard, also when only an entry was added or the day changed, and on the first
+view of every new process. So one pass counts every invitation per month (~1k groups), notes
+each month's first and last day sent, and counts the latest month per day; any date range that
+cuts no other month is then added up from these without a pass, whatever its days (the default
+filters run from a month's first day to today). Other ranges are counted by a pass and kept.
+All of it applies while every shard file of deals and invitations has the stamp it was counted
+at. The file is derived data: a missing, torn or foreign one is ignored and written again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import os
 import secrets
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 
 import orjson
@@ -27,12 +32,22 @@ from debrief.themes import funnel
 log = logging.getLogger(__name__)
 
 CACHE_FILE = Path("cache") / "funnel_counts.json"
-FORMAT = 1  # bump when the saved shape changes: an older file is then ignored
-KEEP = 8  # date ranges kept per data state
+FORMAT = 2  # bump when the saved shape changes: an older file is then ignored
+KEEP = 8  # other date ranges kept per data state
 _MEMORY = "counts"  # the key of these counts in the app's funnel memory (beside funnel.py's)
 
 Range = tuple[str, str]  # (first day, last day), inclusive
-_lock = threading.Lock()
+
+
+@dataclass
+class Summary:
+    """Every sent invitation counted per (month, rep id, stage), and the latest month per day."""
+
+    months: Counter  # (month, rep id, stage) -> invitations
+    bounds: dict[str, tuple[str, str]]  # month -> (first, last) day sent in it
+    latest: str  # the latest month sent in ("" when none was)
+    days: Counter  # (day, rep id, stage) -> invitations, of the latest month only
+    ranges: dict[Range, Counter] = field(default_factory=dict)  # ranges that cut other months
 
 
 def fingerprint(now: dict[str, dict[int, tuple | None]]) -> str:
@@ -54,46 +69,118 @@ def count(invitations: list[list], deals: list[list], start: str, end: str) -> C
     )
 
 
-def _load(path: Path) -> tuple[str, dict[Range, Counter]]:
-    """(fingerprint, counts per range) from the file, or ("", {}) when missing or not ours."""
+def summarize(invitations: list[list], deals: list[list]) -> Summary:
+    """The per-month counts, month bounds and latest month's per-day counts of every sent one."""
+    if not invitations or not invitations[0]:
+        return Summary(Counter(), {}, "", Counter())
+    rep_ids = dict(zip(*deals, strict=True)) if deals else {}
+    deal_ids, days, stages = invitations
+    reps = list(map(rep_ids.get, deal_ids))
+    months = [day[:7] for day in days]
+    bounds: dict[str, tuple[str, str]] = {}
+    for day in set(days):  # ~700 distinct days at 50k deals
+        first, last = bounds.get(day[:7], (day, day))
+        bounds[day[:7]] = (min(first, day), max(last, day))
+    latest = max(bounds)
+    in_latest = [month == latest for month in months]
+    return Summary(
+        months=Counter(zip(months, reps, stages, strict=True)),
+        bounds=bounds,
+        latest=latest,
+        days=Counter(compress(zip(days, reps, stages, strict=True), in_latest)),
+    )
+
+
+def from_summary(summary: Summary, start: str, end: str) -> Counter | None:
+    """count() for the range from the summary; None when it cuts a month but the latest."""
+    whole, cut_latest = set(), False
+    for month, (first, last) in summary.bounds.items():
+        if start <= first and last <= end:
+            whole.add(month)  # every invitation of the month is inside the range
+        elif last < start or first > end:
+            continue  # none is
+        elif month == summary.latest:
+            cut_latest = True
+        else:
+            return None
+    out = Counter({key: n for key, n in summary.months.items() if key[0] in whole})
+    if cut_latest:
+        for (day, rep, stage), n in summary.days.items():
+            if start <= day <= end:
+                out[(day[:7], rep, stage)] += n
+    return out
+
+
+# --- the file ------------------------------------------------------------------------------
+
+_KEY_TYPES = ({str}, {int, str, type(None)}, {int})  # month or day, rep id, stage
+
+
+def _rows(counter: Counter) -> list[list]:
+    return [[*key, n] for key, n in counter.items()]
+
+
+def _counter(rows: list) -> Counter:
+    """A Counter from saved rows; ValueError or TypeError when they are not ours."""
+    out = Counter({(a, b, c): n for a, b, c, n in rows})
+    columns = zip(*out, strict=True) if out else ((), (), ())
+    if not set(map(type, out.values())) <= {int}:
+        raise ValueError("bad count")
+    for column, kinds in zip(columns, _KEY_TYPES, strict=True):
+        if not set(map(type, column)) <= kinds:
+            raise ValueError("bad key part")
+    return out
+
+
+def _load(path: Path) -> tuple[str, Summary | None]:
+    """(fingerprint, summary) from the file, or ("", None) when it is missing or not ours."""
     try:
         data = orjson.loads(path.read_bytes())
         if data.get("format") != FORMAT or not isinstance(data["stamp"], str):
-            return "", {}
-        out: dict[Range, Counter] = {}
-        for start, end, rows in data["counts"]:
-            counter = Counter({(m, r, s): n for m, r, s, n in rows})
-            months, reps, stages = zip(*counter, strict=True) if counter else ((), (), ())
-            if not (
-                set(map(type, months)) <= {str}
-                and set(map(type, reps)) <= {int, str, type(None)}
-                and set(map(type, stages)) <= {int}
-                and set(map(type, counter.values())) <= {int}
-                and isinstance(start, str)
-                and isinstance(end, str)
-            ):
-                return "", {}
-            out[(start, end)] = counter
-        return data["stamp"], out
+            return "", None
+        bounds = {m: (lo, hi) for m, (lo, hi) in data["bounds"].items()}
+        texts = [data["latest"], *bounds, *(day for pair in bounds.values() for day in pair)]
+        if not all(isinstance(text, str) for text in texts):
+            return "", None
+        ranges = {}
+        for start, end, rows in data["ranges"]:
+            if not (isinstance(start, str) and isinstance(end, str)):
+                return "", None
+            ranges[(start, end)] = _counter(rows)
+        summary = Summary(
+            _counter(data["months"]), bounds, data["latest"], _counter(data["days"]), ranges
+        )
+        return data["stamp"], summary
     except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-        return "", {}
+        return "", None
 
 
-def _save(path: Path, stamp: str, counts: dict[Range, Counter]) -> None:
-    """Write the counts through a temporary file and an atomic rename (no fsync: derived)."""
-    rows = [[s, e, [[*key, n] for key, n in c.items()]] for (s, e), c in counts.items()]
+def _save(path: Path, stamp: str, summary: Summary) -> None:
+    """Write the summary through a temporary file and an atomic rename (no fsync: derived)."""
+    data = {
+        "format": FORMAT,
+        "stamp": stamp,
+        "months": _rows(summary.months),
+        "bounds": summary.bounds,
+        "latest": summary.latest,
+        "days": _rows(summary.days),
+        "ranges": [[s, e, _rows(c)] for (s, e), c in summary.ranges.items()],
+    }
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(orjson.dumps({"format": FORMAT, "stamp": stamp, "counts": rows}))
+        tmp.write_bytes(orjson.dumps(data))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         log.warning("funnel counts not saved: %s", exc)  # the next process counts again
 
 
+_lock = threading.Lock()
+
+
 def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, end: str) -> Counter:
-    """The funnel counts for the range: kept, saved by an earlier process, or counted now.
+    """count() for the range: from the kept or saved summary while it applies, else counted.
 
     memory: where this app keeps its funnel caches between calls (an empty dict the first time).
     """
@@ -104,17 +191,27 @@ def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, en
         kept = memory.get(_MEMORY)
         if kept is None or kept[0] != stamp:
             saved = _load(path)
-            kept = memory[_MEMORY] = saved if saved[0] == stamp else (stamp, {})
-        found = kept[1].get((start, end))
-    if found is not None:
-        return found
+            kept = memory[_MEMORY] = saved if saved[0] == stamp else (stamp, None)
+    summary = kept[1]
+    if summary is not None:
+        found = from_summary(summary, start, end)
+        if found is None:
+            found = summary.ranges.get((start, end))
+        if found is not None:
+            return found
     invitations, deals = funnel.inputs(store, data_dir, memory, now)
-    counted = count(invitations, deals, start, end)
-    with _lock:
+    if summary is None:
+        summary = summarize(invitations, deals)
+    counted = from_summary(summary, start, end)
+    other_range = counted is None
+    if other_range:
+        counted = count(invitations, deals, start, end)
+    with _lock:  # other threads may be reading this summary: its ranges change under the lock
+        if other_range:
+            summary.ranges[(start, end)] = counted
+            while len(summary.ranges) > KEEP:
+                del summary.ranges[next(iter(summary.ranges))]
         if memory[_MEMORY][0] == stamp:  # no other thread moved on to newer data meanwhile
-            ranges = memory[_MEMORY][1]
-            ranges[(start, end)] = counted
-            while len(ranges) > KEEP:
-                del ranges[next(iter(ranges))]
-            _save(path, stamp, ranges)
+            memory[_MEMORY] = (stamp, summary)
+            _save(path, stamp, summary)
     return counted
