@@ -206,6 +206,15 @@ HOSTILE_BUYER = [
 ]
 
 
+def test_a_body_rendered_again_is_the_same_html_and_an_edit_renders_anew():
+    # Bodies are kept rendered by their text (entry pages are opened again and again).
+    first = render_body(lesson(body="**Send** the sheet <script>x</script>"))
+    assert render_body(lesson(body="**Send** the sheet <script>x</script>")) is first
+    edited = render_body(lesson(body="**Send** the sheet early"))
+    assert str(edited) == "<p><strong>Send</strong> the sheet early</p>"
+    assert "<script" not in str(first) and "<strong>Send</strong>" in str(first)
+
+
 @pytest.mark.parametrize("text", HOSTILE_BUYER)
 def test_buyer_text_is_stored_verbatim_and_rendered_escaped(tmp_path, text):
     body = "Rep intro.\n\n" + buyer_block(text) + "\n\nRep outro."
