@@ -503,7 +503,7 @@ def read_entry(path: Path) -> Entry:
     return parse_entry(Path(path), raw)
 
 
-def _inside(root: Path, path: Path) -> bool:
+def inside(root: Path, path: Path) -> bool:
     """Whether path, symlinked folders followed, stays in root (a link cannot point out)."""
     try:
         return path.resolve().is_relative_to(root.resolve())
@@ -542,7 +542,7 @@ def find_entry(entries_dir: Path, slug: str, *, deep: bool = True) -> Path | Non
         subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         candidates += [d / name for d in subdirs]
     for candidate in candidates:
-        if candidate.is_file() and not candidate.is_symlink() and _inside(root, candidate):
+        if candidate.is_file() and not candidate.is_symlink() and inside(root, candidate):
             return candidate
     if deep:
         for path in entry_files(root):

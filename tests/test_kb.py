@@ -336,6 +336,20 @@ def test_an_entry_nested_deeper_is_opened_through_the_index(client, auth, app, k
     assert client.get("/kb/2024-07-01-no-such-entry").status_code == 404
 
 
+def test_a_hand_added_file_with_any_name_opens_from_its_result(client, auth, app):
+    auth.login()
+    hand_write(
+        app,
+        "2024/Notes #1 & more?.md",
+        "---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\n---\n\nOdd stories.\n",
+    )
+    with app.app_context():
+        service.get_index().sync()
+    href = re.search(r'<h3><a href="([^"]+)">Odd name', page(client, "/kb?q=odd")).group(1)
+    assert href == "/kb/Notes%20%231%20%26%20more%3F"
+    assert "Odd stories." in page(client, href)
+
+
 BROKEN = "2024/2024-02-02-broken.md"
 
 

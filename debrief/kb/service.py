@@ -52,10 +52,14 @@ def locate(slug: str) -> Path | None:
     """The file of a slug: where entries are written (the year folders, one level down), else
     where the index found it. Never a walk of the whole tree: at 50k files that made every
     unknown /kb/<slug> cost a full scan of the folder."""
-    path = entries.find_entry(entries_dir(), slug, deep=False)
-    if path is None and entries.SLUG_RE.match(slug or ""):
+    root = entries_dir()
+    path = entries.find_entry(root, slug, deep=False)
+    if path is None and slug and len(slug) <= 200:
+        # A file added by hand may have any name ("Notes #1.md"): its slug is its name, and the
+        # index only records files its scan found inside the folder, symlinks left out.
         indexed = get_index().path_of(slug)
-        path = indexed if indexed is not None and indexed.is_file() else None
+        if indexed is not None and indexed.is_file() and not indexed.is_symlink():
+            path = indexed if entries.inside(root, indexed) else None
     return path
 
 
