@@ -15,7 +15,7 @@ from debrief import create_app, entries
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.themes import dashboard as board
-from debrief.themes import entry_counts
+from debrief.themes import entry_counts, stats
 
 REP = "rep@example.test"
 TODAY = datetime.date.today()
@@ -142,3 +142,79 @@ def test_counts_survive_the_round_trip():
     assert entry_counts.from_json(orjson.loads(orjson.dumps(entry_counts.to_json(counts)))) == (
         counts
     )
+
+
+# --- moving an earlier day's counts to a later one (themes/counting.py) ------------------------
+
+D1, D2 = datetime.date(2026, 3, 5), datetime.date(2026, 3, 19)
+
+
+def dashboard_on(app, day: datetime.date) -> board.Dashboard:
+    """The dashboard with the default filters of a given day (what that day's first view shows)."""
+    with app.app_context():
+        return board.compute(get_store(), board.default_filters(None, None, None, day))
+
+
+def scratch_on(tmp_path, day: datetime.date) -> board.Dashboard:
+    app = create_app(app_settings(tmp_path))
+    saved_file(app).unlink(missing_ok=True)
+    return dashboard_on(app, day)
+
+
+@pytest.fixture
+def bounds(app):
+    """Entries on and beside every trend bound of D1 and D2, and on the days between them."""
+    days = {D1 + datetime.timedelta(days=i) for i in range(-1, 16)}
+    for end in (D1, D2):
+        for mark in stats.trend_marks(end):
+            bound = datetime.date.fromisoformat(mark)
+            days |= {bound + datetime.timedelta(days=i) for i in (-1, 0, 1)}
+    for i, day in enumerate(sorted(days)):
+        publish(app, f"Around {day}", date=day, themes=["cost", "speed"][: 1 + i % 2],
+                prospect_reasons=[["price"], ["trust", "price"]][i % 2],
+                rep_reasons=["price"], competitor=["Initech", None][i % 2])  # fmt: skip
+        if i % 3 == 0:
+            publish(app, f"Lesson {day}", kind="lesson", date=day, themes=["speed"])
+    return app
+
+
+def test_the_counts_of_an_earlier_day_move_to_a_later_one(bounds, tmp_path):
+    dashboard_on(bounds, D1)
+    publish(bounds, "Added since", date=D2 - datetime.timedelta(days=2), themes=["cost"],
+            prospect_reasons=["speed"], competitor="Globex")  # fmt: skip
+    moved = dashboard_on(create_app(app_settings(tmp_path)), D2)
+    assert moved == scratch_on(tmp_path, D2)
+    assert any(t.theme == "cost" for t in moved.trends)
+
+    dashboard_on(create_app(app_settings(tmp_path)), D1)
+    add_sentinel(saved_file(bounds))
+    marked = dashboard_on(create_app(app_settings(tmp_path)), D2)
+    assert dict(marked.competitors)["sentinel-co"] == 7  # D1's saved counts were the base
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        (datetime.date(2026, 2, 26), datetime.date(2026, 3, 2)),  # another month
+        (D2, D1),  # an earlier day
+    ],
+)
+def test_counts_are_not_moved_across_a_month_or_back(bounds, tmp_path, first, later):
+    dashboard_on(bounds, first)
+    add_sentinel(saved_file(bounds))
+    again = dashboard_on(create_app(app_settings(tmp_path)), later)
+    assert "sentinel-co" not in dict(again.competitors)
+    assert again == scratch_on(tmp_path, later)
+
+
+def test_counts_are_not_moved_over_a_deletion(bounds, tmp_path):
+    dashboard_on(bounds, D1)
+    add_sentinel(saved_file(bounds))
+    with bounds.app_context():
+        old = next(e for e in kb.get_index().facts() if e["competitor"] == "initech")
+        entry = kb.load(old["slug"])
+        entry.competitor = "Globex"
+        kb.update(entry)
+    again = dashboard_on(create_app(app_settings(tmp_path)), D2)
+    assert "sentinel-co" not in dict(again.competitors)
+    assert again == scratch_on(tmp_path, D2)

@@ -16,7 +16,6 @@ import datetime
 import os
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -28,7 +27,7 @@ from debrief.index import SearchIndex
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS
-from debrief.themes import entry_counts, funnel_counts, stats
+from debrief.themes import counting, entry_counts, funnel_counts, stats
 from debrief.themes.entry_counts import EntryCounts
 from debrief.themes.service import theme_names
 
@@ -120,11 +119,6 @@ def build(store: Store, filters: stats.Filters) -> Dashboard:
     return board
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    """A comma-joined list as the index stores it (facts.py reads it the same way)."""
-    return tuple(value.split(",")) if value else ()
-
-
 def _reps(index: SearchIndex, rep: str | None) -> list[str] | None:
     """The stored rep values the filter matches (None: any rep); compared like filter_facts."""
     if not rep:
@@ -134,54 +128,6 @@ def _reps(index: SearchIndex, rep: str | None) -> list[str] | None:
 
 
 ENTRY_CACHE_SIZE = 4  # filter combinations whose raw counts are kept (~1 MB each at 50k)
-
-
-def _count_entries(
-    index: SearchIndex, filters: stats.Filters, marks: tuple[str, str, str],
-    months: list[str], reps: list[str] | None, state: tuple[str, int, int], low: int,
-) -> EntryCounts:  # fmt: skip
-    """The counts of the entries with low < id <= state's top: two scans of the entry table."""
-    generation, top, count = state
-    ids = (low, top)
-    # Themes: every entry of the rep in the 12 months shown (whatever the date filter), and in
-    # which trend window it falls (see trend_marks).
-    theme_rows = index.count_by(
-        ("month", "themes"),
-        date_from=min(months[0] + "-01", marks[0]),
-        date_to=months[-1] + "-31",
-        reps=reps,
-        marks=marks,
-        ids=ids,
-    )
-    # Reasons, agreement and competitors: the debriefs inside the filters, counted by C-level
-    # Counters over the fetched columns (their combinations are nearly as many as the rows).
-    scope = {"date_from": filters.date_from, "date_to": filters.date_to, "reps": reps, "ids": ids}
-    debriefs = index.count_by(
-        ("rep", "competitor", "prospect_reasons", "rep_reasons"),
-        kind="debrief",
-        group=False,
-        **scope,
-    )
-    buyer = Counter(map(itemgetter(2), debriefs))
-    logged = Counter(map(itemgetter(3), debriefs))
-    # Main reasons from the ~1k distinct lists, not per row (fewer strings fetched and made).
-    main = {value: _split(value)[:1] or ("",) for value in (*buyer, *logged)}
-    mains = Counter(
-        (rep, main[logged_][0], main[buyer_][0]) for rep, _, buyer_, logged_ in debriefs
-    )
-    entries = index.count_by((), **scope)
-    return EntryCounts(
-        generation=generation,
-        top=top,
-        count=count,
-        reps=reps,
-        themes=Counter({(m, t, w): n for m, t, w, n in theme_rows}),
-        buyer=buyer,
-        logged=logged,
-        mains=mains,
-        competitors=Counter(map(itemgetter(1), debriefs)),
-        entries=entries[0][0] if entries else 0,
-    )
 
 
 def _entry_counts(
@@ -194,19 +140,26 @@ def _entry_counts(
     state = index.id_range()
     args = (index, filters, marks, months, reps, state)
     with _cache_lock:
-        last = cache.get(key)
+        kept = dict(cache)
+    last = kept.get(key)
     saved = Path(current_app.config["DATA_DIR"]) / entry_counts.CACHE_FILE
+    fresh = False  # counts this process made for the key, worth saving for the next one
     if last is None:
-        last = entry_counts.load(saved).get(key)  # a restarted app: the last process's counts
+        saved_counts = entry_counts.load(saved)  # a restarted app: the last process's counts
+        last = saved_counts.get(key)
+        if last is None:  # e.g. the first view of a day: move an earlier day's counts to today
+            last = _moved(index, filters, reps, state, {**saved_counts, **kept})
+            fresh = last is not None
     counts = None
     # Like the index's cached rankings: after an answer only its new row is counted (~ms),
     # provided nothing was deleted (an update deletes its old row) and no rebuild happened.
     if last and last.generation == state[0] and last.reps == reps and state[1] >= last.top:
         added = index.count_by((), ids=(last.top, state[1]))
         if last.count + (added[0][0] if added else 0) == state[2]:
-            counts = last.plus(_count_entries(*args, low=last.top))
+            counts = last.plus(counting.count(*args, low=last.top))
     if counts is None:
-        counts = _count_entries(*args, low=0)
+        counts, fresh = counting.count(*args, low=0), True
+    if fresh:
         entry_counts.save(saved, key, counts)
     with _cache_lock:
         cache.pop(key, None)
@@ -214,6 +167,23 @@ def _entry_counts(
         while len(cache) > ENTRY_CACHE_SIZE:
             cache.pop(next(iter(cache)))
     return counts
+
+
+def _moved(
+    index: SearchIndex, filters: stats.Filters, reps: list[str] | None,
+    state: tuple[str, int, int], known: dict[entry_counts.Key, EntryCounts],
+) -> EntryCounts | None:  # fmt: skip
+    """The latest known counts of the same first day and rep, moved to the filters' last day."""
+    earlier = [
+        (key[1], counts)
+        for key, counts in known.items()
+        if key[0] == filters.date_from and key[2] == filters.rep and key[1] is not None
+        and key[1] < filters.date_to and counts.generation == state[0] and counts.reps == reps
+    ]  # fmt: skip
+    if not earlier:
+        return None
+    old_to, last = max(earlier, key=itemgetter(0))
+    return counting.shift(index, last, old_to, filters)
 
 
 def compute(store: Store, filters: stats.Filters) -> Dashboard:
@@ -224,7 +194,7 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
     months = stats.last_months(end)
     marks = stats.trend_marks(end)
     c = _entry_counts(kb.get_index(), filters, marks, months)
-    themes = {value: _split(value) for _, value, _ in c.themes}
+    themes = {value: counting.split(value) for _, value, _ in c.themes}
     window_day = {1: marks[1], 2: marks[2]}  # a stand-in day per window; 0 and 3 count in none
     total, by_month, by_rep_funnel = _funnel(store, filters, emails)
     return Dashboard(
@@ -239,8 +209,8 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
             end,
         ),
         reasons=stats.reason_table_counts(
-            [(_split(p), (), n) for p, n in c.buyer.items()]
-            + [((), _split(r), n) for r, n in c.logged.items()]
+            [(counting.split(p), (), n) for p, n in c.buyer.items()]
+            + [((), counting.split(r), n) for r, n in c.logged.items()]
         ),
         agreement=stats.agreement_counts(
             ((*key, n) for key, n in c.mains.items()), order=list(REASONS)
