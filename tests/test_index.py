@@ -7,6 +7,7 @@ import random
 import shutil
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -536,3 +537,13 @@ def test_cached_rankings_take_in_new_entries_like_a_fresh_index(tmp_path, index,
             assert {h.slug for h in cached.hits} == {h.slug for h in computed.hits}, q
     finally:
         fresh.close()
+
+
+def test_a_page_of_results_shows_an_edited_entry_as_it_is_now(index, entries_dir):
+    # Pages of hits are kept by their entry ids; an edited entry is indexed under a new id.
+    (first,) = put(index, entries_dir, entry("Budget notes", body="the budget was frozen"))
+    assert "frozen" in str(index.query("budget").hits[0].snippet)
+    index.add(replace(first, title="Budget notes, edited", body="the budget moved to next year"))
+    hit = index.query("budget").hits[0]
+    assert hit.title == "Budget notes, edited" and "next year" in str(hit.snippet)
+    assert "frozen" not in str(hit.snippet)
