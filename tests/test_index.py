@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import sqlite3
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -547,3 +548,46 @@ def test_a_page_of_results_shows_an_edited_entry_as_it_is_now(index, entries_dir
     hit = index.query("budget").hits[0]
     assert hit.title == "Budget notes, edited" and "next year" in str(hit.snippet)
     assert "frozen" not in str(hit.snippet)
+
+
+def test_an_entry_being_written_is_not_mistaken_for_a_hand_edit(tmp_path, index, entries_dir):
+    # Another worker's check that sees the folder change while an answer is written waits for
+    # the writer's index row instead of syncing the folder (20k files at 50k entries).
+    put(index, entries_dir, entry("Already there"))
+    other = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    written, release = threading.Event(), threading.Event()
+
+    def write() -> Entry:
+        saved = write_entry(entries_dir, entry("In flight", day=2))
+        written.set()
+        release.wait(10)
+        return saved
+
+    writer = threading.Thread(target=index.add_written, args=(write,))
+    writer.start()
+    assert written.wait(10)
+    seen: list[list[str]] = []
+    checker = threading.Thread(target=lambda: seen.append(other._folders_changed()))
+    checker.start()
+    checker.join(0.3)
+    assert checker.is_alive()  # waiting for the writer's lock, not syncing
+    release.set()
+    writer.join(10)
+    checker.join(10)
+    assert seen == [[]] and other.query("flight").total == 1
+    time.sleep(0.01)
+    write_by_hand(entries_dir / "2026" / "by-hand.md", "By hand")
+    assert other._folders_changed() == ["2026"]
+    other.close()
+
+
+def test_adding_an_entry_exactly_as_indexed_keeps_its_row(index, entries_dir):
+    # A sync and the entry's writer may both add it; a new id would make every cached
+    # ranking start over.
+    (written,) = put(index, entries_dir, entry("Once", body="words"))
+    ids = index._conn().execute("SELECT id FROM entry").fetchall()
+    index.add(written)
+    assert index._conn().execute("SELECT id FROM entry").fetchall() == ids
+    index.add(replace(written, title="Twice"))
+    assert index._conn().execute("SELECT id FROM entry").fetchall() != ids
+    assert index.query("twice").total == 1 and index.entry_count() == 1

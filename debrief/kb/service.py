@@ -36,16 +36,12 @@ def entries_dir() -> Path:
 
 def publish(entry: entries.Entry) -> entries.Entry:
     """Write a new entry file and index it."""
-    written = entries.write_entry(entries_dir(), entry)
-    get_index().add(written)
-    return written
+    return get_index().add_written(lambda: entries.write_entry(entries_dir(), entry))
 
 
 def update(entry: entries.Entry) -> entries.Entry:
     """Rewrite an existing entry file and re-index it."""
-    saved = entries.save_entry(entry)
-    get_index().add(saved)
-    return saved
+    return get_index().add_written(lambda: entries.save_entry(entry))
 
 
 def locate(slug: str) -> Path | None:
