@@ -44,7 +44,8 @@ class Worker:
 
         Sent with the rep's session cookie unless `cookie` is given ("" for none at all).
         """
-        cookie = self.session if cookie is None else cookie
+        as_rep = cookie is None
+        cookie = self.session if as_rep else cookie
         headers = {"Cookie": cookie} if cookie else {}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -61,6 +62,9 @@ class Worker:
         self.latencies.append(time.perf_counter() - start)
         self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
         self._set_cookie = response.getheader("Set-Cookie") or ""
+        if as_rep and self._set_cookie.startswith(self.cookie_name + "="):
+            # As a browser does: the rep's renewed session cookie is sent from now on.
+            self.session = self._set_cookie.split(";", 1)[0]
         return data.decode("utf-8", "replace")
 
     def submit(self, token: str, rng: random.Random) -> None:

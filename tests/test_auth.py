@@ -30,7 +30,7 @@ def test_login_and_logout(client, auth):
 
 def test_the_session_cookie_is_renewed_every_few_minutes_not_on_every_page(client, auth, app):
     auth.login()
-    client.get("/kb")  # the first page after sign-in stamps the session
+    client.get("/kb")  # the first page after sign-in puts a CSRF token in the session
     assert "Set-Cookie" not in client.get("/kb").headers  # nothing changed: nothing re-sent
     with client.session_transaction() as session:
         session["seen"] -= app.config["SESSION_REFRESH_AFTER"]  # minutes later

@@ -122,6 +122,7 @@ def login():
         session.permanent = True
         session["user_id"] = user["id"]
         session["pw"] = _pw_mark(user)
+        session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
         return redirect(safe_next(form.next.data))
     return render_template("auth/login.html", form=form)
 
