@@ -569,6 +569,28 @@ class Table:
                 self._bump(fd, doc_id // SHARD_SIZE)
             return result
 
+    def update_many(self, doc_ids: list[int], changes: Record) -> int:
+        """The same change to many records, one file write per shard; how many were found."""
+        changes = {k: v for k, v in changes.items() if k != "id"}
+        by_shard: dict[int, list[int]] = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
+
+        def change(table: Any, wanted: list[int]) -> int:
+            found = [i for i in wanted if table.contains(doc_id=i)]
+            if found:
+                table.update(changes, doc_ids=found)
+            return len(found)
+
+        updated = 0
+        with self._locked() as fd:
+            for shard, wanted in sorted(by_shard.items()):
+                found = self._change_shard(fd, shard, lambda t, w=wanted: change(t, w))
+                if found:
+                    self._bump(fd, shard)
+                updated += found
+        return updated
+
     def remove(self, doc_id: int) -> bool:
         """Delete one record; False if it was not there."""
 

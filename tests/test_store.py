@@ -284,3 +284,16 @@ def test_another_process_sees_every_change_near_or_far_behind(tmp_path: Path, ch
     writer.insert_many([{"n": -2}, {"n": -3}])
     assert reader.get(new) == {"id": new, "n": -1}
     assert reader.count() == SHARD_SIZE + 8
+
+
+def test_update_many_changes_each_found_record_once_per_shard(table):
+    ids = [doc for doc, _ in table.insert_many([{"n": i} for i in range(SHARD_SIZE + 3)])]
+    chosen = [ids[0], ids[5], ids[-1], ids[-1], 99_999]  # two shards, a repeat, a missing id
+    before = {p.name: p.stat().st_ino for p in table.dir.glob("*.json")}
+    assert table.update_many(chosen, {"seen": "today", "id": 7}) == 3
+    after = {p.name: p.stat().st_ino for p in table.dir.glob("*.json")}
+    assert before.keys() == after.keys() and all(before[k] != after[k] for k in before)
+    reader = Store(table.dir.parent).table("things")  # as another process sees it
+    seen = sorted(r["id"] for r in reader.all() if r.get("seen") == "today")
+    assert seen == sorted({ids[0], ids[5], ids[-1]})
+    assert reader.get(ids[1]) == {"id": ids[1], "n": 1}

@@ -612,6 +612,24 @@ def test_the_reps_notice_waits_for_a_pause_in_requests_or_max_delay(
     assert table(app, "answers")[0]["rep_notified"]
 
 
+def test_notices_queued_while_busy_are_stamped_in_one_write(app, client):
+    # Under load the notices wait for a pause; their stamps then cost one shard write in all.
+    tokens = [invite(app, make_deal(app, contact_email=f"b{i}@buyer.test"))[1] for i in range(3)]
+    with app.test_request_context("/deals"):
+        notices.request_began()
+        try:
+            for token in tokens:
+                response = client.post(f"/s/{token}", data=answer_data(client, token))
+                assert response.status_code == 302
+            writes = get_store().table("answers").version()
+        finally:
+            notices.request_ended()
+    assert notices.wait(5.0) and len(outbox_files(app)) == 3
+    assert all(a["rep_notified"] for a in table(app, "answers"))
+    with app.app_context():
+        assert get_store().table("answers").version() == writes + 1  # one write, not three
+
+
 def test_a_mail_failure_loses_no_answer(app, client, link, caplog):
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     token = link[2]

@@ -3,7 +3,8 @@
 The mail costs ~6 ms (MIME headers, two templates, an outbox file with fsync), so a request
 only queues it; one thread per process sends it and stamps `rep_notified` on the answer. A
 process killed in between leaves the stamp unset, and `debrief invites remind` sends every
-notice still missing after CATCH_UP_AFTER: delayed, never lost silently.
+notice still missing after CATCH_UP_AFTER: delayed, never lost silently (the stamps of a batch
+are written together, so a process killed mid-batch may send those notices twice, never none).
 
 The thread waits for a quiet moment (no request of this process in progress for QUIET), or at
 most MAX_DELAY: sent at once, its ~10 ms of CPU (GIL held) and its answers-shard write landed
@@ -139,17 +140,42 @@ def _ensure_worker() -> None:
 
 
 def _drain() -> None:
-    """The sending thread: one notice at a time; an error is logged, never kills the thread."""
+    """The sending thread: the notices queued by the next pause, their stamps in one write.
+
+    Under load the queue fills while the thread waits for a pause; one `rep_notified` write per
+    answers shard for the whole batch saves a 380 KB shard rewrite (and fsync) per notice.
+    An error is logged and never kills the thread: a stamp left unset is cron's to catch up.
+    """
     while True:
-        queued, app, store, config, rep, deal, answer_id = _jobs.get()
+        batch = [_jobs.get()]
         try:
-            _wait_for_a_pause(queued)
-            with app.app_context():
-                notify_and_record(store, config, rep, deal, answer_id)
-        except Exception:  # noqa: BLE001 - the stamp stays unset, so cron sends it later
-            log.exception("notice for answer %s not sent; `invites remind` will retry", answer_id)
+            _wait_for_a_pause(batch[0][0])
+            while True:
+                try:
+                    batch.append(_jobs.get_nowait())
+                except queue.Empty:
+                    break
+            sent: dict[int, tuple[Store, list[int]]] = {}
+            for _, app, store, config, rep, deal, answer_id in batch:
+                try:
+                    with app.app_context():
+                        if notify_rep(config, rep, deal):
+                            sent.setdefault(id(store), (store, []))[1].append(answer_id)
+                except Exception:  # noqa: BLE001 - the stamp stays unset, so cron sends it later
+                    log.exception(
+                        "notice for answer %s not sent; `invites remind` retries", answer_id
+                    )
+            for store, answer_ids in sent.values():
+                store.table("answers").update_many(
+                    answer_ids, {"rep_notified": invitations.stamp()}
+                )
+        except Exception:  # noqa: BLE001 - as above, for the whole batch
+            log.exception(
+                "notices for %d answers not recorded; `invites remind` retries", len(batch)
+            )
         finally:
-            _jobs.task_done()
+            for _ in batch:
+                _jobs.task_done()
 
 
 # A clean exit sends what is queued (a kill does not: cron catches up those).
