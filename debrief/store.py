@@ -217,8 +217,9 @@ class Table:
 
     def _changed_shards(self, raw: bytes, seen: int | None, version: int) -> set[int] | None:
         """The shards changed after version `seen` up to `version`, if the ring still says."""
-        if seen is None or not 0 < version - seen <= RING or len(raw) < _STATE_BYTES:
+        if seen is None or not 0 < version - seen <= RING:
             return None
+        raw = raw.ljust(_STATE_BYTES, b"\0")  # the file grows as slots are first written
         shards = set()
         for v in range(seen + 1, version + 1):
             slot_version, shard = _SLOT.unpack_from(raw, _STATE.size + (v % RING) * _SLOT.size)
@@ -259,19 +260,22 @@ class Table:
     def _cached_parse(self, fd: int, shard: int) -> dict | None:
         """The shard's content as TinyDB would parse it, from the cache when it is current.
 
-        Only under the write lock, and only when the table's counter has not moved since this
-        process last looked (so no other writer touched any shard): then the cache is the file.
+        Only under the write lock, and only when no other writer touched this shard since this
+        process last looked (the counter has not moved, or the state file's ring of recent
+        changes names other shards only): then the cache is the file. With two workers taking
+        answers, the other's writes elsewhere no longer cost a re-parse (3-4 ms per 380 KB).
         Records are copied, because TinyDB changes the documents it is given in place.
         """
-        version = self._read_state(fd)[0]
+        raw = os.pread(fd, _STATE_BYTES, 0)
+        version = _STATE.unpack_from(raw)[0] if len(raw) >= _STATE.size else 0
         with self._mutex:
             cached = self._parsed.get(shard)
-            if (
-                cached is None
-                or version != self._seen_version
-                or cached[0] != self._stamps.get(shard)
-            ):
+            if cached is None or cached[0] != self._stamps.get(shard):
                 return None
+            if version != self._seen_version:
+                changed = self._changed_shards(raw, self._seen_version, version)
+                if changed is None or shard in changed:
+                    return None
             return {"_default": {str(i): dict(r) for i, r in cached[1].items()}}
 
     def _change_shard(self, fd: int, shard: int, change: Callable[[Any], Any]) -> Any:

@@ -297,3 +297,22 @@ def test_update_many_changes_each_found_record_once_per_shard(table):
     seen = sorted(r["id"] for r in reader.all() if r.get("seen") == "today")
     assert seen == sorted({ids[0], ids[5], ids[-1]})
     assert reader.get(ids[1]) == {"id": ids[1], "n": 1}
+
+
+def test_two_writers_never_lose_each_others_changes(tmp_path: Path):
+    # Each process writes from its parsed copy of a shard only while the other has not changed
+    # that shard since (the state file's ring says which shards changed).
+    a = Store(tmp_path / "db").table("things")
+    b = Store(tmp_path / "db").table("things")
+    ids = [doc for doc, _ in a.insert_many([{"n": 0} for _ in range(SHARD_SIZE + 2)])]
+    first, second, other = ids[0], ids[1], ids[-1]  # two in shard 0, one in shard 1
+    assert a.count() == b.count() == SHARD_SIZE + 2  # both have parsed both shards
+    a.update(first, {"a": 1})
+    b.update(other, {"b": 1})  # another shard: a's copy of shard 0 stays good
+    a.update(second, {"a": 2})
+    b.update(first, {"b": 3})  # shard 0 changed under b: it must read a's writes first
+    a.update(second, {"a": 4})  # and a must read b's
+    fresh = Store(tmp_path / "db").table("things")
+    assert fresh.get(first) == {"id": first, "n": 0, "a": 1, "b": 3}
+    assert fresh.get(second) == {"id": second, "n": 0, "a": 4}
+    assert fresh.get(other) == {"id": other, "n": 0, "b": 1}
