@@ -11,9 +11,6 @@ ignored and written again after the next full count.
 
 from __future__ import annotations
 
-import logging
-import os
-import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-log = logging.getLogger(__name__)
+from debrief.themes import derived
 
 CACHE_FILE = Path("cache") / "dashboard.json"
 FORMAT = 1  # bump when the saved shape changes: an older file is then ignored
@@ -137,11 +134,4 @@ def save(path: Path, key: Key, counts: EntryCounts) -> None:
         kept[key] = counts  # most recently saved last
         items = list(kept.items())[-KEEP:]
         data = {"format": FORMAT, "counts": [{"key": k, **to_json(c)} for k, c in items]}
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(orjson.dumps(data))
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            log.warning("dashboard counts not saved: %s", exc)  # the next process counts again
+        derived.save(path, data, "dashboard counts")  # the next process counts again

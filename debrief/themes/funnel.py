@@ -11,9 +11,6 @@ is ignored and rebuilt from the store.
 
 from __future__ import annotations
 
-import logging
-import os
-import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +18,7 @@ from pathlib import Path
 import orjson
 
 from debrief.store import Record, Store
-from debrief.themes import stats
-
-log = logging.getLogger(__name__)
+from debrief.themes import derived, stats
 
 CACHE_FILE = Path("cache") / "funnel.json"
 FORMAT = 2  # bump when the derived rows change shape: an older file is then ignored
@@ -79,14 +74,7 @@ def _load(path: Path) -> dict[str, Shards]:
 def _save(path: Path, cache: dict[str, Shards]) -> None:
     """Write the cache through a temporary file and an atomic rename (no fsync: derived data)."""
     data = {"format": FORMAT, **{t: {str(n): v for n, v in s.items()} for t, s in cache.items()}}
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(orjson.dumps(data))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        log.warning("funnel cache not saved: %s", exc)  # the next view derives it again
+    derived.save(path, data, "funnel cache")  # the next process counts again
 
 
 def stamps(store: Store) -> dict[str, dict[int, tuple | None]]:

@@ -15,9 +15,6 @@ at. The file is derived data: a missing, torn or foreign one is ignored and writ
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
-import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,9 +24,7 @@ from pathlib import Path
 import orjson
 
 from debrief.store import Store
-from debrief.themes import funnel
-
-log = logging.getLogger(__name__)
+from debrief.themes import derived, funnel
 
 CACHE_FILE = Path("cache") / "funnel_counts.json"
 FORMAT = 2  # bump when the saved shape changes: an older file is then ignored
@@ -166,14 +161,7 @@ def _save(path: Path, stamp: str, summary: Summary) -> None:
         "days": _rows(summary.days),
         "ranges": [[s, e, _rows(c)] for (s, e), c in summary.ranges.items()],
     }
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(orjson.dumps(data))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        log.warning("funnel counts not saved: %s", exc)  # the next process counts again
+    derived.save(path, data, "funnel counts")  # the next process counts again
 
 
 _lock = threading.Lock()
