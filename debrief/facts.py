@@ -220,10 +220,13 @@ class FactCache:
                     f"SELECT {FACT_COLUMNS} FROM entry WHERE id > ?",  # noqa: S608 - constants
                     (self._max_id,),
                 )
-                facts = dict(self._facts)  # copy-on-write: readers keep a consistent dict
+                # Added in place, not to a copy: readers only look up ids of their own snapshot
+                # (nothing iterates this dict; compact() replaces it whole), and copying 50k
+                # entries for each answer cost ~2.5 ms per worker per answer under load.
+                facts = self._facts
                 for row in rows:
                     facts[row[0]] = fact_from_row(row[1:])
-                self._facts, self._max_id = facts, top
+                self._max_id = top
             return self._facts
 
     def compact(self, live_ids: list[int]) -> None:
