@@ -534,6 +534,12 @@ class SearchIndex:
             per_page=per_page,
         )
 
+    def forget_rankings(self) -> None:
+        """Drop the cached rankings and pages of hits (the next searches compute them anew)."""
+        with self._lock:
+            self._rankings.clear()
+            self._pages.clear()
+
     # --- keeping up with the files ------------------------------------------------------
 
     def _scan(self, start: str = ".") -> tuple[dict[str, tuple[int, int]], dict[str, int]]:

@@ -591,3 +591,16 @@ def test_adding_an_entry_exactly_as_indexed_keeps_its_row(index, entries_dir):
     index.add(replace(written, title="Twice"))
     assert index._conn().execute("SELECT id FROM entry").fetchall() != ids
     assert index.query("twice").total == 1 and index.entry_count() == 1
+
+
+def test_forget_rankings_makes_the_next_search_rank_anew(index, entries_dir, monkeypatch):
+    import debrief.index
+
+    put(index, entries_dir, entry("Budget talk", body="budget"), entry("Other", body="budget too"))
+    first = index.query("budget")
+    ranked: list[str] = []
+    real = debrief.index.rank_search
+    monkeypatch.setattr(debrief.index, "rank_search", lambda *a: ranked.append("x") or real(*a))
+    assert index.query("budget") == first and ranked == []  # cached
+    index.forget_rankings()
+    assert index.query("budget") == first and ranked == ["x"]  # the same, computed again
