@@ -39,6 +39,24 @@ def test_the_session_cookie_is_renewed_every_few_minutes_not_on_every_page(clien
     assert "Set-Cookie" not in client.get("/kb").headers
 
 
+def test_a_session_s_signed_csrf_token_is_reused_and_still_works(client, auth, monkeypatch):
+    import itsdangerous
+
+    auth.login()
+    token = csrf_token(client, "/kb")
+
+    def no_signing(*args, **kwargs):
+        raise AssertionError("signed again")
+
+    # Signed once per session, not on every page (itsdangerous with zlib, ~0.3 ms a page).
+    monkeypatch.setattr(itsdangerous.URLSafeTimedSerializer, "dumps", no_signing)
+    assert csrf_token(client, "/kb") == token
+    monkeypatch.undo()
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/kb").status_code == 302  # signed out
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+
+
 def test_logout_needs_csrf(client, auth):
     auth.login()
     assert client.post("/logout").status_code == 400
