@@ -29,6 +29,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -609,6 +610,16 @@ class Table:
             if removed:
                 self._bump(fd, doc_id // SHARD_SIZE)
             return removed
+
+
+def now() -> datetime:
+    """The current time in UTC (one place, so tests and records agree)."""
+    return datetime.now(UTC)
+
+
+def stamp(moment: datetime | None = None) -> str:
+    """A timestamp as stored in records: ISO 8601, UTC, seconds."""
+    return (moment or now()).isoformat(timespec="seconds")
 
 
 def _key(value: Any) -> Any:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from debrief.store import Store
+from debrief.store import Store, stamp
 
 ROLES = ("rep", "manager")
 MIN_PASSWORD = 10
@@ -51,7 +50,7 @@ def add_user(
         "role": role,
         "password_hash": generate_password_hash(password),
         "active": True,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": stamp(),
     }
     user_id, created = _users(store).insert_unique(record, "email")
     if not created:

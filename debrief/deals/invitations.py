@@ -15,24 +15,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from debrief.store import Store
+from debrief.store import Store, now, stamp
 
 STATUSES = ("pending", "sent", "opened", "answered", "expired", "opted-out", "failed")
 CLOSED = ("answered", "expired", "opted-out")
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-def now() -> datetime:
-    """The current time in UTC (one place, so tests and records agree)."""
-    return datetime.now(UTC)
-
-
-def stamp(moment: datetime | None = None) -> str:
-    """A timestamp as stored in records: ISO 8601, UTC, seconds."""
-    return (moment or now()).isoformat(timespec="seconds")
 
 
 def new_token() -> str:

@@ -24,7 +24,7 @@ from flask import current_app
 from debrief.entries import slugify
 from debrief.facts import Filters
 from debrief.kb import service as kb
-from debrief.store import Store
+from debrief.store import Store, stamp
 
 NAME_MAX = 80
 DESCRIPTION_MAX = 2000
@@ -144,7 +144,7 @@ def create_theme(store: Store, name: str, description: str = "") -> dict[str, An
         "slug": slug,
         "name": name,
         "description": description,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": stamp(),
     }
     theme_id, created = _themes(store).insert_unique(record, "slug")
     if not created:
