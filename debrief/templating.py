@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, url_for
 from markupsafe import Markup
 
 from debrief import taxonomy
@@ -26,7 +27,17 @@ def init_app(app: Flask) -> None:
         outcome_label=taxonomy.outcome_label,
         has_endpoint=has_endpoint,
         options_html=options_html,
+        entry_url=entry_url,
     )
+
+
+def entry_url(slug: str) -> str:
+    """The address of a knowledge-base entry, its slug quoted (a file added by hand may be
+    called "Notes #1.md"). One url_for per request: a results page links ~20 entries."""
+    base = g.get("entry_url_base")
+    if base is None:
+        base = g.entry_url_base = url_for("kb.entry", slug="x")[:-1]
+    return base + quote(slug, safe="")
 
 
 def has_endpoint(name: str) -> bool:

@@ -337,17 +337,24 @@ def test_an_entry_nested_deeper_is_opened_through_the_index(client, auth, app, k
 
 
 def test_a_hand_added_file_with_any_name_opens_from_its_result(client, auth, app):
+    from debrief.themes import service as themes
+
     auth.login()
     hand_write(
         app,
         "2024/Notes #1 & more?.md",
-        "---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\n---\n\nOdd stories.\n",
+        "---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\nThemes: pricing\n---\n\n"
+        "Odd stories.\n",
     )
     with app.app_context():
         service.get_index().sync()
+        themes.create_theme(get_store(), "Pricing")
+    quoted = "/kb/Notes%20%231%20%26%20more%3F"
     href = re.search(r'<h3><a href="([^"]+)">Odd name', page(client, "/kb?q=odd")).group(1)
-    assert href == "/kb/Notes%20%231%20%26%20more%3F"
+    assert href == quoted
     assert "Odd stories." in page(client, href)
+    # Every page that links entries quotes the name the same way (templating.entry_url).
+    assert f'href="{quoted}"' in page(client, "/themes/pricing")
 
 
 BROKEN = "2024/2024-02-02-broken.md"
