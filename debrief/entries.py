@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 import secrets
 import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -258,32 +258,23 @@ def render_markdown(text: str) -> Markup:
     return Markup(_sanitize(_markdown().convert(text)))  # noqa: S704 - sanitized by nh3 just above
 
 
-# Bodies rendered lately, by their text: Markdown and nh3 cost ~1.5 ms of a ~4 ms entry page,
-# and the same entries are opened again and again (SPEC 4). The HTML depends on the text alone.
-_RENDERED: OrderedDict[str, Markup] = OrderedDict()
-_RENDERED_MAX = 512
-_RENDERED_LOCK = threading.Lock()
-
-
 def render_body(entry: Entry) -> Markup:
     """The entry body as safe HTML: rep Markdown sanitized, buyer blocks escaped as quotes."""
-    with _RENDERED_LOCK:
-        html = _RENDERED.get(entry.body)
-        if html is not None:
-            _RENDERED.move_to_end(entry.body)
-            return html
+    return _render_text(entry.body)
+
+
+# Bodies rendered lately, by their text: Markdown and nh3 cost ~1.5 ms of a ~4 ms entry page,
+# and the same entries are opened again and again (SPEC 4). The HTML depends on the text alone.
+@functools.lru_cache(maxsize=512)
+def _render_text(body: str) -> Markup:
+    """render_body() of a body text."""
     parts = []
-    for kind, text in _split_buyer_blocks(_clean_text(entry.body)):
+    for kind, text in _split_buyer_blocks(_clean_text(body)):
         if kind == "buyer":
             parts.append(f'<pre><code class="language-buyer">{escape(text)}</code></pre>')
         else:
             parts.append(render_markdown(text))
-    html = Markup("\n".join(parts))  # noqa: S704 - every part is escaped or sanitized
-    with _RENDERED_LOCK:
-        _RENDERED[entry.body] = html
-        if len(_RENDERED) > _RENDERED_MAX:
-            _RENDERED.popitem(last=False)
-    return html
+    return Markup("\n".join(parts))  # noqa: S704 - every part is escaped or sanitized
 
 
 # --- files ----------------------------------------------------------------------------------

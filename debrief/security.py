@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import CSRFProtect
+
+from debrief.lru import LRU
 
 csrf = CSRFProtect()
 
@@ -14,9 +13,7 @@ csrf = CSRFProtect()
 # for its forms (the sign-out button at least): itsdangerous with zlib, ~0.3 ms a page under the
 # SPEC 4 load. With WTF_CSRF_TIME_LIMIT = None a token signed earlier in the session stays valid,
 # so it is reused: the same as a page opened earlier in another tab.
-_SIGNED: OrderedDict[tuple[str, str], str] = OrderedDict()
-_SIGNED_MAX = 4096
-_SIGNED_LOCK = threading.Lock()
+_signed = LRU(4096)
 FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME, which we keep
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
@@ -48,8 +45,7 @@ def _reuse_signed_token() -> None:
     """Give this request the session's token as signed before (Flask-WTF reads it from g)."""
     raw = session.get(FIELD)
     if isinstance(raw, str) and current_app.config.get("WTF_CSRF_TIME_LIMIT") is None:
-        with _SIGNED_LOCK:
-            signed = _SIGNED.get((current_app.secret_key, raw))
+        signed = _signed.get((current_app.secret_key, raw))
         if signed is not None:
             setattr(g, FIELD, signed)
 
@@ -58,11 +54,7 @@ def _keep_signed_token(response: Response) -> Response:
     """Remember the token this request signed for the session's raw token."""
     signed, raw = g.get(FIELD), session.get(FIELD)
     if isinstance(signed, str) and isinstance(raw, str):
-        with _SIGNED_LOCK:
-            _SIGNED[(current_app.secret_key, raw)] = signed
-            _SIGNED.move_to_end((current_app.secret_key, raw))
-            if len(_SIGNED) > _SIGNED_MAX:
-                _SIGNED.popitem(last=False)
+        _signed.put((current_app.secret_key, raw), signed)
     return response
 
 

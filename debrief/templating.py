@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -11,11 +9,9 @@ from flask import Flask, current_app, g, url_for
 from markupsafe import Markup
 
 from debrief import taxonomy
+from debrief.lru import LRU
 
-# Rendered option lists of radio and checkbox groups (see options_html), most recent last.
-_OPTIONS: OrderedDict[tuple, Markup] = OrderedDict()
-_OPTIONS_MAX = 256
-_OPTIONS_LOCK = threading.Lock()
+_options = LRU(256)  # rendered option lists of radio and checkbox groups (options_html)
 
 
 def init_app(app: Flask) -> None:
@@ -64,16 +60,11 @@ def options_html(field: Any) -> Markup:
         repr(field.render_kw),
         choices,
     )
-    with _OPTIONS_LOCK:
-        html = _OPTIONS.get(key)
-        if html is not None:
-            _OPTIONS.move_to_end(key)
-            return html
-    html = Markup("\n").join(
-        Markup('<div class="option">{} {}</div>').format(option(), option.label) for option in field
-    )
-    with _OPTIONS_LOCK:
-        _OPTIONS[key] = html
-        if len(_OPTIONS) > _OPTIONS_MAX:
-            _OPTIONS.popitem(last=False)
+    html = _options.get(key)
+    if html is None:
+        html = Markup("\n").join(
+            Markup('<div class="option">{} {}</div>').format(option(), option.label)
+            for option in field
+        )
+        _options.put(key, html)
     return html

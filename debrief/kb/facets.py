@@ -9,18 +9,15 @@ come from (account names, theme names).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import render_template
 from markupsafe import Markup
 
+from debrief.lru import LRU
 from debrief.store import get_store
 
-CACHED = 256  # columns kept per process (a few KB each)
-_cache: OrderedDict[tuple, Markup] = OrderedDict()
-_lock = threading.Lock()
+_columns = LRU(256)  # a few KB each
 
 
 def column(
@@ -39,15 +36,9 @@ def column(
         store.table("users").version(),
         store.table("themes").version(),
     )
-    with _lock:
-        html = _cache.get(key)
-        if html is not None:
-            _cache.move_to_end(key)
-            return html
-    rendered = render_template("kb/_facets.html", facets=facets, filters=filters, label=label)
-    html = Markup(rendered)  # noqa: S704 - a template's output, escaped by Jinja itself
-    with _lock:
-        _cache[key] = html
-        while len(_cache) > CACHED:
-            _cache.popitem(last=False)
+    html = _columns.get(key)
+    if html is None:
+        rendered = render_template("kb/_facets.html", facets=facets, filters=filters, label=label)
+        html = Markup(rendered)  # noqa: S704 - a template's output, escaped by Jinja itself
+        _columns.put(key, html)
     return html
