@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
 from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
+from debrief.lru import LRU
 from debrief.search import (
     ENTRY_COLUMNS,
     Hit,
@@ -143,7 +144,7 @@ class SearchIndex:
         self._rankings: dict = {}
         # (generation, match, ids) -> the page's Hits. An entry id is never reused (an edit gets
         # a new one), so a page of ids always shows the same rows and snippets.
-        self._pages: dict = {}
+        self._pages = LRU(CACHE_SIZE * 4)
         self._checked_at = float("-inf")
         # Start by trusting folder mtimes: a full stat of every file waits for the first period.
         self._full_sync_at = time.monotonic()
@@ -516,16 +517,11 @@ class SearchIndex:
             with self._lock:
                 ids = ranking.page(start, per_page, lambda: self._facts.refresh(conn, state[0]))
                 page_key = (state[0], match, tuple(ids))
-                hits = self._pages.pop(page_key, None)
-                if hits is not None:
-                    self._pages[page_key] = hits  # most recently used last
+            hits = self._pages.get(page_key)
             if hits is None:
                 # The snippets' FTS pass was ~1.5 ms of a results page (SPEC 4 throughput).
                 hits = page_hits(conn, ids, match)
-            with self._lock:
-                self._pages[page_key] = hits  # most recently used last
-                while len(self._pages) > CACHE_SIZE * 4:
-                    self._pages.pop(next(iter(self._pages)))
+                self._pages.put(page_key, hits)
         return Results(
             hits=hits,
             total=ranking.total,

@@ -16,6 +16,8 @@ def test_the_least_recently_used_entry_goes_first():
     assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
     cache.put("a", 4)  # replacing keeps the size
     assert cache.get("a") == 4 and cache.get("c") == 3
+    cache.clear()
+    assert cache.get("a") is None and cache.get("c") is None
 
 
 def test_threads_never_push_it_past_its_size():
