@@ -96,11 +96,18 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def server_pids(pid: int) -> list[int] | None:
+    """The server process and its children (gunicorn's workers); None where /proc cannot say."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if not children.exists():
+        return None
+    return [pid, *(int(c) for c in children.read_text().split())]
+
+
 def server_rss(pid: int) -> tuple[float, float]:
     """(largest process, all processes) of the server: gunicorn's master and its workers, in MB."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
-    sizes = [rss_mb(p) for p in (pid, *kids) if os.path.exists(f"/proc/{p}/status")]
+    pids = server_pids(pid) or [pid]
+    sizes = [rss_mb(p) for p in pids if os.path.exists(f"/proc/{p}/status")]
     return max(sizes), sum(sizes)
 
 
@@ -196,11 +203,11 @@ PASSES = 3  # measured passes: the shared machine's speed swings by 2x from minu
 
 def server_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) used so far by the server and its workers (Linux only)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if not children.exists():
+    pids = server_pids(pid)
+    if pids is None:
         return None
     total = 0
-    for p in (pid, *(int(c) for c in children.read_text().split())):
+    for p in pids:
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
