@@ -31,6 +31,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_ATTEMPTS": 5,  # failed sign-ins per account and per address ...
         "LOGIN_WINDOW": 15 * 60,  # ... within this many seconds, then 429
         "TOKEN_MISSES": 30,  # unknown survey tokens per address per minute, then 429
+        # Proxies in front: the client address is then read from the last N X-Forwarded-For hops.
+        "TRUSTED_PROXIES": env("DEBRIEF_TRUSTED_PROXIES", "").strip() or "0",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "debrief_session",
@@ -54,5 +56,12 @@ def finish(config: dict[str, Any]) -> None:
                 "DEBRIEF_SECRET_KEY is not set: export DEBRIEF_SECRET_KEY=$(python3 -c "
                 "'import secrets; print(secrets.token_hex(32))') and start again."
             )
+    proxies = str(config["TRUSTED_PROXIES"])
+    if not (proxies.isascii() and proxies.isdigit()):
+        raise ConfigError(
+            f"DEBRIEF_TRUSTED_PROXIES must be a whole number (0 or more), not {proxies!r}: the "
+            "number of proxies in front of the site, 0 when clients connect to it directly."
+        )
+    config["TRUSTED_PROXIES"] = int(proxies)
     config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
     Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -53,10 +53,11 @@ def seeded_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, seeded_db: Path):
-    """The real app with its data and entries in a temporary folder, the fixture accounts in it."""
+def app(request, tmp_path: Path, seeded_db: Path):
+    """The real app with its data and entries in a temporary folder, the fixture accounts in it
+    (more settings by indirect parametrization: parametrize("app", [{...}], indirect=True))."""
     shutil.copytree(seeded_db, tmp_path / "data" / "db")
-    app = create_app(app_settings(tmp_path))
+    app = create_app({**app_settings(tmp_path), **getattr(request, "param", {})})
     Path(app.config["ENTRIES_DIR"]).mkdir(parents=True, exist_ok=True)
     yield app
 

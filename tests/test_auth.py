@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from debrief import create_app
 from debrief.auth import users
+from debrief.config import ConfigError
 from debrief.store import get_store
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, app_settings, csrf_token
 
 
 def test_passwords_are_hashed(app):
@@ -146,6 +148,48 @@ def test_password_reset_ends_other_sessions(client, auth, app):
             store, users.find_user(store, "rep@example.test")["id"], "a-new-password-1"
         )
     assert client.get("/").headers["Location"].endswith("/login")
+
+
+def sign_in(app, address: str, email: str, password: str, forwarded: str | None = None):
+    """One sign-in from its own browser at address (through a TLS proxy when forwarded is given:
+    no Referer, as after a page with Referrer-Policy: no-referrer)."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    headers = {"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"} if forwarded else {}
+    data = {"email": email, "password": password, "csrf_token": csrf_token(browser)}
+    return browser.post("/login", data=data, headers=headers)
+
+
+def test_a_spoofed_forwarded_for_does_not_escape_the_address_limit(app):
+    # No proxy is configured (the default): X-Forwarded-For is the client's own, ignored.
+    for n in range(app.config["LOGIN_ATTEMPTS"]):
+        wrong = sign_in(
+            app, "203.0.113.7", f"guess{n}@example.test", "wrong-password", f"10.9.{n}.1"
+        )
+        assert wrong.status_code == 200
+    assert sign_in(app, "203.0.113.7", "boss@example.test", PASSWORD, "10.9.9.9").status_code == 429
+
+
+@pytest.mark.parametrize("app", [{"TRUSTED_PROXIES": 1}], indirect=True)
+def test_behind_a_proxy_each_client_is_limited_on_its_own(app):
+    proxy, locked_out, other = "10.0.0.1", "203.0.113.7", "198.51.100.8"
+    for n in range(app.config["LOGIN_ATTEMPTS"]):
+        wrong = sign_in(app, proxy, f"guess{n}@example.test", "wrong-password", locked_out)
+        assert wrong.status_code == 200
+    assert sign_in(app, proxy, "boss@example.test", PASSWORD, locked_out).status_code == 429
+    assert sign_in(app, proxy, "boss@example.test", PASSWORD, other).status_code == 302
+    # A client that sends its own X-Forwarded-For: the proxy appends the address it saw.
+    spoofed = f"{other}, {locked_out}"
+    assert sign_in(app, proxy, "boss@example.test", PASSWORD, spoofed).status_code == 429
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5", "+1", "²"])
+def test_trusted_proxies_must_be_a_whole_number(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("DEBRIEF_TRUSTED_PROXIES", " ")
+    assert create_app(app_settings(tmp_path)).config["TRUSTED_PROXIES"] == 0  # blank: unset
+    monkeypatch.setenv("DEBRIEF_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError, match="DEBRIEF_TRUSTED_PROXIES must be a whole number"):
+        create_app(app_settings(tmp_path))
 
 
 @pytest.mark.parametrize(
