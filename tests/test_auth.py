@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import pytest
 
 from debrief import create_app
 from debrief.auth import users
 from debrief.config import ConfigError
 from debrief.store import get_store
-from tests.conftest import PASSWORD, app_settings, csrf_token
+from tests.conftest import PASSWORD, app_settings, at_once, csrf_token, refuse_sqlite_writes
 
 
 def test_passwords_are_hashed(app):
@@ -190,6 +193,40 @@ def test_trusted_proxies_must_be_a_whole_number(tmp_path, monkeypatch, value):
     monkeypatch.setenv("DEBRIEF_TRUSTED_PROXIES", value)
     with pytest.raises(ConfigError, match="DEBRIEF_TRUSTED_PROXIES must be a whole number"):
         create_app(app_settings(tmp_path))
+
+
+def test_forty_concurrent_wrong_passwords_get_exactly_five_checks(app):
+    def guess(browser, token):
+        data = {"email": "rep@example.test", "password": "wrong-password", "csrf_token": token}
+        response = browser.post("/login", data=data)
+        return response.status_code, "do not match" in response.get_data(as_text=True)
+
+    browsers = [app.test_client() for _ in range(40)]
+    answers = at_once([functools.partial(guess, b, csrf_token(b)) for b in browsers])
+    # Each 200 "do not match" is one password checked; every other guess waits (429) unchecked.
+    assert sorted(answers) == [(200, True)] * 5 + [(429, False)] * 35
+
+
+@pytest.mark.parametrize(
+    ("broken", "how", "password"),
+    [
+        ("ratelimit.sqlite", "full", "wrong-password"),
+        ("ratelimit.sqlite", "full", PASSWORD),
+        ("ratelimit.sqlite", "read-only", PASSWORD),
+    ],
+)
+def test_sign_in_is_refused_with_503_when_it_cannot_be_recorded(
+    app, client, auth, monkeypatch, broken, how, password
+):
+    refuse_sqlite_writes(monkeypatch, Path(app.config["DATA_DIR"]) / broken, how)
+    response = auth.login("rep@example.test", password)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Signing in is not possible right now" in html and 'class="error"' in html
+    assert "do not match" not in html  # no password checked without counting the attempt
+    assert client.get("/deals").status_code == 302  # and nobody signed in
+    monkeypatch.undo()  # the disk has room again
+    assert auth.login("rep@example.test", PASSWORD).status_code == 302
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,7 +22,7 @@ from flask import (
 
 from debrief.auth import users
 from debrief.auth.forms import LoginForm
-from debrief.ratelimit import Limiter
+from debrief.ratelimit import Unavailable, get_limiter
 from debrief.store import get_store
 
 bp = Blueprint("auth", __name__)
@@ -92,39 +91,51 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _limiter() -> Limiter:
-    return Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
+def _refused(form: LoginForm, message: str, status: int):
+    """The sign-in form again, with why beside the password."""
+    form.password.errors.append(message)
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form; sign in on a valid email and password."""
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        email = users.normalize_email(form.email.data)
-        keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
-        cfg = current_app.config
-        limiter = _limiter()
-        if limiter.blocked(keys, cfg["LOGIN_ATTEMPTS"], cfg["LOGIN_WINDOW"]):
-            minutes = cfg["LOGIN_WINDOW"] // 60
-            form.password.errors.append(
-                f"Too many failed attempts. Wait {minutes} minutes and try again."
-            )
-            return render_template("auth/login.html", form=form), 429
-        user = users.authenticate(get_store(), email, form.password.data)
-        if user is None:
-            for key in keys:
-                limiter.hit(key)
-            form.password.errors.append("That email and password do not match an active account.")
-            return render_template("auth/login.html", form=form), 200
-        limiter.reset(keys[0])
-        session.clear()
-        session.permanent = True
-        session["user_id"] = user["id"]
-        session["pw"] = _pw_mark(user)
-        session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
-        return redirect(safe_next(form.next.data))
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    try:
+        return _sign_in(form)
+    except Unavailable:  # the attempt cannot be recorded: no uncounted guess
+        message = (
+            "Signing in is not possible right now: the site cannot record it (its disk is full "
+            "or read-only). Please try again later."
+        )
+        return _refused(form, message, 503)
+
+
+def _sign_in(form: LoginForm):
+    """Count the attempt, then check the password, then sign in: the response."""
+    email = users.normalize_email(form.email.data)
+    keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
+    cfg = current_app.config
+    limiter = get_limiter()
+    at = limiter.attempt(keys, cfg["LOGIN_ATTEMPTS"], cfg["LOGIN_WINDOW"])
+    if at is None:
+        minutes = cfg["LOGIN_WINDOW"] // 60
+        return _refused(
+            form, f"Too many failed attempts. Wait {minutes} minutes and try again.", 429
+        )
+    user = users.authenticate(get_store(), email, form.password.data)
+    if user is None:
+        return _refused(form, "That email and password do not match an active account.", 200)
+    limiter.withdraw(keys[1:], at)  # a sign-in is no failure of the address (an office's NAT)
+    limiter.reset(keys[0])  # and the account's earlier failures are forgiven
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user["id"]
+    session["pw"] = _pw_mark(user)
+    session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
+    return redirect(safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["POST"])

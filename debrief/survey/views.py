@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -20,7 +19,7 @@ from flask import (
 
 from debrief.deals import invitations
 from debrief.entries import render_body
-from debrief.ratelimit import Limiter
+from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import get_store
 from debrief.survey import notices, service
@@ -53,11 +52,10 @@ def _invitation_or_404(token: str) -> dict[str, Any]:
     invitation = invitations.find_by_token(store, token)
     if invitation is not None:
         return invitation  # a real link is never throttled
-    limiter = Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
     key = f"survey:addr:{request.remote_addr}"
-    if limiter.blocked([key], current_app.config["TOKEN_MISSES"], 60):
+    # A miss that cannot be counted raises ratelimit.Unavailable, an OSError: a 503 page.
+    if get_limiter().attempt([key], current_app.config["TOKEN_MISSES"], 60) is None:
         abort(429)
-    limiter.hit(key)
     abort(404)
 
 
