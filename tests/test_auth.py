@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,14 @@ from debrief import create_app
 from debrief.auth import users
 from debrief.config import ConfigError
 from debrief.store import get_store
-from tests.conftest import PASSWORD, app_settings, at_once, csrf_token, refuse_sqlite_writes
+from tests.conftest import (
+    PASSWORD,
+    AuthActions,
+    app_settings,
+    at_once,
+    csrf_token,
+    refuse_sqlite_writes,
+)
 
 
 def test_passwords_are_hashed(app):
@@ -207,12 +215,70 @@ def test_forty_concurrent_wrong_passwords_get_exactly_five_checks(app):
     assert sorted(answers) == [(200, True)] * 5 + [(429, False)] * 35
 
 
+def age_sessions(app, seconds: float) -> None:
+    """Move every live session's last use back in time, as if nobody had used it since."""
+    with sqlite3.connect(Path(app.config["DATA_DIR"]) / "sessions.sqlite") as db:
+        db.execute("UPDATE sessions SET seen = seen - ?", (seconds,))
+    db.close()
+
+
+def end_session(app, auth, how: str) -> None:
+    """Sign out, reset the password or deactivate the fixture rep."""
+    if how == "sign-out":
+        assert auth.logout().status_code == 302
+        return
+    with app.app_context():
+        store = get_store()
+        user_id = users.find_user(store, "rep@example.test")["id"]
+        if how == "password reset":
+            users.set_password(store, user_id, "a-new-password-1")
+        else:
+            users.set_active(store, user_id, False)
+
+
+@pytest.mark.parametrize("how", ["sign-out", "password reset", "deactivation"])
+def test_a_saved_cookie_replayed_after_the_session_ended_gets_the_sign_in_page(
+    app, client, auth, how
+):
+    auth.login()
+    assert client.get("/deals").status_code == 200
+    saved = client.get_cookie("debrief_session").value
+    thief = app.test_client()
+    thief.set_cookie("debrief_session", saved)
+    assert thief.get("/deals").status_code == 200  # a copy of a live session's cookie works
+    end_session(app, auth, how)
+    response = thief.get("/deals")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_signing_out_ends_only_that_session(app, client, auth):
+    auth.login()
+    laptop = app.test_client()
+    AuthActions(laptop).login()
+    auth.logout()
+    assert client.get("/deals").status_code == 302
+    assert laptop.get("/deals").status_code == 200
+
+
+def test_a_session_idle_for_twelve_hours_ends_on_the_server(app, client, auth):
+    auth.login()
+    age_sessions(app, 11 * 3600)
+    with client.session_transaction() as session:
+        session["seen"] -= app.config["SESSION_REFRESH_AFTER"]  # the cookie is due for renewal
+    assert client.get("/deals").status_code == 200  # in use: its idle time starts again
+    age_sessions(app, 2 * 3600)  # 13 hours after sign-in, 2 since it was last used
+    assert client.get("/deals").status_code == 200
+    age_sessions(app, 12 * 3600)
+    assert client.get("/deals").headers["Location"].startswith("/login")
+
+
 @pytest.mark.parametrize(
     ("broken", "how", "password"),
     [
         ("ratelimit.sqlite", "full", "wrong-password"),
         ("ratelimit.sqlite", "full", PASSWORD),
         ("ratelimit.sqlite", "read-only", PASSWORD),
+        ("sessions.sqlite", "full", PASSWORD),
     ],
 )
 def test_sign_in_is_refused_with_503_when_it_cannot_be_recorded(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 from flask import (
@@ -22,6 +23,7 @@ from flask import (
 
 from debrief.auth import users
 from debrief.auth.forms import LoginForm
+from debrief.auth.sessions import get_sessions
 from debrief.ratelimit import Unavailable, get_limiter
 from debrief.store import get_store
 
@@ -33,16 +35,28 @@ def load_user() -> None:
     """Put the signed-in, still active account on g.user (or None)."""
     user_id = session.get("user_id")
     user = users.get_user(get_store(), user_id) if isinstance(user_id, int) else None
-    if user is not None and (not user.get("active") or session.get("pw") != _pw_mark(user)):
-        session.clear()  # deactivated, or the password changed since this session began
-        user = None
+    try:
+        if user is not None and not _still_signed_in(user):
+            session.clear()  # signed out, deactivated, or the password changed since sign-in
+            user = None
+    except Unavailable:
+        user = None  # cannot tell: fail closed, and keep the cookie for when the disk is back
     if user is not None and session.permanent:
         # Re-signing and re-sending the cookie on every response cost ~0.5 ms a page (SPEC 4);
         # a changed session is re-sent, so the 12-hour idle limit moves every few minutes.
         now = int(time.time())
         if now - session.get("seen", 0) >= current_app.config["SESSION_REFRESH_AFTER"]:
             session["seen"] = now
+            with suppress(Unavailable):  # a full disk must not stop reading: try again later
+                get_sessions().touch(session["sid"])
     g.user = user
+
+
+def _still_signed_in(user: dict) -> bool:
+    """The session was not ended on the server, the account is active, its password unchanged."""
+    if not user.get("active") or session.get("pw") != _pw_mark(user):
+        return False
+    return get_sessions().is_live(session.get("sid"), user["id"])
 
 
 def _pw_mark(user: dict) -> str:
@@ -105,7 +119,7 @@ def login():
         return render_template("auth/login.html", form=form)
     try:
         return _sign_in(form)
-    except Unavailable:  # the attempt cannot be recorded: no uncounted guess
+    except Unavailable:  # the attempt or the session cannot be recorded: no uncounted guess
         message = (
             "Signing in is not possible right now: the site cannot record it (its disk is full "
             "or read-only). Please try again later."
@@ -114,7 +128,7 @@ def login():
 
 
 def _sign_in(form: LoginForm):
-    """Count the attempt, then check the password, then sign in: the response."""
+    """Count the attempt, then check the password, then open a session: the response."""
     email = users.normalize_email(form.email.data)
     keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
     cfg = current_app.config
@@ -128,11 +142,13 @@ def _sign_in(form: LoginForm):
     user = users.authenticate(get_store(), email, form.password.data)
     if user is None:
         return _refused(form, "That email and password do not match an active account.", 200)
+    sid = get_sessions().begin(user["id"])
     limiter.withdraw(keys[1:], at)  # a sign-in is no failure of the address (an office's NAT)
     limiter.reset(keys[0])  # and the account's earlier failures are forgiven
     session.clear()
     session.permanent = True
     session["user_id"] = user["id"]
+    session["sid"] = sid
     session["pw"] = _pw_mark(user)
     session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
     return redirect(safe_next(form.next.data))
@@ -141,6 +157,9 @@ def _sign_in(form: LoginForm):
 @bp.route("/logout", methods=["POST"])
 def logout():
     """Sign out (a POST with a CSRF token, so no page can sign you out by a link)."""
-    session.clear()
+    sid = session.get("sid")
+    session.clear()  # the browser forgets it at once, even if the server cannot (503) below
+    if isinstance(sid, str):
+        get_sessions().end(sid)  # so a copy of the cookie no longer works either
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
