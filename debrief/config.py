@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,13 @@ def finish(config: dict[str, Any]) -> None:
                 "DEBRIEF_SECRET_KEY is not set: export DEBRIEF_SECRET_KEY=$(python3 -c "
                 "'import secrets; print(secrets.token_hex(32))') and start again."
             )
-    _check_organisation(config)
+    _check_who_asks(config)
     config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
     Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
-def _check_organisation(config: dict[str, Any]) -> None:
-    """No organisation name, no start (buyers must know who asks); its links are http(s) only."""
+def _check_who_asks(config: dict[str, Any]) -> None:
+    """No organisation name, no start (buyers must know who asks); links http(s), a sender."""
     if not config.get("ORG_NAME"):
         if not (config.get("TESTING") or config.get("DEBUG")):
             raise ConfigError(
@@ -82,3 +83,5 @@ def _check_organisation(config: dict[str, Any]) -> None:
         url = config.get(key)
         if url and not (_HTTP_URL.fullmatch(url) and url.isprintable()):
             raise ConfigError(f"DEBRIEF_{key} must be an http:// or https:// address.")
+    if "@" not in parseaddr(config["MAIL_FROM"])[1]:
+        raise ConfigError("DEBRIEF_MAIL_FROM holds no email address, e.g. debrief@example.com.")

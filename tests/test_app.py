@@ -72,6 +72,13 @@ def test_an_org_name_with_a_control_character_is_refused(tmp_path, bad):
         create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 64, "ORG_NAME": bad})
 
 
+@pytest.mark.parametrize("bad", ["", "Debrief", "Debrief <>", "Debrief <debrief>"])
+def test_the_sender_setting_must_hold_an_address(tmp_path, bad):
+    # Buyers' mail keeps this address under the rep's and organisation's name.
+    with pytest.raises(ConfigError, match="DEBRIEF_MAIL_FROM"):
+        create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "MAIL_FROM": bad})
+
+
 def test_settings_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DEBRIEF_SECRET_KEY", "from-env")
     monkeypatch.setenv("DEBRIEF_ORG_NAME", " Harbourline Ltd ")
