@@ -99,10 +99,10 @@ def thanks(token: str):
     """The buyer's own answer as they gave it, and who will see it: nothing the rep recorded."""
     invitation = _invitation_or_404(token)
     found = service.answer_for_invitation(get_store(), invitation["id"])
-    if found is None or session.get("answered") != invitation["id"]:
-        return (
-            _closed("answered", invitation) if found else redirect(url_for(".answer", token=token))
-        )
+    if found is None:
+        return redirect(url_for(".answer", token=token))
+    if session.get("answered") != invitation["id"]:
+        return _closed("answered", invitation)  # the link, in another browser: nothing shown
     return _page("survey/thanks.html", invitation, answer=found)
 
 
