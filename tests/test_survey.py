@@ -186,7 +186,7 @@ def test_a_valid_answer_is_stored_written_and_announced(app, client, link):
     [path] = entry_files(app)
     entry = entries.read_entry(path)
     assert answer["entry_slug"] == entry.slug == path.stem
-    assert (entry.kind, entry.deal, entry.rep) == ("debrief", deal["id"], "rep@example.test")
+    assert (entry.kind, entry.deal, entry.rep) == ("debrief", None, "rep@example.test")
     assert entry.company is None and entry.competitor == "rivalsoft"
     assert entry.outcome == "competitor" and entry.trust == 2
     assert entry.prospect_reasons == ["trust", "price", "support"]
@@ -224,7 +224,7 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
     app, client, link
 ):
     deal, _, token = link
-    client.post(f"/s/{token}", data=answer_data(client, token))
+    client.post(f"/s/{token}", data=answer_data(client, token, attribution="named", name="Nia"))
     [answer] = table(app, "answers")
     [path] = entry_files(app)
     # As if killed before its file was written, and another deal's debrief took the name since.
@@ -234,6 +234,22 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
         entry = service.team_entry(get_store(), answer)
     assert entry.deal == deal["id"] and entry.slug == "" and other.slug == answer["entry_slug"]
     assert entry.body == other.body
+
+
+def test_an_anonymous_file_another_answer_also_claims_is_not_surely_the_answers_entry(
+    app, client, link
+):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    [answer] = table(app, "answers")
+    with app.app_context():
+        store = get_store()
+        assert service.team_entry(store, answer).slug == answer["entry_slug"]
+        # A later answer killed before its file was written was given the same free name: the
+        # file names no deal, so neither answer can tell whose it is, and each is rebuilt.
+        store.table("answers").insert({**answer, "deal_id": 999999, "own_words": "Not mine."})
+        entry = service.team_entry(store, answer)
+    assert entry.slug == "" and "Their demo showed the real product" in entry.body
 
 
 def test_the_thank_you_page_shows_the_answer_as_the_team_sees_it(app, client, link):
@@ -532,7 +548,7 @@ def test_hostile_text_is_stored_faithfully_and_rendered_escaped(app, client, lin
     raw = path.read_bytes()
     assert b"\x00" not in raw and b"\x07" not in raw
     entry = entries.read_entry(path)
-    assert entry.title.startswith("Deal ") and entry.competitor == "b-evil-b-co"
+    assert entry.title.startswith("A buyer's debrief: ") and entry.competitor == "b-evil-b-co"
     assert entries.plain_text(entry.body).count(expected.rstrip("\n")) == 2
     html = client.get(f"/s/{token}/thanks").get_data(as_text=True)
     assert "<script>alert(1)" not in html and "<img src=x" not in html
