@@ -351,12 +351,22 @@ def _stem(entry: Entry) -> str:
     return f"{entry.date.isoformat()}-{slugify(entry.title) or 'entry'}"
 
 
+# Suffixes tried in order before random ones. Anonymous debriefs share neutral titles, so one
+# busy day brings many entries of one name; trying -2, -3, ... each time cost a few stats per
+# name taken, inside the index's write lock, and writers of the hundredth answer timed out.
+SLUG_IN_ORDER = 9
+
+
 def _slugs(base: str, first: str = "") -> Iterator[str]:
-    """Candidate stems in the order they are tried: `first` if given, then base, base-2, ..."""
+    """Candidate stems in the order they are tried: `first` if given, base, base-2 ... base-9,
+    then base-<random number> (a wide range: one or two tries find a free one)."""
     if first:
         yield first
     for n in range(1, 10_000):
-        slug = base if n == 1 else f"{base}-{n}"
+        if n <= SLUG_IN_ORDER:
+            slug = base if n == 1 else f"{base}-{n}"
+        else:
+            slug = f"{base}-{SLUG_IN_ORDER + 1 + secrets.randbelow(999_990)}"
         if slug != first:
             yield slug
 

@@ -141,6 +141,19 @@ def test_a_slug_chosen_beforehand_is_the_file_name_unless_taken_meanwhile(tmp_pa
         (tmp_path / "2026" / f"{base}-5.md").unlink()
 
 
+def test_a_busy_title_takes_a_random_free_suffix_after_the_first_nine(tmp_path):
+    # Anonymous debriefs share a few neutral titles: the 50th of a day must not try 49 names.
+    base = "2026-03-14-ask-about-the-budget-owner"
+    slugs = [write_entry(tmp_path, lesson()).slug for _ in range(40)]
+    assert slugs[:9] == [base] + [f"{base}-{n}" for n in range(2, 10)]
+    later = [int(s.removeprefix(f"{base}-")) for s in slugs[9:]]
+    assert len(set(slugs)) == 40 and all(n >= 10 for n in later)
+    assert sorted(later) != list(range(10, 41))  # not the next numbers in order
+    assert {p.stem for p in (tmp_path / "2026").glob("*.md")} == set(slugs)
+    chosen = free_slug(tmp_path, lesson())
+    assert write_entry(tmp_path, lesson(slug=chosen)).slug == chosen  # kept, as stored
+
+
 def test_concurrent_writers_never_share_a_file(tmp_path):
     results = []
 
