@@ -264,3 +264,92 @@ def test_user_text_is_escaped_on_every_page(app, client, auth):
         html = client.get(path).get_data(as_text=True)
         assert evil not in html
         assert "&lt;script&gt;" in html
+
+
+# --- the deal page and the rep's lessons ------------------------------------------------------
+
+
+def publish_entry(app, **fields):
+    """An entry written through the knowledge base's publishing path (file and index)."""
+    import datetime
+
+    from debrief import entries
+    from debrief.kb import service as kb
+
+    values = {"kind": "lesson", "date": datetime.date(2024, 5, 1), "body": "Text.", **fields}
+    with app.app_context():
+        return kb.publish(entries.Entry(**values))
+
+
+def test_write_a_lesson_about_this_deal_from_its_page(app, client, auth):
+    deal = make_deal(app, competitor="Rival Corp", rep_reason="price")
+    auth.login()
+    html = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    link = f'href="/kb/lessons/new?deal={deal["id"]}">Write a lesson about this deal</a>'
+    assert link in html
+    form = client.get(f"/kb/lessons/new?deal={deal['id']}").get_data(as_text=True)
+    assert "Write a lesson about Beta Ltd" in form
+    assert f'<option selected value="{deal["id"]}">' in form
+    url = f"/kb/lessons/new?deal={deal['id']}"
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "title": "Quote in the first call",
+            "body": "Say the price early.",
+            "deal": str(deal["id"]),
+            "save": "Save lesson",
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"] == f"/deals/{deal['id']}"
+    html = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    lessons = re.search(r'aria-labelledby="lessons-h".*?</section>', html, re.S).group(0)
+    assert ">Quote in the first call</a>" in lessons
+
+
+def test_another_reps_deal_gives_the_plain_lesson_form(app, client, auth):
+    deal = make_deal(app, "other@example.test", company="Initech")
+    auth.login()
+    form = client.get(f"/kb/lessons/new?deal={deal['id']}").get_data(as_text=True)
+    assert "Initech" not in form and "Back to the deal" not in form
+    assert "<h1>Write a lesson</h1>" in form
+    assert '<option selected value="">' in form
+
+
+def learned_section(client, deal_id: int) -> str:
+    """The "What the team learned" card of a deal page."""
+    html = client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    return re.search(r'aria-labelledby="learned-h".*?</section>', html, re.S).group(0)
+
+
+def test_what_the_team_learned_on_the_same_competitor_and_reasons(app, client, auth):
+    deal = make_deal(app, competitor="Acme CRM", rep_reason="price", rep_reasons=["support"])
+    other = make_deal(app, "other@example.test", company="Initech", competitor="Acme CRM")
+    # Another rep's anonymous debrief: the file names no deal; only the answer ties the two.
+    anonymous = publish_entry(
+        app, kind="debrief", title="A buyer's debrief: Went with a competitor, mainly Price",
+        rep="other@example.test", competitor="Acme CRM", prospect_reasons=["price"],
+    )  # fmt: skip
+    support = publish_entry(app, title="Answer within the hour", rep_reasons=["support"])
+    publish_entry(app, title="Unrelated", competitor="Globex", rep_reasons=["timing"])
+    # This deal's own debrief (anonymous, found through its answer) and lesson stay out of it.
+    own = publish_entry(
+        app, kind="debrief", title="Own debrief", competitor="Acme CRM", prospect_reasons=["price"]
+    )
+    publish_entry(app, title="Own lesson", competitor="Acme CRM", deal=deal["id"],
+                  rep="rep@example.test", rep_reasons=["price"])  # fmt: skip
+    with app.app_context():
+        from debrief.survey.service import answer_record
+
+        for owner, entry in ((deal, own), (other, anonymous)):
+            data = {"outcome": "competitor", "reason": "price", "competitor": "Acme CRM"}
+            record = answer_record(owner, {"id": owner["id"]}, data)
+            get_store().table("answers").insert({**record, "entry_slug": entry.slug})
+    auth.login()
+    learned = learned_section(client, deal["id"])
+    slugs = re.findall(r'href="/kb/([^"]+)"', learned)
+    assert slugs == [anonymous.slug, support.slug]  # competitor and price before support alone
+    assert "Shares: Acme CRM, Price" in learned and "Shares: Support" in learned
+    # Nothing ties the anonymous debrief to its deal: no company, no deal number, no deal link.
+    assert "Initech" not in learned and "/deals/" not in learned
+    assert f"#{other['id']}" not in learned

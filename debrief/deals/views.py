@@ -17,7 +17,9 @@ from flask import (
 )
 
 from debrief.auth.views import is_manager, login_required
-from debrief.deals import csvimport, forms, sending, service
+from debrief.deals import csvimport, forms, home, sending, service
+from debrief.kb import learned
+from debrief.kb import service as kb_service
 from debrief.store import get_store
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -34,6 +36,16 @@ def _deal_or_404(deal_id: int) -> dict:
 def _reps() -> list[tuple[int, str]] | None:
     """The rep choices for managers; None for reps, who always own what they record."""
     return service.rep_choices(get_store()) if is_manager() else None
+
+
+def rep_home():
+    """A rep's home page (the app's `/`): new answers, deals waiting, lessons still to write."""
+    store = get_store()
+    since = home.visit(store, g.user)
+    lists = home.rep_home(
+        store, g.user, since, lambda deal_id: kb_service.wrote_lesson(deal_id, g.user["email"])
+    )
+    return render_template("deals/home.html", home=lists, shown=home.SHOWN)
 
 
 @bp.get("")
@@ -84,6 +96,8 @@ def show(deal_id: int):
         deal=deal,
         action_form=forms.ActionForm(),
         statuses=service.STATUS_LABELS,
+        lessons=kb_service.deal_lessons(deal_id, deal),
+        learned=learned.for_deal(deal),
         **page,
     )
 

@@ -96,8 +96,9 @@ def entry(slug: str):
 @bp.route("/kb/lessons/new", methods=["GET", "POST"])
 @login_required
 def new_lesson():
-    """Write a lesson, with a preview first if wanted."""
-    form = NewLessonForm(deal=request.args.get("deal", ""))
+    """Write a lesson, with a preview first if wanted; from a deal's page, tied to that deal."""
+    about = lessons.linked_deal(g.user, request.args.get("deal"))  # None: not a deal of theirs
+    form = NewLessonForm(deal=str(about["id"]) if about else "")
     form.set_deals(lessons.deal_choices(g.user, request.args.get("deal")))
     preview = None
     if form.validate_on_submit():
@@ -110,8 +111,12 @@ def new_lesson():
                 form.deal.errors = [str(e)]
             else:
                 flash("Lesson saved. It is in the knowledge base now.", "ok")
+                if about is not None and saved.deal == about["id"]:
+                    return redirect(url_for("deals.show", deal_id=about["id"]))
                 return redirect(url_for("kb.entry", slug=saved.slug))
-    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=None)
+    return render_template(
+        "kb/lesson_form.html", form=form, preview=preview, entry=None, about=about
+    )
 
 
 @bp.route("/kb/<slug>/edit", methods=["GET", "POST"])
@@ -132,7 +137,9 @@ def edit_lesson(slug: str):
             lessons.edit(found, g.user, form.title.data, form.body.data)
             flash("Lesson saved.", "ok")
             return redirect(url_for("kb.entry", slug=slug))
-    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=found)
+    return render_template(
+        "kb/lesson_form.html", form=form, preview=preview, entry=found, about=None
+    )
 
 
 @bp.get("/kb/problems")
