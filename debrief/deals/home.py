@@ -11,6 +11,7 @@ who never signs out would never get past "new".
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +44,8 @@ def visit(store: Store, user: dict[str, Any], moment: datetime | None = None) ->
     record = table.find_one("user_id", user["id"])
     try:
         if record is None:
-            table.insert_unique({"user_id": user["id"], "last": stamp(moment), "since": None},
-                                "user_id")  # fmt: skip
+            first = {"user_id": user["id"], "last": stamp(moment), "since": None}
+            table.insert_unique(first, "user_id")
             return None
         gone = moment - datetime.fromisoformat(record["last"])
         if gone >= VISIT_GAP:
@@ -64,7 +65,9 @@ def answered_at(invitation: dict[str, Any]) -> str:
     return invitation.get("answered_at") or (events[-1] if events else "")
 
 
-def rep_home(store: Store, user: dict[str, Any], since: str | None, has_lesson: Any) -> Home:
+def rep_home(
+    store: Store, user: dict[str, Any], since: str | None, has_lesson: Callable[[int], bool]
+) -> Home:
     """The rep's three lists; has_lesson(deal_id) says whether they wrote a lesson on it."""
     invites = {i["deal_id"]: i for i in store.table("invitations").all()}
     home = Home(since=since)
