@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import struct
 import threading
@@ -37,6 +38,10 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document
+
+from debrief import text
+
+log = logging.getLogger("debrief.store")
 
 SHARD_SIZE = 500
 STORE_FORMAT = 2  # 2: one record per line (_point); data sets cached elsewhere record it
@@ -130,7 +135,7 @@ def _point(path: Path, doc_id: int) -> tuple[Stamp | None, Record | None] | None
         return stamp, None
     start = at + len(key)
     line = raw[start : raw.find(b"\n", start)]
-    return stamp, orjson.loads(line[:-1] if line.endswith(b",") else line)
+    return stamp, _loads(line[:-1] if line.endswith(b",") else line)
 
 
 def _loads(raw: bytes) -> Any:
@@ -140,7 +145,13 @@ def _loads(raw: bytes) -> Any:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass  # NaN or an escaped lone surrogate, written by json.dumps before orjson
-    return json.loads(raw)
+    data = json.loads(raw)
+    # Only the stdlib path can meet a lone surrogate (orjson refuses them). Older versions stored
+    # some; one left in a record made every page showing it fail to encode its response as UTF-8.
+    if text.has_surrogate(data):
+        log.warning("a stored record holds a lone surrogate: it is shown as U+FFFD")
+        data = text.repair_all(data)
+    return data
 
 
 def atomic_write(path: Path, content: bytes, fsync: bool = True) -> None:

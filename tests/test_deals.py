@@ -1,5 +1,6 @@
 """Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
 
+import io
 import re
 
 import pytest
@@ -76,9 +77,9 @@ def test_a_rep_records_a_lost_deal_and_sees_it(app, client, auth):
         ({"company": ""}, "company", "This field is required"),
         ({"rep_reason": ""}, "rep_reason", "Choose the main reason"),
         ({"contact_email": "not-an-address"}, "contact_email", "Enter an email address"),
-        ({"value": "lots"}, "value", "Enter the value as a number"),
-        ({"value": "-5"}, "value", "Enter the value as a number"),
-        ({"value": "nan"}, "value", "Enter the value as a number"),
+        ({"value": "lots"}, "value", "is not a number"),
+        ({"value": "-5"}, "value", "is not a number"),
+        ({"value": "nan"}, "value", "is not a number"),
         ({"value": "1.200"}, "value", "unclear"),
         ({"lost_on": "yesterday"}, "lost_on", "YYYY-MM-DD"),
         ({"lost_on": "2999-01-01"}, "lost_on", "cannot be in the future"),
@@ -264,3 +265,65 @@ def test_user_text_is_escaped_on_every_page(app, client, auth):
         html = client.get(path).get_data(as_text=True)
         assert evil not in html
         assert "&lt;script&gt;" in html
+
+
+# --- the deal value: one rule (deals/amount.py) for the form, the API and CSV files -------------
+
+GOOD_VALUES = [
+    ("12,500", 12500.0), ("12 500", 12500.0), ("12500.50", 12500.5), ("$12,500", 12500.0),
+    ("1,000,000,000,000", 1e12), ("0", 0.0), ("99.5", 99.5),
+]  # fmt: skip
+BAD_VALUES = [
+    "1_000", "1e308", "1e5", "١٢٣", "１２", "-0", "-5", "+5", "NaN", "inf", "Infinity",
+    "1,000,000,000,001", "12.345", "1.200", "12,50", "0x10",
+]  # fmt: skip
+
+
+def value_channels(app, client, raw: str):
+    """The value sent through the form, the API and a CSV import: (stored deals, messages)."""
+    messages = []
+    response = post_deal(client, value=raw, crm_id="")
+    if response.status_code != 302:
+        html = response.get_data(as_text=True)
+        messages.append(re.search(r'id="value-error">([^<]*)<', html).group(1))
+    body = {"company": "Acme", "rep_email": "rep@example.test", "value": raw}
+    response = client.post(
+        "/api/deals", json=body, headers={"Authorization": "Bearer test-api-key"}
+    )
+    if response.status_code != 201:
+        messages.append(response.get_json()["errors"]["value"])
+    with app.app_context():
+        store = get_store()
+        rep = users.find_user(store, "rep@example.test")
+        csv = f'Account,Amount\nAcme,"{raw}"\n'
+        summary = service.import_csv(store, io.StringIO(csv, newline=""), rep)
+    messages += [p.reason for p in summary.problems]
+    return stored_deals(app), messages
+
+
+@pytest.mark.parametrize(("raw", "expected"), GOOD_VALUES)
+def test_a_good_value_is_read_the_same_by_every_channel(app, client, auth, raw, expected):
+    auth.login()
+    deals, messages = value_channels(app, client, raw)
+    assert messages == []
+    assert [d["value"] for d in deals] == [expected] * 3
+
+
+@pytest.mark.parametrize("raw", BAD_VALUES)
+def test_a_bad_value_is_refused_by_every_channel(app, client, auth, raw):
+    auth.login()
+    deals, messages = value_channels(app, client, raw)
+    assert deals == []
+    assert len(messages) == 3 and all(raw.replace("&", "&amp;") in m or raw in m for m in messages)
+
+
+@pytest.mark.parametrize("number", ["1e308", "12.345", "-0.0", "1e13", "NaN"])
+def test_a_json_number_value_follows_the_same_rule(app, client, number):
+    body = '{"company": "Acme", "rep_email": "rep@example.test", "value": ' + number + "}"
+    response = client.post(
+        "/api/deals",
+        data=body,
+        headers={"Authorization": "Bearer test-api-key", "Content-Type": "application/json"},
+    )
+    assert response.status_code in (400, 422) and "value" in str(response.get_json()["errors"])
+    assert stored_deals(app) == []

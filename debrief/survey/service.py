@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from debrief import entries
+from debrief import text as text_rule
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.kb import service as kb
@@ -23,18 +24,16 @@ log = logging.getLogger("debrief.survey")
 
 # States in which a link still shows the form (failed: a later mail bounced, the link works).
 OPEN_STATUSES = ("pending", "sent", "opened", "failed")
-_C0_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def clean_text(text: str | None) -> str:
-    """Buyer text as stored: LF line ends, NUL and other C0 controls (but tab, LF) removed."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    return _C0_RE.sub("", text)
+    """Buyer text as stored: the one rule of debrief.text (the form applied it already)."""
+    return text_rule.clean_text(text, multiline=True)
 
 
 def clean_line(text: str | None) -> str | None:
-    """A one-line answer (name, company, vendor): controls become spaces; None when empty."""
-    return entries.clean_header_value(text or "") or None
+    """A one-line answer (name, company, vendor) by the same rule; None when empty."""
+    return text_rule.clean_text(text) or None
 
 
 # --- the link ---------------------------------------------------------------------------------
