@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from debrief import text
 from debrief.auth import users
 from debrief.config import ConfigError
 from debrief.deals.commands import deals_cli, invites_cli
@@ -52,13 +53,25 @@ def demo_command(force: bool) -> None:
         click.echo(f"  {role:8} {email}")
 
 
+def clean_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A command-line text by the one rule of debrief.text, as a form field would take it."""
+    if value is None:
+        return None
+    try:
+        return text.clean_text(value) or None
+    except text.TextError as exc:
+        raise click.BadParameter(exc.reason) from None
+
+
 user_group = click.Group("user", help="Manage accounts.")
 
 
 @user_group.command("add")
-@click.argument("email")
+@click.argument("email", callback=clean_option)
 @click.option("--role", type=click.Choice(users.ROLES), required=True)
-@click.option("--name", default=None, help="Display name (default: from the email).")
+@click.option(
+    "--name", default=None, callback=clean_option, help="Display name (default: from the email)."
+)
 @click.option(
     "--password",
     prompt=True,

@@ -656,3 +656,19 @@ def test_a_surrogate_stored_by_an_earlier_version_never_breaks_a_page(app, caplo
     html = fresh.test_client().get(f"/s/{world.token_a}").get_data(as_text=True)
     assert "Live \ufffd in two weeks" in html
     assert "lone surrogate" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evil\x1b@example.test"],
+        ["evil@example.test", "--name", "Evil\r\nBcc: x@evil.test"],
+        ["evil@example.test", "--name", "Evil\x00"],
+    ],
+    ids=["email-escape", "name-line-break", "name-nul"],
+)
+def test_the_cli_applies_the_same_text_rule(app, runner, args):
+    before = versions(app)
+    result = runner.invoke(args=["user", "add", *args, "--role", "rep", "--password", PASSWORD])
+    assert result.exit_code == 2 and "holds a line break or a control character" in result.output
+    assert versions(app) == before
