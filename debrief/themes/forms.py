@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from debrief.forms import WebForm
 from debrief.themes.service import DESCRIPTION_MAX, NAME_MAX
@@ -68,11 +70,23 @@ class TagSearchForm(SearchFields, WebForm):
     )
 
 
-class DashboardFilters(WebForm):
-    """The dashboard's date range and rep (a GET form)."""
+# The dates the dashboard takes: wide enough for any sales history, narrow enough that month
+# arithmetic never leaves the calendar (to=0001-01-01 once reached year 0: a 500).
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2100, 12, 31)
 
-    date_from = DateField("From", name="from", validators=[Optional()])
-    date_to = DateField("To", name="to", validators=[Optional()])
+
+def within_range(form: WebForm, field: DateField) -> None:
+    """A dashboard date between FIRST_DAY and LAST_DAY."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"Choose a date between {FIRST_DAY} and {LAST_DAY}.")
+
+
+class DashboardFilters(WebForm):
+    """The dashboard's date range and rep (a GET form); a bad value is a 400 with its message."""
+
+    date_from = DateField("From", name="from", validators=[Optional(), within_range])
+    date_to = DateField("To", name="to", validators=[Optional(), within_range])
     rep = SelectField("Rep", choices=[], validators=[Optional()])
 
     class Meta:
