@@ -622,6 +622,27 @@ class Table:
                 self._bump(fd, doc_id // SHARD_SIZE)
             return removed
 
+    def remove_many(self, doc_ids: list[int]) -> int:
+        """Delete many records, one file write per shard; how many were there."""
+        by_shard: dict[int, list[int]] = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
+
+        def change(table: Any, wanted: list[int]) -> int:
+            found = [i for i in wanted if table.contains(doc_id=i)]
+            if found:
+                table.remove(doc_ids=found)
+            return len(found)
+
+        removed = 0
+        with self._locked() as fd:
+            for shard, wanted in sorted(by_shard.items()):
+                found = self._change_shard(fd, shard, lambda t, w=wanted: change(t, w))
+                if found:
+                    self._bump(fd, shard)
+                removed += found
+        return removed
+
 
 def now() -> datetime:
     """The current time in UTC (one place, so tests and records agree)."""

@@ -7,7 +7,7 @@ import pytest
 from conftest import csrf_token
 
 from debrief.auth import users
-from debrief.deals import service
+from debrief.deals import imports, service
 from debrief.store import get_store
 
 GOOD = {
@@ -229,10 +229,29 @@ def test_a_crm_id_cannot_be_used_twice(app, client, auth):
     auth.login()
     response = post_deal(client, crm_id="opp-1")
     assert response.status_code == 200
-    assert f"Deal {first['id']} has this CRM id already" in response.get_data(as_text=True)
+    assert f"Deal {first['id']} (Beta Ltd) has this CRM id already" in response.get_data(
+        as_text=True
+    )
     response = post_deal(client, f"/deals/{second['id']}/edit", crm_id="OPP-1")
     assert response.status_code == 200
     assert len(stored_deals(app)) == 2
+
+
+@pytest.mark.parametrize("path", ["/deals/new", "edit"])
+def test_a_crm_id_conflict_names_no_deal_the_reader_may_not_open(app, client, auth, path):
+    """CRM id -> deal -> anonymous debrief: another rep learns only that the id is taken."""
+    taken = make_deal(app, crm_id="OPP-SECRET", company="Hidden Co")
+    own = make_deal(app, "other@example.test", company="Mine")
+    auth.login("other@example.test")
+    url = f"/deals/{own['id']}/edit" if path == "edit" else path
+    html = post_deal(client, url, crm_id="opp-secret").get_data(as_text=True)
+    assert "This CRM id is already recorded." in html
+    assert f"Deal {taken['id']}" not in html and "Hidden Co" not in html
+    auth.logout()
+    auth.login("boss@example.test")
+    url = f"/deals/{own['id']}/edit" if path == "edit" else path
+    html = post_deal(client, url, crm_id="opp-secret", rep_id=str(own["rep_id"]))
+    assert f"Deal {taken['id']} (Hidden Co) has this CRM id already" in html.get_data(as_text=True)
 
 
 def test_a_manager_records_a_deal_for_a_rep(app, client, auth):
@@ -296,7 +315,7 @@ def value_channels(app, client, raw: str):
         store = get_store()
         rep = users.find_user(store, "rep@example.test")
         csv = f'Account,Amount\nAcme,"{raw}"\n'
-        summary = service.import_csv(store, io.StringIO(csv, newline=""), rep)
+        summary = imports.import_csv(store, io.StringIO(csv, newline=""), rep)
     messages += [p.reason for p in summary.problems]
     return stored_deals(app), messages
 
@@ -327,3 +346,127 @@ def test_a_json_number_value_follows_the_same_rule(app, client, number):
     )
     assert response.status_code in (400, 422) and "value" in str(response.get_json()["errors"])
     assert stored_deals(app) == []
+
+
+# --- undo an import, delete a deal (managers) -----------------------------------------------------
+
+EXPORT = (
+    "Account,Contact Email\n"
+    "Imported One,one@one.example.com\nImported Two,two@two.example.com\nImported Three,\n"
+)
+
+
+def upload_csv(client, text: str):
+    token = csrf_token(client, "/deals/import")
+    return client.post(
+        "/deals/import",
+        data={"csrf_token": token, "file": (io.BytesIO(text.encode()), "crm.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def invite(app, deal_id: int) -> str:
+    """An open invitation for the deal; the link's raw token."""
+    from world import open_link
+
+    with app.app_context():
+        return open_link(get_store(), deal_id)[1]
+
+
+def companies(app) -> set[str]:
+    return {d["company"] for d in stored_deals(app)}
+
+
+def test_a_manager_undoes_an_import_and_invited_deals_are_listed_and_kept(app, client, auth):
+    make_deal(app, company="By hand")
+    auth.login("boss@example.test")
+    assert "<strong>3</strong> lost deals imported" in upload_csv(client, EXPORT).get_data(True)
+    one = next(d for d in stored_deals(app) if d["company"] == "Imported One")
+    invite(app, one["id"])
+    html = client.get("/deals").get_data(as_text=True)
+    assert "Undo this import: 2 deals" in html and "1 already invited" in html
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    token = csrf_token(client, "/deals")
+    confirm = client.post(url, data={"csrf_token": token})  # the first press asks
+    assert confirm.status_code == 200 and "Remove 2 deals" in confirm.get_data(as_text=True)
+    assert "Imported One" in confirm.get_data(as_text=True)  # listed as kept
+    assert len(stored_deals(app)) == 4
+    done = client.post(url, data={"csrf_token": token, "confirmed": "y"}, follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "2 deals removed" in page and f"{one['id']} (Imported One)" in page
+    assert companies(app) == {"By hand", "Imported One"}
+    assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
+
+
+def test_reps_cannot_undo_an_import(app, client, auth):
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    import_id = re.search(r"/deals/imports/(\d+)/undo", client.get("/deals").get_data(True))[1]
+    auth.logout()
+    for rep in ("rep@example.test", "other@example.test"):
+        auth.login(rep)
+        assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
+        data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+        assert client.post(f"/deals/imports/{import_id}/undo", data=data).status_code == 403
+        auth.logout()
+    assert len(stored_deals(app)) == 3
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post("/deals/imports/999/undo", data=data).status_code == 404
+    assert (
+        client.post(f"/deals/imports/{import_id}/undo", data={"confirmed": "y"}).status_code == 400
+    )
+    assert len(stored_deals(app)) == 3
+
+
+def test_a_manager_deletes_a_deal_with_its_invitation_after_a_confirmation(app, client, auth):
+    deal = make_deal(app, company="Gone Co")
+    kept = make_deal(app, company="Kept Co")
+    token = invite(app, deal["id"])
+    assert client.get(f"/s/{token}").status_code == 200
+    auth.login("boss@example.test")
+    page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    assert f'action="/deals/{deal["id"]}/delete"' in page
+    csrf = csrf_token(client, f"/deals/{deal['id']}")
+    confirm = client.post(f"/deals/{deal['id']}/delete", data={"csrf_token": csrf})
+    assert confirm.status_code == 200 and "Delete this deal" in confirm.get_data(as_text=True)
+    assert len(stored_deals(app)) == 2
+    done = client.post(f"/deals/{deal['id']}/delete", data={"csrf_token": csrf, "confirmed": "y"})
+    assert done.status_code == 302 and done.location == "/deals"
+    assert companies(app) == {"Kept Co"}
+    with app.app_context():
+        store = get_store()
+        assert store.table("invitations").find("deal_id", deal["id"]) == []
+        assert store.table("tokens").all() == []
+    assert client.get(f"/deals/{deal['id']}").status_code == 404
+    assert app.test_client().get(f"/s/{token}").status_code == 404  # the mailed link is dead
+    assert kept["id"] in {d["id"] for d in stored_deals(app)}
+
+
+def test_a_deal_with_an_answer_is_not_deleted(app, client, auth):
+    deal = make_deal(app, company="Answered Co")
+    with app.app_context():
+        get_store().table("answers").insert({"deal_id": deal["id"], "own_words": "x"})
+    auth.login("boss@example.test")
+    csrf = csrf_token(client, f"/deals/{deal['id']}")
+    response = client.post(
+        f"/deals/{deal['id']}/delete",
+        data={"csrf_token": csrf, "confirmed": "y"},
+        follow_redirects=True,
+    )
+    assert "a deal with an answer is kept" in response.get_data(as_text=True)
+    assert companies(app) == {"Answered Co"}
+
+
+def test_reps_cannot_delete_deals(app, client, auth):
+    own = make_deal(app, company="Own Co")
+    auth.login("rep@example.test")
+    assert "/delete" not in client.get(f"/deals/{own['id']}").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 403
+    auth.logout()
+    auth.login("other@example.test")
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 404
+    assert companies(app) == {"Own Co"}

@@ -577,12 +577,12 @@ def test_control_characters_and_surrogates_are_refused_in_every_channel(shared, 
     response = json_post(clients["anon"], "/api/deals", body, **KEY)
     assert response.status_code == 422 and field in response.get_json()["errors"]
     with app.app_context():
-        from debrief.deals import service
+        from debrief.deals import imports
 
         row = {"company": "Acme", "crm_id": "x-1", field: value}
         csv = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
         rep = users.find_user(get_store(), "rep@example.test")
-        summary = service.import_csv(get_store(), io.StringIO(csv, newline=""), rep)
+        summary = imports.import_csv(get_store(), io.StringIO(csv, newline=""), rep)
     assert summary.imported == 0
     [problem] = summary.problems
     assert problem.line == 2 and problem.reason.startswith(field.replace("_", " "))
@@ -600,11 +600,11 @@ def test_a_company_of_only_invisible_characters_is_required_in_every_channel(sha
     response = client.post("/api/deals", json={**API_BODY, "company": invisible}, headers=KEY)
     assert response.status_code == 422 and "company" in response.get_json()["errors"]
     with app.app_context():
-        from debrief.deals import service
+        from debrief.deals import imports
 
         rep = users.find_user(get_store(), "rep@example.test")
         stream = io.StringIO(f"Company,Contact Name\n{invisible},Ann\n", newline="")
-        summary = service.import_csv(get_store(), stream, rep)
+        summary = imports.import_csv(get_store(), stream, rep)
     assert summary.imported == 0 and summary.problems[0].reason == "company is missing"
     assert versions(app) == before
 

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from debrief.auth import users
-from debrief.deals import sending, service
+from debrief.deals import imports, sending
 from debrief.store import get_store
 from debrief.survey import notices
 
@@ -56,7 +56,17 @@ def import_command(file: Path, as_email: str | None) -> None:
                 bar.update(line - done[0])
                 done[0] = line
 
-        summary = service.import_csv(get_store(), stream, importer, on_row=advance)
+        try:
+            summary = imports.import_csv(
+                get_store(),
+                stream,
+                importer,
+                on_row=advance,
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                file_name=file.name,
+            )
+        except imports.TooManyRows as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(
         f"Imported: {summary.imported} lost deal(s)"
         + (

@@ -193,6 +193,26 @@ def read_rows(stream: TextIO) -> Iterator[Row | RowProblem | Skipped]:
         yield _read_row(start, values)
 
 
+def count_rows(stream: TextIO, limit: int) -> int:
+    """The file's non-blank data records, counted up to limit + 1; the stream is rewound.
+
+    A first pass over the file, so a file over the limit is refused before anything is stored;
+    where the file cannot be read, the count stops and the import pass reports the line.
+    """
+    count = 0
+    try:
+        first = stream.readline().removeprefix("\ufeff")
+        for cells in csv.reader(stream, delimiter=_delimiter(first)):
+            if any(cell.strip() for cell in cells):
+                count += 1
+                if count > limit:
+                    break
+    except (csv.Error, UnicodeDecodeError):
+        pass
+    stream.seek(0)
+    return count
+
+
 def _delimiter(header_line: str) -> str:
     """The delimiter of the header line: comma, semicolon or tab (comma when unsure)."""
     try:

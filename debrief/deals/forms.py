@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
-from debrief import mail, taxonomy
+from debrief import mail, taxonomy, text
 from debrief.deals import amount, service
 from debrief.forms import TextMeta, WebForm
 
@@ -222,3 +222,17 @@ class ImportForm(WebForm):
 
 class ActionForm(WebForm):
     """A button that posts (retry a failed invitation): only the CSRF token."""
+
+
+class ConfirmForm(WebForm):
+    """A destructive button: posted once to ask, then again with confirmed=yes to do it."""
+
+    confirmed = BooleanField("Yes, I am sure")
+
+
+def upload_name(name: str | None) -> str:
+    """An uploaded file's name as the imports list shows it (the text rule, at most 200)."""
+    try:
+        return text.clean_text(name)[:200] or "upload.csv"
+    except text.TextError as exc:
+        return exc.repaired[:200] or "upload.csv"
