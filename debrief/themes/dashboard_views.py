@@ -107,13 +107,11 @@ def cell():
     if rep_reason not in REASONS or buyer_reason not in REASONS:
         abort(404)  # no such cell in the matrix
     filters, form = _filters()
-    if form.errors:
-        abort(400, description="; ".join(_problems(form)))
     rows = board.cell_deals(get_store(), filters, rep_reason, buyer_reason)
     return render_template(
         "themes/cell.html", rows=rows, rep_reason=rep_reason, buyer_reason=buyer_reason,
-        filters=filters, args=_args(filters),
-    )  # fmt: skip
+        filters=filters, args=_args(filters), problems=_problems(form),
+    ), 400 if form.errors else 200  # fmt: skip
 
 
 def _refused(form: DashboardFilters) -> Response:
