@@ -23,15 +23,18 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Buyers are told who asks: the demo speaks for "Harbourline" unless DEBRIEF_ORG_NAME says otherwise.
+DEMO_ORG = DEBRIEF_ORG_NAME="$${DEBRIEF_ORG_NAME:-Harbourline}"
+
 # Serve the site with demo data; a development secret is made once and kept in the data folder.
 # MALLOC_ARENA_MAX=2: fewer glibc malloc arenas for the 8 threads (README, production recipe).
 run: $(VENV)/.installed
 	@mkdir -p $(DATA_DIR)
 	@test -s $(DATA_DIR)/secret_key || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DATA_DIR)/secret_key)
-	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief init
-	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief demo
+	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) $(BIN)/debrief init
+	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) $(BIN)/debrief demo
 	@echo "Serving Debrief on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@MALLOC_ARENA_MAX=2 DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) \
+	@MALLOC_ARENA_MAX=2 DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) \
 		$(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 --call debrief:create_app
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).

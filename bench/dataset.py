@@ -64,6 +64,7 @@ class Dataset:
         """Settings for create_app() over this data set (production-like: not TESTING)."""
         return {
             "SECRET_KEY": SECRET_KEY,
+            "ORG_NAME": "Harbourline",
             "DATA_DIR": str(self.data_dir),
             "ENTRIES_DIR": str(self.entries_dir),
             "MAIL_URL": "outbox",
@@ -76,6 +77,7 @@ class Dataset:
         return {
             **os.environ,
             "DEBRIEF_SECRET_KEY": SECRET_KEY,
+            "DEBRIEF_ORG_NAME": "Harbourline",
             "DEBRIEF_DATA_DIR": str(self.data_dir),
             "DEBRIEF_ENTRIES_DIR": str(self.entries_dir),
             "DEBRIEF_MAIL_URL": "outbox",

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from debrief import config, template_cache
 
@@ -22,6 +23,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     config.finish(app.config)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Only the client's address (for rate limits) from the hops our proxies added. Not the
+        # host: links in mail come from DEBRIEF_BASE_URL. Not the scheme: under https Flask-WTF
+        # demands a same-host Referer, which the survey's no-referrer pages never send.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0)
     # Set before anything touches app.jinja_env: the next process loads compiled templates.
     app.jinja_options = {
         **app.jinja_options,

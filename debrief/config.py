@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ORG_NAME = "Harbourline"  # debug and tests only; `make run` sets the same name
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+\S*")
 
 
 class ConfigError(RuntimeError):
@@ -24,6 +28,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_FROM": env("DEBRIEF_MAIL_FROM") or "Debrief <debrief@localhost>",
         "BASE_URL": (env("DEBRIEF_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "API_KEYS": [k.strip() for k in (env("DEBRIEF_API_KEYS") or "").split(",") if k.strip()],
+        # Who is asking: named to buyers in every mail and on every page (SPEC 2.2).
+        "ORG_NAME": (env("DEBRIEF_ORG_NAME") or "").strip(),
+        "ORG_URL": env("DEBRIEF_ORG_URL") or None,
+        "PRIVACY_URL": env("DEBRIEF_PRIVACY_URL") or None,
         "INVITE_EXPIRY_DAYS": int(env("DEBRIEF_INVITE_EXPIRY_DAYS") or 30),
         "REMINDER_AFTER_DAYS": int(env("DEBRIEF_REMINDER_AFTER_DAYS") or 7),
         # 5 MB: a 10,000-row CRM export fits; anything larger is refused with 413.
@@ -32,6 +40,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_ATTEMPTS": 5,  # failed sign-ins per account and per address ...
         "LOGIN_WINDOW": 15 * 60,  # ... within this many seconds, then 429
         "TOKEN_MISSES": 30,  # unknown survey tokens per address per minute, then 429
+        # Proxies in front: the client address is then read from the last N X-Forwarded-For hops.
+        "TRUSTED_PROXIES": env("DEBRIEF_TRUSTED_PROXIES", "").strip() or "0",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "debrief_session",
@@ -55,5 +65,33 @@ def finish(config: dict[str, Any]) -> None:
                 "DEBRIEF_SECRET_KEY is not set: export DEBRIEF_SECRET_KEY=$(python3 -c "
                 "'import secrets; print(secrets.token_hex(32))') and start again."
             )
+    proxies = str(config["TRUSTED_PROXIES"])
+    if not (proxies.isascii() and proxies.isdigit()):
+        raise ConfigError(
+            f"DEBRIEF_TRUSTED_PROXIES must be a whole number (0 or more), not {proxies!r}: the "
+            "number of proxies in front of the site, 0 when clients connect to it directly."
+        )
+    config["TRUSTED_PROXIES"] = int(proxies)
+    _check_who_asks(config)
     config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
     Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _check_who_asks(config: dict[str, Any]) -> None:
+    """No organisation name, no start (buyers must know who asks); links http(s), a sender."""
+    if not config.get("ORG_NAME"):
+        if not (config.get("TESTING") or config.get("DEBUG")):
+            raise ConfigError(
+                "DEBRIEF_ORG_NAME is not set: export DEBRIEF_ORG_NAME='Your Company' (the name "
+                "buyers see in every mail and page) and start again."
+            )
+        config["ORG_NAME"] = DEMO_ORG_NAME
+    # It goes into the From header of every buyer's mail: no line break may split that header.
+    if not config["ORG_NAME"].isprintable():
+        raise ConfigError("DEBRIEF_ORG_NAME holds a line break or another control character.")
+    for key in ("ORG_URL", "PRIVACY_URL"):
+        url = config.get(key)
+        if url and not (_HTTP_URL.fullmatch(url) and url.isprintable()):
+            raise ConfigError(f"DEBRIEF_{key} must be an http:// or https:// address.")
+    if "@" not in parseaddr(config["MAIL_FROM"])[1]:
+        raise ConfigError("DEBRIEF_MAIL_FROM holds no email address, e.g. debrief@example.com.")

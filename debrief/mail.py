@@ -11,8 +11,9 @@ import socket
 import ssl
 import unicodedata
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -43,6 +44,16 @@ def check_header(value: str) -> str:
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
             raise HeaderInjection(f"header value contains a control character ({ord(char):#04x})")
     return value
+
+
+def named_sender(mail_from: str, display_name: str) -> str:
+    """A From value: display_name (checked) before the address of the DEBRIEF_MAIL_FROM setting."""
+    address, name = parseaddr(check_header(mail_from))[1], check_header(display_name)
+    try:
+        # Address quotes the name as needed (commas, quotes, brackets): never pasted by hand.
+        return str(Address(display_name=name, addr_spec=address))
+    except (ValueError, IndexError) as exc:  # the header parser's errors are ValueErrors
+        raise ValueError(f"DEBRIEF_MAIL_FROM {mail_from!r} holds no email address") from exc
 
 
 def _check_unsubscribe(url: str) -> str:

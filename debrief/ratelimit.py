@@ -7,58 +7,64 @@ limits must hold across all workers of one site with no server to run.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
-_local = threading.local()
+from flask import current_app
 
+from debrief.sqlitefile import SQLiteFile, Unavailable
 
-def _db(path: Path) -> sqlite3.Connection:
-    """One connection per thread and file."""
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    conn = conns.get(path)
-    if conn is None:
-        conn = sqlite3.connect(path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL)")
-        conn.execute("CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at)")
-        conns[path] = conn
-    return conn
+__all__ = ["Limiter", "Unavailable", "get_limiter"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
+"""
+_COUNT = "SELECT count(*) FROM hits WHERE key = ? AND at > ?"
 
 
 class Limiter:
-    """At most `limit` hits per key within `window` seconds."""
+    """At most `limit` attempts per key within `window` seconds."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+        self.db = SQLiteFile(path, SCHEMA)
+
+    def attempt(self, keys: list[str], limit: int, window: float) -> float | None:
+        """Count and record one attempt on every key in one step: its time, or None at the limit.
+
+        Checking, then verifying a password, then recording let 40 concurrent guesses through
+        12 times; in one write transaction the sixth waits for the fifth's record and is refused.
+        Unavailable (an OSError) when the attempt cannot be recorded: the caller refuses it.
+        """
+        now = time.time()
+        with self.db.write() as db:
+            for key in keys:
+                if db.execute(_COUNT, (key, now - window)).fetchone()[0] >= limit:
+                    return None
+            db.executemany("INSERT INTO hits (key, at) VALUES (?, ?)", [(k, now) for k in keys])
+            if int(now) % 97 == 0:  # now and then, not on every attempt
+                db.execute("DELETE FROM hits WHERE at < ?", (now - 86400,))
+        return now
 
     def count(self, key: str, window: float) -> int:
-        """Hits for key within the window."""
-        since = time.time() - window
-        row = (
-            _db(self.path)
-            .execute("SELECT count(*) FROM hits WHERE key = ? AND at > ?", (key, since))
-            .fetchone()
-        )
-        return row[0]
+        """Attempts recorded for key within the window."""
+        return self.db.read(_COUNT, (key, time.time() - window))[0][0]
 
-    def hit(self, key: str) -> None:
-        """Record one attempt for key (and forget attempts older than a day)."""
-        now = time.time()
-        db = _db(self.path)
-        db.execute("INSERT INTO hits (key, at) VALUES (?, ?)", (key, now))
-        if int(now) % 97 == 0:  # now and then, not on every hit
-            db.execute("DELETE FROM hits WHERE at < ?", (now - 86400,))
-
-    def blocked(self, keys: list[str], limit: int, window: float) -> bool:
-        """True when any key has reached the limit."""
-        return any(self.count(k, window) >= limit for k in keys)
+    def withdraw(self, keys: list[str], at: float) -> None:
+        """Take back one attempt's records (it succeeded: a sign-in is not a failure)."""
+        with self.db.write() as db:
+            db.executemany("DELETE FROM hits WHERE key = ? AND at = ?", [(k, at) for k in keys])
 
     def reset(self, key: str) -> None:
-        """Forget the attempts of key (after a successful sign-in)."""
-        _db(self.path).execute("DELETE FROM hits WHERE key = ?", (key,))
+        """Forget every attempt of key (an account's failures, after it signs in)."""
+        with self.db.write() as db:
+            db.execute("DELETE FROM hits WHERE key = ?", (key,))
+
+
+def get_limiter() -> Limiter:
+    """The app's limiter: one per app, so each thread keeps its open connection."""
+    extensions = current_app.extensions
+    if "debrief.limiter" not in extensions:
+        path = Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite"
+        extensions["debrief.limiter"] = Limiter(path)
+    return extensions["debrief.limiter"]

@@ -43,6 +43,11 @@ def outcome_label(slug: str) -> str:
     return OUTCOMES.get(slug, slug)
 
 
+def verdict_label(slug: str) -> str:
+    """The human label of a claim verdict slug (the slug itself when unknown)."""
+    return CLAIM_VERDICTS.get(slug, slug)
+
+
 def options(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """WTForms choices from a slug -> label mapping or (value, label) pairs.
 

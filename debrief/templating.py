@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         OUTCOMES=taxonomy.OUTCOMES,
         reason_label=taxonomy.reason_label,
         outcome_label=taxonomy.outcome_label,
+        verdict_label=taxonomy.verdict_label,
         has_endpoint=has_endpoint,
         options_html=options_html,
         entry_url=entry_url,

@@ -7,9 +7,13 @@ import email
 import email.policy
 import shutil
 import socket
+import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -53,10 +57,11 @@ def seeded_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, seeded_db: Path):
-    """The real app with its data and entries in a temporary folder, the fixture accounts in it."""
+def app(request, tmp_path: Path, seeded_db: Path):
+    """The real app with its data and entries in a temporary folder, the fixture accounts in it
+    (more settings by indirect parametrization: parametrize("app", [{...}], indirect=True))."""
     shutil.copytree(seeded_db, tmp_path / "data" / "db")
-    app = create_app(app_settings(tmp_path))
+    app = create_app({**app_settings(tmp_path), **getattr(request, "param", {})})
     Path(app.config["ENTRIES_DIR"]).mkdir(parents=True, exist_ok=True)
     yield app
 
@@ -159,3 +164,38 @@ def smtp_server():
     controller, handler = run_smtp_server()
     yield controller.port, handler
     controller.stop()
+
+
+def refuse_sqlite_writes(monkeypatch, path: Path, how: str = "full") -> None:
+    """Make SQLite itself fail on one file as a full disk (a new file cannot grow: "database or
+    disk is full") or a read-only one ("attempt to write a readonly database") would."""
+    real_connect = sqlite3.connect
+
+    def connect(database, *args, **kwargs):
+        if Path(database) != path:
+            return real_connect(database, *args, **kwargs)
+        if how == "read-only":
+            return real_connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+        conn = real_connect(database, *args, **kwargs)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run each call in its own thread, all released together: their results, in order."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(n: int, call: Callable[[], Any]) -> None:
+        start.wait()
+        results[n] = call()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -57,6 +57,7 @@ class Site:
         return {
             **os.environ,
             "DEBRIEF_SECRET_KEY": SECRET_KEY,
+            "DEBRIEF_ORG_NAME": "Harbourline",
             "DEBRIEF_DATA_DIR": str(self.data),
             "DEBRIEF_ENTRIES_DIR": str(self.entries),
             "DEBRIEF_BASE_URL": f"http://127.0.0.1:{port}",

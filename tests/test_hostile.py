@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, app_settings
+from conftest import PASSWORD, app_settings, refuse_sqlite_writes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_access import TABLE, fill, site, template  # noqa: F401 - fixtures used below
@@ -513,6 +513,19 @@ def test_token_guessing_is_429_after_the_configured_misses(app, client):
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "127.0.0.9"
     assert other.get(f"/s/{'C' * 32}").status_code == 404  # per address
+
+
+@pytest.mark.parametrize("how", ["full", "read-only"])
+def test_a_guess_that_cannot_be_counted_is_503_and_real_links_still_open(
+    app, client, monkeypatch, how
+):
+    world = build(app)
+    refuse_sqlite_writes(monkeypatch, Path(app.config["DATA_DIR"]) / "ratelimit.sqlite", how)
+    response = client.get(f"/s/{'A' * 32}")
+    assert response.status_code == 503 and "Cannot save right now" in response.get_data(
+        as_text=True
+    )
+    assert client.get(f"/s/{world.token_a}").status_code == 200  # a real link is never throttled
 
 
 # --- one text rule at every door (debrief/text.py) -----------------------------------------------

@@ -1,5 +1,7 @@
 """Invitations by mail: a real SMTP server receives them; tokens, opt-outs, failures, reminders."""
 
+import email
+import email.policy
 import re
 import threading
 from datetime import timedelta
@@ -337,3 +339,78 @@ def test_the_outbox_is_the_default_and_holds_the_mail(app, client, auth):
     [eml] = (Path(app.config["DATA_DIR"]) / "outbox").glob("*.eml")
     assert b"jane@acme.example.com" in eml.read_bytes()
     assert invitation(app, deal)["status"] == "sent"
+
+
+# --- who is asking (SPEC 2.2: the organisation in the From name and the text of every mail) ---
+
+ORG = {
+    "ORG_NAME": "Smith, Jones & Co",
+    "ORG_URL": "https://sjco.example/",
+    "PRIVACY_URL": "https://sjco.example/privacy",
+}
+
+
+def delivered(app, handler, transport: str) -> list:
+    """Every mail sent so far, from the SMTP server or the outbox."""
+    if transport == "smtp":
+        return handler.messages()
+    folder = Path(app.config["DATA_DIR"]) / "outbox"
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+@pytest.mark.parametrize("transport", ["smtp", "outbox"])
+def test_invitation_and_reminder_say_who_is_asking(app, client, auth, smtp_server, transport):
+    port, handler = smtp_server
+    if transport == "smtp":
+        app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    app.config.update(ORG)
+    deal = make_deal(app)
+    auth.login()
+    preview = client.get(f"/deals/{deal['id']}/invite").get_data(as_text=True)
+    assert "Rita Rep at Smith, Jones &amp; Co" in preview  # the From line, as it goes out
+    send_from_page(client, deal)
+    assert remind(app, 8).reminded == 1
+    mails = delivered(app, handler, transport)
+    assert sorted(m["Subject"][:4] for m in mails) == ["Last", "Two "]  # invitation, reminder
+    for msg in mails:
+        [sender] = msg["From"].addresses
+        assert sender.display_name == "Rita Rep at Smith, Jones & Co"
+        assert sender.addr_spec == "debrief@localhost"  # the address of DEBRIEF_MAIL_FROM
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        assert "Rita Rep at Smith, Jones & Co" in text and "go with Smith, Jones & Co" in text
+        assert "go with Smith, Jones &amp; Co" in html
+        assert '<a href="https://sjco.example/">Smith, Jones &amp; Co</a>' in html
+        assert "https://sjco.example/privacy" in text
+        assert 'href="https://sjco.example/privacy"' in html
+        assert "only my managers and i at smith, jones & co will know" in text.lower()
+
+
+def test_without_org_or_privacy_address_the_mail_names_the_org_and_links_nothing_else(
+    app, client, auth, smtp
+):
+    app.config.update(ORG_NAME="Harbourline", ORG_URL=None, PRIVACY_URL=None)
+    deal = make_deal(app)
+    auth.login()
+    send_from_page(client, deal)
+    msg = smtp.received()
+    assert msg["From"].addresses[0].display_name == "Rita Rep at Harbourline"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Harbourline" in text and "Harbourline" in html and "privacy" not in text.lower()
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and all(link.startswith(f"{BASE}/s/") for link in links)
+
+
+def test_a_deal_whose_rep_is_gone_is_mailed_in_the_orgs_name(app, smtp):
+    app.config.update(ORG_NAME="Harbourline")
+    deal = make_deal(app)
+    with app.app_context():
+        get_store().table("deals").update(deal["id"], {"rep_id": 999})
+        sending.send_invitation(get_store(), app.config, {**deal, "rep_id": 999})
+    msg = smtp.received()
+    assert msg["From"].addresses[0].display_name == "Harbourline"
+    assert "the person who worked with you" in msg.get_body(("plain",)).get_content()

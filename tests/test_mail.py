@@ -19,6 +19,7 @@ from debrief.mail import (
     SMTPTransport,
     build_message,
     check_header,
+    named_sender,
     transport_from_url,
 )
 
@@ -159,6 +160,30 @@ def test_check_header_returns_ordinary_text_unchanged():
 def test_addresses_must_be_addresses(field_name, bad):
     with pytest.raises(ValueError, match="not an email address"):
         message(**{field_name: bad})
+
+
+@pytest.mark.parametrize(
+    "name", ["Rita Rep at Harbourline", 'Zoë "Z" Ünal at Smith, Jones & Co (Nord)', "a<b>@c.d"]
+)
+def test_a_named_sender_keeps_the_settings_address_and_any_display_name(smtp_server, name):
+    port, handler = smtp_server
+    sender = named_sender("Debrief <debrief@mail.example>", name)
+    SMTPTransport("127.0.0.1", port).send(message(sender=sender))
+    [address] = handler.received()["From"].addresses
+    assert (address.display_name, address.addr_spec) == (name, "debrief@mail.example")
+    assert handler.envelopes[0].mail_from == "debrief@mail.example"
+
+
+@pytest.mark.parametrize("bad", ["Rita\r\nBcc: x@evil.example", "Rita\n", "R\x00", "x\u2028y"])
+def test_a_named_sender_refuses_line_breaks_and_control_characters(bad):
+    with pytest.raises(HeaderInjection):
+        named_sender("debrief@mail.example", bad)
+
+
+@pytest.mark.parametrize("setting", ["", "not an address", "Debrief <debrief@>"])
+def test_a_named_sender_needs_an_address_in_the_setting(setting):
+    with pytest.raises(ValueError, match="DEBRIEF_MAIL_FROM"):
+        named_sender(setting, "Rita Rep at Harbourline")
 
 
 def test_outbox_writes_parseable_eml_and_logs_path_and_links(tmp_path, caplog):

@@ -117,7 +117,7 @@ def test_no_token_or_password_is_stored_or_logged_in_clear(
     # The served site too: waitress over the same folders, its stderr kept.
     port = free_port()
     env = {**os.environ, "DEBRIEF_SECRET_KEY": "s" * 64, "DEBRIEF_DATA_DIR": str(data),
-           "DEBRIEF_ENTRIES_DIR": str(entries_dir),
+           "DEBRIEF_ENTRIES_DIR": str(entries_dir), "DEBRIEF_ORG_NAME": "Harbourline",
            "DEBRIEF_BASE_URL": f"http://127.0.0.1:{port}"}  # fmt: skip
     stderr_path = data.parent / "waitress.log"
     with open(stderr_path, "wb") as log:
@@ -169,13 +169,16 @@ def without_secret() -> dict[str, str]:
     return {**env, "DEBRIEF_DATA_DIR": "/tmp/debrief-no-secret-test"}
 
 
-@pytest.mark.parametrize(
+COMMANDS = pytest.mark.parametrize(
     "command",
     [["debrief", "init"],
      ["waitress-serve", "--listen=127.0.0.1:1", "--call", "debrief:create_app"],
      ["gunicorn", "-b", "127.0.0.1:1", "debrief:create_app()"]],
     ids=["debrief", "waitress", "gunicorn"],
 )  # fmt: skip
+
+
+@COMMANDS
 def test_production_refuses_to_start_without_a_secret_key(command):
     result = subprocess.run(
         [str(BIN / command[0]), *command[1:]],
@@ -186,3 +189,17 @@ def test_production_refuses_to_start_without_a_secret_key(command):
     )
     assert result.returncode != 0
     assert "DEBRIEF_SECRET_KEY is not set" in result.stdout + result.stderr
+
+
+@COMMANDS
+def test_production_refuses_to_start_without_an_org_name(command):
+    # Buyers must always be told who is asking (SPEC 2.2): no organisation, no start.
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        env={**without_secret(), "DEBRIEF_SECRET_KEY": "s" * 64},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DEBRIEF_ORG_NAME is not set" in result.stdout + result.stderr

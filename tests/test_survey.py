@@ -236,17 +236,76 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
     assert entry.body == other.body
 
 
-def test_the_thank_you_page_shows_the_answer_as_the_team_sees_it(app, client, link):
-    token = link[2]
+def page_text(html: str) -> str:
+    """The words of a page as a reader sees them: tags dropped, entities and spaces folded."""
+    import html as html_lib
+
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"</?(?:a|strong|em|b|i|span|small)\b[^>]*>", "", text)  # inline: no gap
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def test_the_thank_you_page_shows_the_buyers_own_answer_and_nothing_the_rep_recorded(app, client):
+    deal = make_deal(
+        app,
+        rep_reason="status-quo",  # distinctive: the buyer never picks these
+        rep_reasons=["contract", "incumbent"],
+        notes="Rep note: zanzibar-quokka, they loved the demo",
+        competitor="Rivalsoft",
+    )
+    _, token = invite(app, deal)
     client.post(f"/s/{token}", data=answer_data(client, token))
     page = client.get(f"/s/{token}/thanks")
     html = page.get_data(as_text=True)
-    [path] = entry_files(app)
-    entry = entries.read_entry(path)
+    text = page_text(html)
     assert page.status_code == 200
-    assert str(entries.render_body(entry)) in html
-    assert entry.title.replace("'", "&#39;") in html
-    assert "no name, no company, no email address" in html
+    [entry] = [entries.read_entry(p) for p in entry_files(app)]
+    for hidden in (
+        "Fear of change",  # the rep's main reason
+        "Contract terms",  # the rep's other reasons
+        "Relationship with another vendor",
+        "zanzibar-quokka",  # the rep's note
+        "Where the stories differ",
+        "rep recorded",
+        entry.title,  # the internal title ("Deal 3: ...")
+        f"Deal {deal['id']}",
+        f"#{deal['id']}",
+        CONTACT["company"],
+        "Quuxbridge",
+    ):
+        assert hidden.lower() not in text.lower(), f"{hidden!r} is on the buyer's thank-you page"
+    for shown in (
+        "What you decided Chose another vendor: Rivalsoft",
+        "Main reason Trust",
+        "Other reasons Price, Support",
+        "Their demo showed the real product; yours was slides.",
+        "Didn't hold: Live in two weeks",
+        "Not sure: 24/7 phone support",
+        "A pilot with our own data.",
+        "How far you trusted what we told you 2 of 5",
+        "Your name with this answer Anonymous",
+        "May we contact you about it No",
+    ):
+        assert shown in text, f"{shown!r} missing from the thank-you page"
+    assert "Only Rita and their managers at " in text  # and who will see it
+
+
+def test_the_thank_you_page_of_a_named_answer_shows_the_name_and_who_sees_it(app, client, link):
+    token = link[2]
+    client.post(
+        f"/s/{token}",
+        data=answer_data(
+            client, token, attribution="named", name="Zed Named", company="Zedco",
+            may_contact="yes", reasons=None, trust=None, claim_0=None, claim_1=None,
+            own_words="", would_change="",
+        ),
+    )  # fmt: skip
+    text = page_text(client.get(f"/s/{token}/thanks").get_data(as_text=True))
+    assert "Your name with this answer With my name and company: Zed Named, Zedco" in text
+    assert "May we contact you about it Yes" in text
+    assert "with the name and company you gave" in text
+    for absent in ("Other reasons", "How far you trusted", "whether it held", "own words"):
+        assert absent not in text  # questions left blank are not listed
 
 
 def test_someone_else_with_the_link_sees_only_already_received(app, client, link):
@@ -462,7 +521,7 @@ def test_an_expired_link_is_410_with_a_kind_page_and_marks_expired(app, client):
     inv, token = invite(app, make_deal(app), expiry_days=-1)
     page = client.get(f"/s/{token}")
     assert page.status_code == 410
-    assert "This link has expired" in page.get_data(as_text=True)
+    assert "has expired" in page.get_data(as_text=True)
     assert "Thank you for thinking of us" in page.get_data(as_text=True)
     assert invitation(app, inv["id"])["status"] == "expired"
     data = {"csrf_token": csrf_token(client, "/login"), "outcome": "price", "reason": "price"}
@@ -527,7 +586,7 @@ def test_optout_get_changes_nothing_and_post_suppresses(app, client, link):
         assert invitations.is_suppressed(get_store(), CONTACT["email"].upper())
     assert invitation(app, inv["id"])["status"] == "opted-out"
     after = client.get(f"/s/{token}").get_data(as_text=True)
-    assert "You asked us not to write again" in after and "csrf_token" not in after
+    assert "not to write again" in after and "csrf_token" not in after
 
 
 def test_optout_post_without_csrf_is_refused(app, client, link):
@@ -682,3 +741,72 @@ def test_invites_remind_leaves_fresh_and_older_answers_alone(app, client, link, 
     result = runner.invoke(args=["invites", "remind"])
     assert result.exit_code == 0 and "0 rep notice(s) sent" in result.output
     assert len(outbox(app)) == 1
+
+
+# --- who is asking (SPEC 2.2 and 2.3) ------------------------------------------------------------
+
+ORG_NAME = "Quayside Partners"
+
+
+def buyer_pages(app, client) -> dict:
+    """Every page a buyer can meet, by name: (status code, HTML)."""
+    pages = {}
+    _, token = invite(app, make_deal(app))
+    pages["form"] = client.get(f"/s/{token}")
+    pages["optout"] = client.get(f"/s/{token}/optout")
+    _, answered = invite(app, make_deal(app))
+    client.post(f"/s/{answered}", data=answer_data(client, answered))
+    pages["thanks"] = client.get(f"/s/{answered}/thanks")
+    pages["received"] = app.test_client().get(f"/s/{answered}")
+    _, expired = invite(app, make_deal(app), expiry_days=-1)
+    pages["expired"] = client.get(f"/s/{expired}")
+    _, leaving = invite(app, make_deal(app))
+    pages["opted_out"] = client.post(f"/s/{leaving}/optout", data={"List-Unsubscribe": "One-Click"})
+    pages["opted_out_later"] = client.get(f"/s/{leaving}")
+    return {name: (r.status_code, r.get_data(as_text=True)) for name, r in pages.items()}
+
+
+def test_every_buyer_page_names_the_org_in_its_heading_and_says_who_reads_answers(app, client):
+    app.config.update(ORG_NAME=ORG_NAME, ORG_URL=None, PRIVACY_URL=None)
+    pages = buyer_pages(app, client)
+    assert {name: code for name, (code, _) in pages.items()} == {
+        "form": 200, "optout": 200, "thanks": 200, "received": 200, "expired": 410,
+        "opted_out": 200, "opted_out_later": 200,
+    }  # fmt: skip
+    for name, (_, html) in pages.items():
+        [heading] = re.findall(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+        assert ORG_NAME in page_text(heading), f"{name}: the heading does not name the org"
+        assert re.search(r"<title>[^<]*Quayside Partners</title>", html), name
+        line = re.search(r'<p class="who-reads">(.*?)</p>', html, re.S)
+        assert line, f"{name}: no line says who reads the answer"
+        assert f"Only Rita and their managers at {ORG_NAME} will know" in page_text(line[1])
+        assert "privacy" not in html.lower()  # no privacy address set, no link
+        assert "Debrief" not in page_text(html)  # the buyer is told who asks, not the tool
+
+
+def test_a_deal_whose_rep_is_gone_names_the_person_who_worked_with_you(app, client):
+    deal = make_deal(app, rep_id=999)
+    _, token = invite(app, deal)
+    text = page_text(client.get(f"/s/{token}").get_data(as_text=True))
+    assert "Only the person who worked with you and their managers at" in text
+
+
+def test_the_privacy_and_org_links_are_on_every_buyer_page_when_set(app, client):
+    app.config.update(
+        ORG_NAME=ORG_NAME,
+        ORG_URL="https://quayside.example/",
+        PRIVACY_URL="https://quayside.example/privacy?lang=en&x=1",
+    )
+    for name, (_, html) in buyer_pages(app, client).items():
+        privacy = re.search(
+            r'<a href="https://quayside.example/privacy\?lang=en&amp;x=1"[^>]*>', html
+        )
+        assert privacy and "noreferrer" in privacy[0], f"{name}: no privacy link"
+        assert re.search(r'<a href="https://quayside.example/"[^>]*>Quayside Partners</a>', html)
+
+
+def test_the_org_is_escaped_on_pages(app, client):
+    app.config.update(ORG_NAME="<b>Bold</b> & Sons", ORG_URL=None, PRIVACY_URL=None)
+    _, token = invite(app, make_deal(app))
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "<b>Bold</b>" not in html and "&lt;b&gt;Bold&lt;/b&gt; &amp; Sons" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from pathlib import Path
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,7 +23,8 @@ from flask import (
 
 from debrief.auth import users
 from debrief.auth.forms import LoginForm
-from debrief.ratelimit import Limiter
+from debrief.auth.sessions import get_sessions
+from debrief.ratelimit import Unavailable, get_limiter
 from debrief.store import get_store
 
 bp = Blueprint("auth", __name__)
@@ -34,16 +35,28 @@ def load_user() -> None:
     """Put the signed-in, still active account on g.user (or None)."""
     user_id = session.get("user_id")
     user = users.get_user(get_store(), user_id) if isinstance(user_id, int) else None
-    if user is not None and (not user.get("active") or session.get("pw") != _pw_mark(user)):
-        session.clear()  # deactivated, or the password changed since this session began
-        user = None
+    try:
+        if user is not None and not _still_signed_in(user):
+            session.clear()  # signed out, deactivated, or the password changed since sign-in
+            user = None
+    except Unavailable:
+        user = None  # cannot tell: fail closed, and keep the cookie for when the disk is back
     if user is not None and session.permanent:
         # Re-signing and re-sending the cookie on every response cost ~0.5 ms a page (SPEC 4);
         # a changed session is re-sent, so the 12-hour idle limit moves every few minutes.
         now = int(time.time())
         if now - session.get("seen", 0) >= current_app.config["SESSION_REFRESH_AFTER"]:
             session["seen"] = now
+            with suppress(Unavailable):  # a full disk must not stop reading: try again later
+                get_sessions().touch(session["sid"])
     g.user = user
+
+
+def _still_signed_in(user: dict) -> bool:
+    """The session was not ended on the server, the account is active, its password unchanged."""
+    if not user.get("active") or session.get("pw") != _pw_mark(user):
+        return False
+    return get_sessions().is_live(session.get("sid"), user["id"])
 
 
 def _pw_mark(user: dict) -> str:
@@ -92,44 +105,61 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _limiter() -> Limiter:
-    return Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
+def _refused(form: LoginForm, message: str, status: int):
+    """The sign-in form again, with why beside the password."""
+    form.password.errors.append(message)
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form; sign in on a valid email and password."""
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        email = users.normalize_email(form.email.data)
-        keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
-        cfg = current_app.config
-        limiter = _limiter()
-        if limiter.blocked(keys, cfg["LOGIN_ATTEMPTS"], cfg["LOGIN_WINDOW"]):
-            minutes = cfg["LOGIN_WINDOW"] // 60
-            form.password.errors.append(
-                f"Too many failed attempts. Wait {minutes} minutes and try again."
-            )
-            return render_template("auth/login.html", form=form), 429
-        user = users.authenticate(get_store(), email, form.password.data)
-        if user is None:
-            for key in keys:
-                limiter.hit(key)
-            form.password.errors.append("That email and password do not match an active account.")
-            return render_template("auth/login.html", form=form), 200
-        limiter.reset(keys[0])
-        session.clear()
-        session.permanent = True
-        session["user_id"] = user["id"]
-        session["pw"] = _pw_mark(user)
-        session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
-        return redirect(safe_next(form.next.data))
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    try:
+        return _sign_in(form)
+    except Unavailable:  # the attempt or the session cannot be recorded: no uncounted guess
+        message = (
+            "Signing in is not possible right now: the site cannot record it (its disk is full "
+            "or read-only). Please try again later."
+        )
+        return _refused(form, message, 503)
+
+
+def _sign_in(form: LoginForm):
+    """Count the attempt, then check the password, then open a session: the response."""
+    email = users.normalize_email(form.email.data)
+    keys = [f"login:acct:{email}", f"login:addr:{request.remote_addr}"]
+    cfg = current_app.config
+    limiter = get_limiter()
+    at = limiter.attempt(keys, cfg["LOGIN_ATTEMPTS"], cfg["LOGIN_WINDOW"])
+    if at is None:
+        minutes = cfg["LOGIN_WINDOW"] // 60
+        return _refused(
+            form, f"Too many failed attempts. Wait {minutes} minutes and try again.", 429
+        )
+    user = users.authenticate(get_store(), email, form.password.data)
+    if user is None:
+        return _refused(form, "That email and password do not match an active account.", 200)
+    sid = get_sessions().begin(user["id"])
+    limiter.withdraw(keys[1:], at)  # a sign-in is no failure of the address (an office's NAT)
+    limiter.reset(keys[0])  # and the account's earlier failures are forgiven
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user["id"]
+    session["sid"] = sid
+    session["pw"] = _pw_mark(user)
+    session["seen"] = int(time.time())  # the cookie is fresh: load_user renews it later
+    return redirect(safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     """Sign out (a POST with a CSRF token, so no page can sign you out by a link)."""
-    session.clear()
+    sid = session.get("sid")
+    session.clear()  # the browser forgets it at once, even if the server cannot (503) below
+    if isinstance(sid, str):
+        get_sessions().end(sid)  # so a copy of the cookie no longer works either
     flash("You are signed out.")
     return redirect(url_for("auth.login"))

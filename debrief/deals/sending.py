@@ -49,11 +49,12 @@ class InviteError(Exception):
 
 @dataclass
 class Mail:
-    """A rendered invitation or reminder."""
+    """A rendered invitation or reminder, and who it is from."""
 
     subject: str
     text: str
     html: str
+    sender: str
 
 
 def links(config: dict[str, Any], token: str) -> dict[str, str]:
@@ -75,10 +76,11 @@ def compose(
     expires = expires_at or invitations.stamp(
         invitations.now() + timedelta(days=config["INVITE_EXPIRY_DAYS"])
     )
+    rep_name = (rep or {}).get("name")
     context = {
         "deal": deal,
         "greeting": deal.get("contact_name") or "there",
-        "rep_name": (rep or {}).get("name") or "The sales team",
+        "rep_name": rep_name,
         "note": (note or "").strip(),
         "expires_on": datetime.fromisoformat(expires).strftime("%d %B %Y").lstrip("0"),
         **links(config, token),
@@ -87,6 +89,11 @@ def compose(
         subject=SUBJECTS[kind],
         text=render_template(f"mail/{kind}.txt", **context),
         html=render_template(f"mail/{kind}.html", **context),
+        # The buyer sees who asks: "Ana Reyes at Harbourline" (SPEC 2.2), from our own address.
+        sender=mail.named_sender(
+            config["MAIL_FROM"],
+            f"{rep_name} at {config['ORG_NAME']}" if rep_name else config["ORG_NAME"],
+        ),
     )
 
 
@@ -98,7 +105,7 @@ def preview(store: Store, config: dict[str, Any], deal: dict[str, Any], note: st
 def _message(config: dict[str, Any], deal: dict[str, Any], rep: Any, body: Mail) -> EmailMessage:
     """The MIME message; header values are checked, so a name with a line break is refused."""
     return mail.build_message(
-        sender=config["MAIL_FROM"],
+        sender=body.sender,
         to=formataddr((mail.check_header(deal.get("contact_name") or ""), deal["contact_email"])),
         subject=body.subject,
         text=body.text,
@@ -155,7 +162,10 @@ def _deliver(store: Store, config: dict[str, Any], deal: dict[str, Any], build: 
         where = transport(config).send(msg)
     except mail.HeaderInjection:
         _drop_token(store, token)
-        return "The contact name or email holds a line break or control character: edit the deal."
+        return (
+            "The contact name or email (or the rep's name) holds a line break or control "
+            "character: edit the deal."
+        )
     except (mail.MailError, ValueError) as exc:
         _drop_token(store, token)
         return str(exc)

@@ -277,3 +277,14 @@ def team_entry(store: Store, answer: dict[str, Any]) -> entries.Entry:
     deal = store.table("deals").get(answer["deal_id"]) or {"id": answer["deal_id"]}
     rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
     return entries.normalized(build_entry(deal, rep["email"] if rep else None, answer))
+
+
+# --- who reads the answer (every page the buyer sees says so) --------------------------------
+
+
+def rep_first_name(store: Store, deal_id: int) -> str | None:
+    """The first name of the deal's rep, or None when the deal or its rep is gone."""
+    deal = store.table("deals").get(deal_id)
+    rep = users.get_user(store, deal["rep_id"]) if deal and deal.get("rep_id") else None
+    words = ((rep or {}).get("name") or "").split()
+    return words[0] if words else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -19,8 +18,7 @@ from flask import (
 )
 
 from debrief.deals import invitations
-from debrief.entries import render_body
-from debrief.ratelimit import Limiter
+from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import get_store
 from debrief.survey import notices, service
@@ -53,18 +51,23 @@ def _invitation_or_404(token: str) -> dict[str, Any]:
     invitation = invitations.find_by_token(store, token)
     if invitation is not None:
         return invitation  # a real link is never throttled
-    limiter = Limiter(Path(current_app.config["DATA_DIR"]) / "ratelimit.sqlite")
     key = f"survey:addr:{request.remote_addr}"
-    if limiter.blocked([key], current_app.config["TOKEN_MISSES"], 60):
+    # A miss that cannot be counted raises ratelimit.Unavailable, an OSError: a 503 page.
+    if get_limiter().attempt([key], current_app.config["TOKEN_MISSES"], 60) is None:
         abort(429)
-    limiter.hit(key)
     abort(404)
 
 
-def _closed(state: str):
+def _page(template: str, invitation: dict[str, Any], **context: Any) -> str:
+    """A buyer's page, told whose the deal is: each one says who will read the answer."""
+    rep = service.rep_first_name(get_store(), invitation["deal_id"])
+    return render_template(template, invitation=invitation, rep=rep, **context)
+
+
+def _closed(state: str, invitation: dict[str, Any]):
     """The kind page for a link that no longer shows the form."""
     template, code = _CLOSED_PAGES[state]
-    return render_template(template), code
+    return _page(template, invitation), code
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -74,31 +77,31 @@ def answer(token: str):
     invitation = _invitation_or_404(token)
     state = service.link_state(store, invitation)
     if state != "open":
-        return _closed(state)
+        return _closed(state, invitation)
     deal = service.deal_for(store, invitation) or abort(404)
     form = survey_form(deal.get("claims") or [])
     if form.validate_on_submit():
         stored = service.submit_answer(store, current_app.config, invitation, form.answer_data())
         if stored is None:  # a second tab or a double click lost the race
-            return _closed("answered")
+            return _closed("answered", invitation)
         # Only the browser that answered sees the answer again, not whoever gets the link later.
         session["answered"] = invitation["id"]
         return redirect(url_for(".thanks", token=token))
     if request.method == "GET":
         service.mark_opened(store, invitation)
-    return render_template("survey/form.html", form=form, invitation=invitation, token=token)
+    return _page("survey/form.html", invitation, form=form, token=token)
 
 
 @bp.get("/<token>/thanks")
 def thanks(token: str):
-    """The answer exactly as the team will see it."""
-    store = get_store()
+    """The buyer's own answer as they gave it, and who will see it: nothing the rep recorded."""
     invitation = _invitation_or_404(token)
-    found = service.answer_for_invitation(store, invitation["id"])
-    if found is None or session.get("answered") != invitation["id"]:
-        return _closed("answered") if found else redirect(url_for(".answer", token=token))
-    entry = service.team_entry(store, found)
-    return render_template("survey/thanks.html", entry=entry, body=render_body(entry), answer=found)
+    found = service.answer_for_invitation(get_store(), invitation["id"])
+    if found is None:
+        return redirect(url_for(".answer", token=token))
+    if session.get("answered") != invitation["id"]:
+        return _closed("answered", invitation)  # the link, in another browser: nothing shown
+    return _page("survey/thanks.html", invitation, answer=found)
 
 
 # RFC 8058 one-click unsubscribe: mail clients POST `List-Unsubscribe=One-Click` to the
@@ -113,9 +116,9 @@ def optout(token: str):
     one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
     if one_click or form.validate_on_submit():
         service.opt_out(get_store(), invitation)
-        return render_template("survey/opted_out.html", just_now=True)
+        return _page("survey/opted_out.html", invitation, just_now=True)
     code = 400 if request.method == "POST" else 200
-    return render_template("survey/optout.html", form=form, token=token), code
+    return _page("survey/optout.html", invitation, form=form, token=token), code
 
 
 @bp.app_template_global("answer_for")

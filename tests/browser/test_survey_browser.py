@@ -91,7 +91,8 @@ def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     # The buyer opens the link from the mail, in a browser of their own.
     buyer = new_page(PHONE)
     buyer.goto(survey_link(app))
-    assert buyer.get_by_role("heading", level=1).inner_text() == "Why didn't you choose us?"
+    org = app.config["ORG_NAME"]
+    assert buyer.get_by_role("heading", level=1).inner_text() == f"Why didn't you choose {org}?"
     assert buyer.locator("header nav").count() == 0  # no staff navigation
     screenshot(buyer, tmp_path, "survey-phone")
     assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
@@ -121,9 +122,9 @@ def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     buyer.keyboard.press("Enter")
 
     buyer.wait_for_url(re.compile(r"/thanks$"))
-    assert buyer.get_by_role("heading", level=1).inner_text() == "Thank you"
-    assert "Your demo was slides" in buyer.locator(".team-view").inner_text()
-    assert "<b>honest</b>" in buyer.locator(".team-view").inner_text()  # shown as typed
+    assert buyer.get_by_role("heading", level=1).inner_text() == f"Thank you: {org} has your answer"
+    assert "Your demo was slides" in buyer.locator(".your-answer").inner_text()
+    assert "<b>honest</b>" in buyer.locator(".your-answer").inner_text()  # shown as typed
     screenshot(buyer, tmp_path, "thanks-phone")
     assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
     assert axe_violations(buyer, axe_source) == []
@@ -165,3 +166,56 @@ def test_the_form_fits_a_phone_with_long_words_and_errors(live_server, new_page,
         )
         screenshot(buyer, tmp_path, f"errors-{name}")
         assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+
+
+LONG_ORG = "Harbourline Maritime Logistics Software Cooperative & Partners"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_form_and_thank_you_page_name_the_org_and_fit(
+    live_server, new_page, axe_source, tmp_path, viewport
+):
+    url, app = live_server.url, live_server.app
+    app.config.update(
+        ORG_NAME=LONG_ORG,
+        ORG_URL="https://harbourline.example/",
+        PRIVACY_URL="https://harbourline.example/privacy",
+    )
+    with app.app_context():
+        store = get_store()
+        deal_id = store.table("deals").insert(
+            {"company": "Quuxbridge Ltd", "contact_email": "q@quuxbridge.test", "rep_id": 1,
+             "rep_reason": "status-quo", "rep_reasons": ["contract"],
+             "claims": ["Live in two weeks"], "notes": "Rep note: zanzibar-quokka",
+             "competitor": "Rivalsoft", "lost_on": "2024-01-01"}
+        )  # fmt: skip
+        inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
+        token = invitations.issue_token(store, inv["id"])
+    name = f"{viewport['width']}px"
+    buyer = new_page(viewport)
+    buyer.goto(f"{url}/s/{token}")
+    heading = buyer.get_by_role("heading", level=1)
+    assert LONG_ORG in heading.inner_text() and heading.is_visible()
+    assert buyer.get_by_role("link", name=LONG_ORG, exact=True).is_visible()  # the header, linked
+    assert "Only Rita and their managers at" in buyer.locator(".who-reads").inner_text()
+    assert buyer.get_by_role("link", name=re.compile("privacy notice")).is_visible()
+    screenshot(buyer, tmp_path, f"org-form-{name}")
+    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+    buyer.get_by_label("Chose another vendor").check()
+    buyer.get_by_label("Which vendor did you choose? (optional)").fill("Rivalsoft")
+    buyer.get_by_role("group", name="What was the main reason?").get_by_label("Trust").check()
+    buyer.get_by_label("In your own words, what decided it?").fill("Slides, not a product.")
+    buyer.get_by_role("button", name="Send my answer").click()
+    buyer.wait_for_url(re.compile(r"/thanks$"))
+    heading = buyer.get_by_role("heading", level=1)
+    assert heading.inner_text() == f"Thank you: {LONG_ORG} has your answer"
+    mine = buyer.locator(".your-answer").inner_text()
+    assert "Slides, not a product." in mine and "Rivalsoft" in mine and "Trust" in mine
+    page = buyer.locator("main").inner_text()
+    for hidden in ("Fear of change", "Contract terms", "zanzibar-quokka", "Quuxbridge", "Deal "):
+        assert hidden not in page
+    screenshot(buyer, tmp_path, f"org-thanks-{name}")
+    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
