@@ -28,7 +28,8 @@ from debrief.auth import users
 from debrief.index import SCHEMA_VERSION, SearchIndex
 from debrief.store import STORE_FORMAT, Store
 
-VERSION = 1  # bump when the generator changes: cached data sets are rebuilt
+# Bump when the generator changes: cached data sets are rebuilt (2: anonymous debriefs, no Deal).
+VERSION = 2
 DATA_ROOT = Path(__file__).resolve().parent / "data"
 PASSWORD = "bench-password-1"  # every benchmark account's password
 SECRET_KEY = "bench-only-secret-key"

@@ -20,6 +20,7 @@ def init_command() -> None:
     from pathlib import Path
 
     from debrief.kb.service import get_index
+    from debrief.survey import upgrade
 
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
@@ -27,11 +28,17 @@ def init_command() -> None:
     upgraded = get_store().upgrade()
     # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
     added, changed, removed, problems = get_index().sync()
+    rewritten = upgrade.anonymous_debriefs(get_store())
     click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
     if upgraded:
         click.echo(f"Store: {upgraded} files rewritten in the current format.")
     click.echo(f"Search index: {added} added, {changed} changed, {removed} removed.")
+    if rewritten:
+        click.echo(
+            f"Entries: {rewritten} anonymous debrief{'s' if rewritten != 1 else ''} rewritten"
+            " without their deal number and names (SPEC 2.3)."
+        )
     if problems:
         click.echo(f"{len(problems)} broken entry files skipped: `debrief kb reindex` lists them.")
 

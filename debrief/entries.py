@@ -216,7 +216,13 @@ _ALLOWED_ATTRIBUTES = {"a": {"href"}, "code": {"class"}, "th": {"align"}, "td": 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     """Keep only `language-*` classes on code and left/center/right alignment in tables."""
     if attr == "class":
-        kept = [c for c in value.split() if re.fullmatch(r"language-[a-z0-9_+#.-]+", c)]
+        # language-buyer is the buyer-quote style: only render_body gives it, to a debrief's
+        # buyer blocks, so a rep's ```buyer fence cannot make a made-up quote look real.
+        kept = [
+            c
+            for c in value.split()
+            if re.fullmatch(r"language-[a-z0-9_+#.-]+", c) and c != "language-buyer"
+        ]
         return " ".join(kept) or None
     if attr == "align":
         return value if value in ("left", "center", "right") else None
@@ -259,15 +265,21 @@ def render_markdown(text: str) -> Markup:
 
 
 def render_body(entry: Entry) -> Markup:
-    """The entry body as safe HTML: rep Markdown sanitized, buyer blocks escaped as quotes."""
-    return _render_text(entry.body)
+    """The entry body as safe HTML: rep Markdown sanitized, a debrief's buyer blocks as quotes.
+
+    Only a debrief (written by Debrief from an answer) has buyer blocks; in any other entry a
+    `buyer` fence is the author's own Markdown and shows as an ordinary code block.
+    """
+    return _render_text(entry.body, entry.kind == "debrief")
 
 
 # Bodies rendered lately, by their text: Markdown and nh3 cost ~1.5 ms of a ~4 ms entry page,
 # and the same entries are opened again and again (SPEC 4). The HTML depends on the text alone.
 @functools.lru_cache(maxsize=512)
-def _render_text(body: str) -> Markup:
-    """render_body() of a body text."""
+def _render_text(body: str, buyer_blocks: bool) -> Markup:
+    """render_body() of a body text, its buyer blocks quoted or (not a debrief) left as Markdown."""
+    if not buyer_blocks:
+        return render_markdown(_clean_text(body))
     parts = []
     for kind, text in _split_buyer_blocks(_clean_text(body)):
         if kind == "buyer":
@@ -339,12 +351,22 @@ def _stem(entry: Entry) -> str:
     return f"{entry.date.isoformat()}-{slugify(entry.title) or 'entry'}"
 
 
+# Suffixes tried in order before random ones. Anonymous debriefs share neutral titles, so one
+# busy day brings many entries of one name; trying -2, -3, ... each time cost a few stats per
+# name taken, inside the index's write lock, and writers of the hundredth answer timed out.
+SLUG_IN_ORDER = 9
+
+
 def _slugs(base: str, first: str = "") -> Iterator[str]:
-    """Candidate stems in the order they are tried: `first` if given, then base, base-2, ..."""
+    """Candidate stems in the order they are tried: `first` if given, base, base-2 ... base-9,
+    then base-<random number> (a wide range: one or two tries find a free one)."""
     if first:
         yield first
     for n in range(1, 10_000):
-        slug = base if n == 1 else f"{base}-{n}"
+        if n <= SLUG_IN_ORDER:
+            slug = base if n == 1 else f"{base}-{n}"
+        else:
+            slug = f"{base}-{SLUG_IN_ORDER + 1 + secrets.randbelow(999_990)}"
         if slug != first:
             yield slug
 

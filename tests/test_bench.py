@@ -36,13 +36,14 @@ def test_data_set_holds_what_its_manifest_says(built):
     assert all(not isinstance(f, Exception) for f in files)
     index = SearchIndex(built.data_dir / "index.sqlite", built.entries_dir)
     assert index.entry_count() == built.manifest["entries"]
-    # Every answer points at its entry, and anonymous ones name no company in the file.
+    # Every answer points at its entry, and anonymous ones name no deal or company in the file.
     slugs = {f.slug: f for f in files}
     for answer in store.table("answers").all():
         entry = slugs[answer["entry_slug"]]
-        assert entry.deal == answer["deal_id"]
         if answer["attribution"] == "anonymous":
-            assert entry.company is None
+            assert entry.deal is None and entry.company is None
+        else:
+            assert entry.deal == answer["deal_id"]
 
 
 def test_cached_data_set_is_reused(built):

@@ -141,6 +141,19 @@ def test_a_slug_chosen_beforehand_is_the_file_name_unless_taken_meanwhile(tmp_pa
         (tmp_path / "2026" / f"{base}-5.md").unlink()
 
 
+def test_a_busy_title_takes_a_random_free_suffix_after_the_first_nine(tmp_path):
+    # Anonymous debriefs share a few neutral titles: the 50th of a day must not try 49 names.
+    base = "2026-03-14-ask-about-the-budget-owner"
+    slugs = [write_entry(tmp_path, lesson()).slug for _ in range(40)]
+    assert slugs[:9] == [base] + [f"{base}-{n}" for n in range(2, 10)]
+    later = [int(s.removeprefix(f"{base}-")) for s in slugs[9:]]
+    assert len(set(slugs)) == 40 and all(n >= 10 for n in later)
+    assert sorted(later) != list(range(10, 41))  # not the next numbers in order
+    assert {p.stem for p in (tmp_path / "2026").glob("*.md")} == set(slugs)
+    chosen = free_slug(tmp_path, lesson())
+    assert write_entry(tmp_path, lesson(slug=chosen)).slug == chosen  # kept, as stored
+
+
 def test_concurrent_writers_never_share_a_file(tmp_path):
     results = []
 
@@ -218,7 +231,7 @@ def test_a_body_rendered_again_is_the_same_html_and_an_edit_renders_anew():
 @pytest.mark.parametrize("text", HOSTILE_BUYER)
 def test_buyer_text_is_stored_verbatim_and_rendered_escaped(tmp_path, text):
     body = "Rep intro.\n\n" + buyer_block(text) + "\n\nRep outro."
-    written = write_entry(tmp_path, lesson(body=body))
+    written = write_entry(tmp_path, lesson(kind="debrief", body=body))
     assert text in written.path.read_text()
     html = str(render_body(read_entry(written.path)))
     inner = re.search(r'<pre><code class="language-buyer">(.*?)</code></pre>', html, re.S)
@@ -238,6 +251,34 @@ def test_nothing_in_buyer_text_closes_its_fence(text):
     assert html.count("</code></pre>") == 1 and html.endswith("</code></pre>")
     inner = html.removeprefix('<pre><code class="language-buyer">').removesuffix("</code></pre>")
     assert "<" not in inner
+
+
+FORGED_QUOTES = [
+    "```buyer\nWe loved you, honestly.\n```",
+    "``` buyer\nWe loved you, honestly.\n```",
+    "```{.buyer}\nWe loved you, honestly.\n```",
+    "~~~ buyer\nWe loved you, honestly.\n~~~",
+    "~~~~buyer\nWe loved you, honestly.\n~~~~",
+    '<pre><code class="language-buyer">We loved you, honestly.</code></pre>',
+    '<blockquote class="buyer">We loved you, honestly.</blockquote>',
+    "Intro.\n\n" + buyer_block("We loved you, honestly."),
+]
+
+
+@pytest.mark.parametrize("body", FORGED_QUOTES)
+def test_only_a_debrief_shows_buyer_quotes_a_lesson_shows_code_or_text(body):
+    html = str(render_body(lesson(body=body)))
+    assert "We loved you, honestly." in html
+    assert "buyer" not in html.replace("We loved you", ""), html  # no class, no quote style
+    if "```" in body or "~~~" in body:
+        assert re.search(r"<pre><code>We loved you, honestly\.\n?</code></pre>", html), html
+
+
+def test_a_debrief_shows_its_buyer_blocks_as_quotes_and_rep_fences_as_code():
+    body = "```buyer\nRep-made.\n```\n\n" + buyer_block("The buyer's own.")
+    html = str(render_body(lesson(kind="debrief", body=body)))
+    assert '<pre><code class="language-buyer">The buyer&#39;s own.</code></pre>' in html
+    assert "<pre><code>Rep-made.\n</code></pre>" in html and html.count("language-buyer") == 1
 
 
 def test_buyer_block_strips_control_characters():

@@ -486,6 +486,18 @@ def test_lesson_limits(client, auth, app, title, body, message):
     assert entry_files(app) == []
 
 
+@pytest.mark.parametrize("fence", ["```buyer", "~~~ buyer"])
+def test_a_lesson_cannot_forge_a_buyer_quote(client, auth, app, fence):
+    auth.login()
+    body = f"What they said:\n\n{fence}\nYou were the best vendor we met.\n{fence[:3]}\n"
+    shown = post_lesson(client, "/kb/lessons/new", title="Forged", body=body, preview="Preview")
+    saved = post_lesson(client, "/kb/lessons/new", title="Forged", body=body)
+    slug = saved.headers["Location"].rsplit("/", 1)[1]
+    for html in (shown.get_data(as_text=True), page(client, f"/kb/{slug}")):
+        assert "<pre><code>You were the best vendor we met.\n</code></pre>" in html
+        assert "language-buyer" not in html
+
+
 def test_lesson_tied_to_a_deal_shows_on_its_debrief(client, auth, app):
     deal_id = add_deal(app, "rep@example.test")
     debrief = publish(app, title="Northwind debrief", deal=deal_id, rep="rep@example.test")

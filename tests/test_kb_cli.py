@@ -159,6 +159,8 @@ def check_export(data: bytes, folder: Path) -> None:
     assert anonymous["claims"] == "Setup in a day (did-not-hold)"
     assert anonymous["trust"] == "2" and named["trust"] == ""
     assert named["may_contact"] == "yes" and anonymous["may_contact"] == "no"
+    assert anonymous["deal_id"] == anonymous["entry_slug"] == ""  # nothing ties it to its deal
+    assert (named["deal_id"], named["entry_slug"]) == ("2", "2024-05-02-open-corp")
 
 
 def test_export_command_writes_the_zip(runner, folder, answers, tmp_path):
@@ -210,3 +212,109 @@ def test_export_is_for_managers_only(client, auth, folder):
 )
 def test_neutralize(value, expected):
     assert neutralize(value) == expected
+
+
+# --- anonymity in exports and in files written by earlier versions ----------------------------
+
+VEXLEY = {"company": "Vexley GmbH", "contact_name": "Vera Vogt", "contact_email": "vv@vexley.test"}
+
+
+def vexley_deal(app) -> dict:
+    """A lost deal of rep@example.test whose company, contact and email the buyer wrote down."""
+    with app.app_context():
+        store = get_store()
+        rep = store.table("users").find_one("email", "rep@example.test")
+        record = {**VEXLEY, "rep_id": rep["id"], "rep_reason": "price", "rep_reasons": [],
+                  "claims": ["Native sync with the Vexley CRM"], "crm_id": "SF-0042"}  # fmt: skip
+        return store.table("deals").get(store.table("deals").insert(record))
+
+
+def vexley_answer(deal: dict, slug: str | None) -> dict:
+    """An anonymous answer to that deal that names its company, contact and email."""
+    return {
+        **ANSWERS[0],
+        "deal_id": deal["id"],
+        "own_words": "Vera Vogt at VEXLEY chose Acme; write to vv@vexley.test.",
+        "claims": [{"claim": "Native sync with the Vexley CRM", "verdict": "did-not-hold"}],
+        "would_change": "Nothing",
+        "entry_slug": slug,
+    }
+
+
+def test_both_answer_exports_show_anonymous_text_as_the_entry_does(app, client, auth):
+    deal = vexley_deal(app)
+    with app.app_context():
+        get_store().table("answers").insert(vexley_answer(deal, "2024-05-01-a-buyers-debrief"))
+    auth.login("boss@example.test")
+    with client.get("/kb/export") as response:
+        _, [row], _ = read_zip(response.get_data())
+    dashboard = client.get("/dashboard/answers.csv?from=2024-01-01").get_data(as_text=True)
+    [other] = list(csv.DictReader(io.StringIO(dashboard)))
+    for exported in (row, other):
+        assert exported["deal_id"] == "" and exported.get("entry_slug", "") == ""
+        assert exported["own_words"] == (
+            "[the buyer] at [the buyer's company] chose Acme; write to [email]."
+        )
+        assert "Native sync with the [the buyer's company] CRM" in exported["claims"]
+    for text in (",".join(row.values()), dashboard):
+        for secret in ("vexley", "vera", "vogt", "SF-0042"):
+            assert secret.lower() not in text.lower()
+
+
+def old_format_debrief(app, deal: dict) -> entries.Entry:
+    """An anonymous debrief as Debrief wrote it before: `Deal: N`, "Deal N: ..." and names."""
+    body = (
+        "## In the buyer's words\n\n"
+        + entries.buyer_block("Vera Vogt at VEXLEY chose Acme; write to vv@vexley.test.")
+        + "\n\n## What we told them, and whether it held\n\n"
+        "- **Didn't hold**: Native sync with the Vexley CRM\n\n"
+        "## What would have changed the decision\n\n" + entries.buyer_block("Nothing") + "\n"
+    )
+    entry = publish(
+        app,
+        f"Deal {deal['id']}: Chose another vendor, mainly Price",
+        kind="debrief",
+        deal=deal["id"],
+        rep="rep@example.test",
+        competitor="acme",
+        outcome="competitor",
+        prospect_reasons=["price", "support", "trust"],
+        rep_reasons=["price"],
+        themes=["pricing"],
+        trust=2,
+        body=body,
+    )
+    with app.app_context():
+        get_store().table("answers").insert(vexley_answer(deal, entry.slug))
+    return entry
+
+
+def test_init_rewrites_old_anonymous_debriefs_in_place_once(app, runner, client, auth):
+    deal = vexley_deal(app)
+    old = old_format_debrief(app, deal)
+    named = publish(app, "Open Corp: Kept the current setup, mainly Timing", kind="debrief",
+                    deal=7, company="Open Corp", body="Open Corp said so.")  # fmt: skip
+    named_bytes = named.path.read_bytes()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "1 anonymous debrief rewritten" in result.output
+    text = old.path.read_text()  # the same file: the answer's entry_slug still leads to it
+    entry = entries.read_entry(old.path)
+    assert entry.slug == old.slug and entry.deal is None and "Deal" not in text
+    assert entry.title == "A buyer's debrief: Chose another vendor, mainly Price"
+    for secret in ("vexley", "vera", "vogt", "SF-0042"):
+        assert secret.lower() not in text.lower()
+    assert "[the buyer] at [the buyer's company] chose Acme; write to [email]." in text
+    assert "Native sync with the \\[the buyer's company\\] CRM" in text
+    # What the file said beyond the names is kept: facts, themes, date, the rest of the body.
+    assert (entry.date, entry.themes, entry.trust, entry.rep_reasons) == (
+        old.date, ["pricing"], 2, ["price"],
+    )  # fmt: skip
+    assert entry.prospect_reasons == ["price", "support", "trust"]
+    assert named.path.read_bytes() == named_bytes
+    again = runner.invoke(args=["init"])
+    assert again.exit_code == 0 and "rewritten" not in again.output
+    assert old.path.read_text() == text
+    auth.login("other@example.test")
+    for query in ("Vexley", "Vera", f"Deal {deal['id']}"):
+        assert f"/kb/{old.slug}" not in client.get(f"/kb?q={query}").get_data(as_text=True)

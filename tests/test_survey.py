@@ -186,7 +186,7 @@ def test_a_valid_answer_is_stored_written_and_announced(app, client, link):
     [path] = entry_files(app)
     entry = entries.read_entry(path)
     assert answer["entry_slug"] == entry.slug == path.stem
-    assert (entry.kind, entry.deal, entry.rep) == ("debrief", deal["id"], "rep@example.test")
+    assert (entry.kind, entry.deal, entry.rep) == ("debrief", None, "rep@example.test")
     assert entry.company is None and entry.competitor == "rivalsoft"
     assert entry.outcome == "competitor" and entry.trust == 2
     assert entry.prospect_reasons == ["trust", "price", "support"]
@@ -224,7 +224,7 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
     app, client, link
 ):
     deal, _, token = link
-    client.post(f"/s/{token}", data=answer_data(client, token))
+    client.post(f"/s/{token}", data=answer_data(client, token, attribution="named", name="Nia"))
     [answer] = table(app, "answers")
     [path] = entry_files(app)
     # As if killed before its file was written, and another deal's debrief took the name since.
@@ -234,6 +234,22 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
         entry = service.team_entry(get_store(), answer)
     assert entry.deal == deal["id"] and entry.slug == "" and other.slug == answer["entry_slug"]
     assert entry.body == other.body
+
+
+def test_an_anonymous_file_another_answer_also_claims_is_not_surely_the_answers_entry(
+    app, client, link
+):
+    token = link[2]
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    [answer] = table(app, "answers")
+    with app.app_context():
+        store = get_store()
+        assert service.team_entry(store, answer).slug == answer["entry_slug"]
+        # A later answer killed before its file was written was given the same free name: the
+        # file names no deal, so neither answer can tell whose it is, and each is rebuilt.
+        store.table("answers").insert({**answer, "deal_id": 999999, "own_words": "Not mine."})
+        entry = service.team_entry(store, answer)
+    assert entry.slug == "" and "Their demo showed the real product" in entry.body
 
 
 def page_text(html: str) -> str:
@@ -445,6 +461,101 @@ def test_an_anonymous_answer_leaks_no_identity_anywhere_but_the_deal(app, client
             assert secret.lower().encode() not in content.lower(), f"{secret!r} leaks in {where}"
 
 
+LEAKY = {
+    "own_words": "Zelda Quimby here: QUUXBRIDGE needed it sooner. Mail zelda@quuxbridge.test.",
+    "would_change": "Call zelda@quuxbridge.test or ask quuxbridge ltd's board.",
+}
+
+
+def leaky_answer(app, client, **deal_fields) -> tuple[dict, dict, str]:
+    """An anonymous answer whose claims and own words name the deal's company, contact, email."""
+    claims = ["Native sync with the Quuxbridge CRM", "Zelda Quimby gets a named engineer"]
+    deal = make_deal(app, claims=claims, crm_id="CRM-778899", **deal_fields)
+    _, token = invite(app, deal)
+    response = client.post(f"/s/{token}", data=answer_data(client, token, **LEAKY))
+    assert response.status_code == 302
+    [answer] = [a for a in table(app, "answers") if a["deal_id"] == deal["id"]]
+    return deal, answer, token
+
+
+def test_an_anonymous_entry_names_no_deal_company_contact_email_or_crm_id(app, client):
+    deal, answer, _ = leaky_answer(app, client)
+    [path] = entry_files(app)
+    text = path.read_text()
+    entry = entries.read_entry(path)
+    assert answer["entry_slug"] == path.stem
+    assert entry.kind == "debrief" and entry.deal is None and entry.company is None
+    assert "Deal:" not in text and "Company:" not in text
+    assert not re.search(rf"Deal\W*{deal['id']}\b", entry.title) and "deal" not in path.stem
+    assert entry.title == "A buyer's debrief: Chose another vendor, mainly Trust"
+    for secret in ("quuxbridge", "zelda", "quimby", "CRM-778899", "778899"):
+        assert secret.lower() not in text.lower(), secret
+    plain = entries.plain_text(entry.body)
+    assert "[the buyer's company] needed it sooner" in plain
+    assert "[the buyer] here" in plain and "Mail [email]." in plain
+    assert "ask [the buyer's company]'s board" in plain
+    assert "Native sync with the \\[the buyer's company\\] CRM" in entry.body
+    # The store keeps the answer verbatim: the deal's rep and the managers read it there.
+    assert "Zelda Quimby here" in answer["own_words"]
+
+
+def test_a_named_entry_keeps_the_deal_and_the_words_as_given(app, client):
+    deal = make_deal(app, claims=["Native sync with the Quuxbridge CRM"])
+    _, token = invite(app, deal)
+    data = answer_data(client, token, attribution="named", name="Zelda Quimby", **LEAKY)
+    client.post(f"/s/{token}", data={**data, "company": "Quuxbridge Ltd"})
+    entry = entries.read_entry(entry_files(app)[0])
+    assert entry.deal == deal["id"] and entry.company == "Quuxbridge Ltd"
+    assert entry.title == "Quuxbridge Ltd: Chose another vendor, mainly Trust"
+    assert LEAKY["own_words"] in entry.body and "Quuxbridge CRM" in entry.body
+
+
+def test_other_readers_cannot_find_or_place_an_anonymous_debrief(app, client):
+    deal, answer, _ = leaky_answer(app, client)
+    slug = answer["entry_slug"]
+    other = app.test_client()
+    AuthActions(other).login("other@example.test")
+    owner = app.test_client()
+    AuthActions(owner).login("rep@example.test")
+    token = csrf_token(owner, "/kb/lessons/new")
+    response = owner.post(
+        "/kb/lessons/new",
+        data={"title": "Sync claims", "body": "Check it.", "deal": deal["id"], "csrf_token": token},
+    )
+    lesson = response.headers["Location"].rsplit("/", 1)[1]
+    for query in ("Quuxbridge", "quuxbridge ltd", "Zelda", "Quimby", "zelda@quuxbridge.test",
+                  "CRM-778899", f"Deal {deal['id']}"):  # fmt: skip
+        html = other.get(f"/kb?q={query}").get_data(as_text=True)
+        assert f"/kb/{slug}" not in html, query
+    assert f"/kb/{slug}" in other.get("/kb?q=sooner").get_data(as_text=True)  # it is searchable
+    debrief_page = other.get(f"/kb/{slug}").get_data(as_text=True)
+    lesson_page = other.get(f"/kb/{lesson}").get_data(as_text=True)
+    assert f"/kb/{lesson}" not in debrief_page and f"/kb/{slug}" not in lesson_page
+    for html in (debrief_page, lesson_page):
+        assert f"#{deal['id']}" not in html and f"/deals/{deal['id']}" not in html
+        assert "quuxbridge" not in html.lower() and "zelda" not in html.lower()
+    assert other.get(f"/deals/{deal['id']}").status_code == 404
+    # The deal's rep and a manager reach the answer and its entry from the deal, both ways.
+    manager = app.test_client()
+    AuthActions(manager).login("boss@example.test")
+    for reader in (owner, manager):
+        deal_page = reader.get(f"/deals/{deal['id']}").get_data(as_text=True)
+        assert f'href="/kb/{slug}"' in deal_page and "Zelda Quimby here" in deal_page
+        debrief_page = reader.get(f"/kb/{slug}").get_data(as_text=True)
+        assert f'href="/kb/{lesson}"' in debrief_page
+        assert f'href="/deals/{deal["id"]}"' in debrief_page
+        assert f'href="/kb/{slug}"' in reader.get(f"/kb/{lesson}").get_data(as_text=True)
+
+
+def test_no_mail_names_the_deal_of_an_anonymous_answer_to_anyone_but_its_rep(app, client):
+    deal, answer, _ = leaky_answer(app, client)
+    for msg in outbox(app):
+        text = text_of(msg)
+        if f"#{deal['id']}" in text or answer["entry_slug"] in text:
+            assert msg["To"] == "rep@example.test"  # the deal's own rep
+        assert answer["entry_slug"] not in text and "Zelda Quimby here" not in text
+
+
 def test_deal_page_fragment_shows_reasons_side_by_side_and_identity_to_rep_and_managers(
     app, client, link
 ):
@@ -505,7 +616,7 @@ def test_hostile_text_is_stored_faithfully_and_rendered_escaped(app, client, lin
     raw = path.read_bytes()
     assert b"\x00" not in raw and b"\x07" not in raw
     entry = entries.read_entry(path)
-    assert entry.title.startswith("Deal ") and entry.competitor == "b-evil-b-co"
+    assert entry.title.startswith("A buyer's debrief: ") and entry.competitor == "b-evil-b-co"
     assert entries.plain_text(entry.body).count(expected.rstrip("\n")) == 2
     html = client.get(f"/s/{token}/thanks").get_data(as_text=True)
     assert "<script>alert(1)" not in html and "<img src=x" not in html

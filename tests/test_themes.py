@@ -316,6 +316,18 @@ def test_dashboard_cell_lists_the_deals_behind_it(manager, deals):
     assert "They differ" in cell
 
 
+def test_dashboard_cell_finds_an_anonymous_debriefs_deal_through_its_answer(app, manager, deals):
+    slug = publish(app, "A buyer's debrief: Chose another vendor, mainly Trust", rep=REP,
+                   date=datetime.date.today(), prospect_reasons=["trust"],
+                   rep_reasons=["speed"])  # fmt: skip
+    with app.app_context():
+        get_store().table("answers").insert(
+            {"deal_id": deals[0], "entry_slug": slug, "attribution": "anonymous"}
+        )
+    cell = manager.get("/dashboard/cell?rep_reason=speed&buyer_reason=trust")
+    assert f'href="/deals/{deals[0]}">Acme</a>' in cell.get_data(as_text=True)
+
+
 def test_answers_csv_keeps_anonymity_and_neutralizes_formulas(app, manager, deals):
     with app.app_context():
         answers = get_store().table("answers")

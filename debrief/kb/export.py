@@ -10,8 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-# The answer fields a spreadsheet gets. Contact email is deliberately absent, and the name and
-# company columns are filled only for answers the buyer chose to sign.
+from debrief.survey import anonymity
+
+Deals = dict[int, dict[str, Any]]
+
+# The answer fields a spreadsheet gets. Contact email is deliberately absent; the name, company,
+# deal_id and entry_slug columns are filled only for answers the buyer chose to sign.
 COLUMNS = (
     "deal_id",
     "submitted",
@@ -40,9 +44,9 @@ def neutralize(value: Any) -> Any:
     return value
 
 
-def answer_row(answer: dict[str, Any]) -> list[Any]:
-    """One answer as CSV cells, anonymity respected."""
-    named = answer.get("attribution") == "named"
+def answer_row(answer: dict[str, Any], deal: dict[str, Any] | None = None) -> list[Any]:
+    """One answer as CSV cells, anonymity respected (no deal, names replaced: anonymity.shown)."""
+    answer = anonymity.shown(answer, deal)
     claims = "; ".join(
         f"{c.get('claim', '')} ({c.get('verdict', '')})"
         for c in answer.get("claims") or []
@@ -52,20 +56,18 @@ def answer_row(answer: dict[str, Any]) -> list[Any]:
         **answer,
         "reasons": ", ".join(answer.get("reasons") or []),
         "claims": claims,
-        "name": answer.get("name") if named else "",
-        "company": answer.get("company") if named else "",
         "may_contact": "yes" if answer.get("may_contact") else "no",
     }
     return [neutralize("" if values.get(c) is None else values.get(c)) for c in COLUMNS]
 
 
-def answers_csv(answers: Iterable[dict[str, Any]]) -> str:
-    """The answers as CSV text with a header row."""
+def answers_csv(answers: Iterable[dict[str, Any]], deals: Deals | None = None) -> str:
+    """The answers as CSV text with a header row; `deals` by id, for the names to replace."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for answer in answers:
-        writer.writerow(answer_row(answer))
+        writer.writerow(answer_row(answer, (deals or {}).get(answer.get("deal_id"))))
     return out.getvalue()
 
 
@@ -80,7 +82,9 @@ def _files(folder: Path) -> Iterable[Path]:
                 yield path
 
 
-def write_zip(out: IO[bytes], entries_dir: Path, answers: Iterable[dict[str, Any]]) -> int:
+def write_zip(
+    out: IO[bytes], entries_dir: Path, answers: Iterable[dict[str, Any]], deals: Deals | None = None
+) -> int:
     """Write the zip (entries/... and answers.csv) to a binary file; returns the files count."""
     count = 0
     entries_dir = Path(entries_dir)
@@ -88,5 +92,5 @@ def write_zip(out: IO[bytes], entries_dir: Path, answers: Iterable[dict[str, Any
         for path in _files(entries_dir):
             archive.write(path, "entries/" + path.relative_to(entries_dir).as_posix())
             count += 1
-        archive.writestr("answers.csv", answers_csv(answers))
+        archive.writestr("answers.csv", answers_csv(answers, deals))
     return count

@@ -71,7 +71,7 @@ def _is_id(value: object) -> bool:
 
 def may_use_deal(deal: dict[str, Any], user: dict[str, Any]) -> bool:
     """A rep ties lessons to their own deals; a manager to any deal."""
-    return _is_manager(user) or deal.get("rep_id") == user["id"]
+    return service.may_know_deal(deal, user)
 
 
 def _deal(deal_id: str | int | None, user: dict[str, Any]) -> dict[str, Any] | None:

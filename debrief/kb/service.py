@@ -7,8 +7,9 @@ here, so the file is written by entries.py and the index follows it at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 
@@ -16,6 +17,7 @@ from debrief import entries, taxonomy
 from debrief.auth import users
 from debrief.index import Hit, Results, SearchIndex
 from debrief.store import Store, get_store
+from debrief.survey import anonymity
 
 
 def get_index() -> SearchIndex:
@@ -97,36 +99,107 @@ def problems() -> list[tuple[str, str]]:
     return index.problems()
 
 
-def _debrief_slug(deal_id: int, rep: str | None) -> str | None:
-    """The slug of a deal's debrief entry: from its answer record, else among the rep's debriefs."""
+# --- a debrief and its deal, through the store ---------------------------------------------------
+# An anonymous debrief's file names no deal (SPEC 2.3): the answers table ties the two together
+# (answers.entry_slug), and only the deal's rep and the managers are shown that tie.
+
+
+def _claimant(slug: str) -> dict[str, Any] | None:
+    """The one answer whose entry_slug is this slug; None when none or several claim it."""
+    found = get_store().table("answers").find("entry_slug", slug) if slug else []
+    # The slug is stored before its file is written: after a kill in between, a later answer
+    # may have been given the same free name and written it. Then the file is not surely theirs.
+    return found[0] if len(found) == 1 else None
+
+
+def entry_answer(entry: entries.Entry) -> dict[str, Any] | None:
+    """The answer a debrief entry was written from, or None (a hand-written file, a lesson)."""
+    if entry.kind != "debrief":
+        return None
+    answer = _claimant(entry.slug)
+    # A Deal header (named debriefs, and files of earlier versions) must be the answer's deal.
+    if answer is None or entry.deal not in (None, answer.get("deal_id")):
+        return None
+    return answer
+
+
+def answer_entry(answer: dict[str, Any]) -> entries.Entry | None:
+    """The entry file written from this answer, or None (never written, or another's since)."""
+    entry = load(answer["entry_slug"]) if answer.get("entry_slug") else None
+    own = entry_answer(entry) if entry is not None else None
+    return entry if own is not None and own["id"] == answer.get("id") else None
+
+
+def answer_deal(slug: str) -> int | None:
+    """The deal of the debrief with this slug, through its answer (for managers' pages)."""
+    answer = _claimant(slug)
+    return answer.get("deal_id") if answer else None
+
+
+def may_know_deal(deal: dict[str, Any] | None, user: dict[str, Any] | None) -> bool:
+    """The deal's own rep and the managers: who may open a deal and see what belongs to it."""
+    if deal is None or user is None:
+        return False
+    return user.get("role") == "manager" or deal.get("rep_id") == user.get("id")
+
+
+def _debrief_slug(deal_id: int, rep: str | None) -> tuple[str | None, bool]:
+    """A deal's debrief: (slug, whether anonymous), from its answer, else among the rep's."""
     answer = get_store().table("answers").find_one("deal_id", deal_id)
-    if answer and answer.get("entry_slug") and locate(answer["entry_slug"]):
-        return answer["entry_slug"]
+    if answer is not None:
+        entry = answer_entry(answer)
+        anonymous = anonymity.is_anonymous(answer)
+        if entry is not None or anonymous:
+            return (entry.slug if entry else None), anonymous
     # A debrief file added by hand has no answer record; its Rep is the deal's rep.
     hits = get_index().deal_hits(deal_id) if rep else []
-    return next((h.slug for h in hits if h.kind == "debrief" and h.rep == rep), None)
+    return next((h.slug for h in hits if h.kind == "debrief" and h.rep == rep), None), False
 
 
-def related(entry: entries.Entry) -> tuple[list[Hit], str | None]:
-    """For an entry tied to a deal: the deal's other lessons and its debrief's slug."""
-    if entry.deal is None:
-        return [], None
-    # A lesson is tied to a deal only by the deal's rep or a manager (kb.lessons.may_use_deal), so
-    # their lessons are the ones listed. The index finds a deal's few entries by its deal column
-    # (one indexed lookup; browsing each author's lessons cost ~27 ms a page under load).
+@dataclass
+class Related:
+    """What an entry page shows of the entry's deal, for one reader."""
+
+    deal: int | None = None  # the deal's id, when this reader may open the deal
+    lessons: list[Hit] = field(default_factory=list)  # the deal's lessons
+    debrief: str | None = None  # a lesson's page: the slug of the deal's debrief
+    may_write: bool = False  # whether this reader may tie a new lesson to the deal
+
+
+def related(entry: entries.Entry, user: dict[str, Any] | None) -> Related:
+    """For an entry tied to a deal: the deal's lessons and debrief, as far as this reader may know.
+
+    Anyone reads a named debrief's lessons and is led from a lesson to a named debrief. An
+    anonymous debrief is tied to its deal only for the deal's rep and the managers: nobody else
+    sees its deal or lessons, or a link to it from a lesson (SPEC 2.3).
+    """
     store = get_store()
-    deal = store.table("deals").get(entry.deal) or {}
-    owner = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None
+    answer = entry_answer(entry)
+    deal_id = answer.get("deal_id") if answer else entry.deal
+    if deal_id is None:
+        return Related()
+    deal = store.table("deals").get(deal_id)
+    knows = may_know_deal(deal, user)
+    shown = Related(deal=deal_id if knows else None, may_write=knows)
+    if entry.kind == "debrief":
+        if answer is not None and anonymity.is_anonymous(answer) and not knows:
+            return shown
+    else:
+        slug, anonymous = _debrief_slug(deal_id, entry.rep)
+        shown.debrief = slug if knows or not anonymous else None
+    # A lesson is tied to a deal only by the deal's rep or a manager (may_know_deal), so their
+    # lessons are the ones listed. The index finds a deal's few entries by its deal column
+    # (one indexed lookup; browsing each author's lessons cost ~27 ms a page under load).
+    owner = users.get_user(store, deal["rep_id"]) if deal and deal.get("rep_id") else None
     authors = {entry.rep, owner["email"] if owner else None} - {None}
     authors |= {u["email"] for u in users.list_users(store) if u["role"] == "manager"}
-    lessons = [
+    shown.lessons = [
         hit
-        for hit in get_index().deal_hits(entry.deal)
+        for hit in get_index().deal_hits(deal_id)
         if hit.kind == "lesson" and hit.rep in authors and hit.slug != entry.slug
     ]
-    lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
-    debrief = None if entry.kind == "debrief" else _debrief_slug(entry.deal, entry.rep)
-    return lessons, debrief
+    shown.lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
+    return shown
 
 
 _labellers: dict[tuple, Callable[[str, str], str]] = {}
@@ -169,5 +242,7 @@ def export(out: IO[bytes]) -> tuple[int, int]:
     """Write the export zip to a binary file; returns (entry files, answers) written."""
     from debrief.kb.export import write_zip
 
-    answers = get_store().table("answers").all()
-    return write_zip(out, entries_dir(), answers), len(answers)
+    store = get_store()
+    deals = {d["id"]: d for d in store.table("deals").all()}
+    answers = store.table("answers").all()
+    return write_zip(out, entries_dir(), answers, deals), len(answers)

@@ -84,12 +84,10 @@ def entry(slug: str):
         return render_template("kb/broken.html", problem=found, slug=slug), 404
     if not found or isinstance(found, EntryError):
         abort(404)
-    related, debrief = service.related(found)
     return render_template(
         "kb/entry.html",
         entry=found,
-        lessons=related,
-        debrief=debrief,
+        related=service.related(found, g.user),
         can_edit=lessons.can_edit(found, g.user),
         label=service.labeller(),
     )

@@ -17,7 +17,7 @@ from debrief.auth import users
 from debrief.deals import invitations
 from debrief.kb import service as kb
 from debrief.store import Store
-from debrief.survey import notices
+from debrief.survey import anonymity, notices
 from debrief.taxonomy import CLAIM_VERDICTS, outcome_label, reason_label
 
 log = logging.getLogger("debrief.survey")
@@ -173,15 +173,25 @@ def rep_reasons(deal: dict[str, Any]) -> list[str]:
 def build_entry(
     deal: dict[str, Any], rep_email: str | None, answer: dict[str, Any]
 ) -> entries.Entry:
-    """The debrief entry for an answer; an anonymous one names no person, company or address."""
-    company = answer.get("company") if answer["attribution"] == "named" else None
+    """The debrief entry for an answer; an anonymous one names no deal, person, company or address.
+
+    The deal's own pages reach an anonymous entry through the store (answers.entry_slug), so its
+    file carries no Deal header and its title no deal number (SPEC 2.3).
+    """
+    named = not anonymity.is_anonymous(answer)
+    answer = anonymity.shown(answer, deal)
+    company = answer.get("company")
     summary = f"{outcome_label(answer['outcome'])}, mainly {reason_label(answer['reason'])}"
+    if not named:
+        title = f"A buyer's debrief: {summary}"
+    else:
+        title = f"{company}: {summary}" if company else f"Deal {deal['id']}: {summary}"
     return entries.Entry(
         kind="debrief",
-        title=f"{company}: {summary}" if company else f"Deal {deal['id']}: {summary}",
+        title=title,
         date=invitations.now().date(),
         body=entry_body(deal, answer),
-        deal=deal["id"],
+        deal=deal["id"] if named else None,
         company=company,
         rep=rep_email,
         competitor=answer.get("competitor"),
@@ -269,10 +279,8 @@ def answer_for_invitation(store: Store, invitation_id: int) -> dict[str, Any] | 
 
 def team_entry(store: Store, answer: dict[str, Any]) -> entries.Entry:
     """The entry exactly as the team sees it (rebuilt from the answer if its file is missing)."""
-    entry = kb.load(answer["entry_slug"]) if answer.get("entry_slug") else None
-    # The slug is stored before its file is written: after a kill in between, another entry
-    # may have taken the name since. Only this deal's debrief is this answer's entry.
-    if entry is not None and entry.kind == "debrief" and entry.deal == answer["deal_id"]:
+    entry = kb.answer_entry(answer)
+    if entry is not None:
         return entry
     deal = store.table("deals").get(answer["deal_id"]) or {"id": answer["deal_id"]}
     rep = users.get_user(store, deal["rep_id"]) if deal.get("rep_id") else None

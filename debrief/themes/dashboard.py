@@ -255,10 +255,13 @@ def cell_deals(
     names = {u["id"]: u["name"] for u in users.list_users(store)}
     rows = []
     for item in report.cells.get((rep_reason, buyer_reason), []):
-        deal = store.table("deals").get(item["deal"]) if item["deal"] is not None else None
+        # An anonymous debrief names no deal in its file: managers find it through its answer.
+        deal_id = item["deal"] if item["deal"] is not None else kb.answer_deal(item["slug"])
+        deal = store.table("deals").get(deal_id) if deal_id is not None else None
         rows.append(
             {
                 **item,
+                "deal": deal_id,
                 "company": deal.get("company") if deal else None,
                 "rep": names.get(deal.get("rep_id")) if deal else None,
                 "exists": deal is not None,

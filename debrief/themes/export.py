@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable
 
 from debrief.store import Store
+from debrief.survey import anonymity
 from debrief.taxonomy import reason_label
 from debrief.themes import stats
 from debrief.themes.dashboard import Dashboard
@@ -50,13 +51,14 @@ def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
         if not filters.keeps(day, rep):
             continue
         named = answer.get("attribution") == "named"
+        answer = anonymity.shown(answer, deal)  # the deal names the buyer's company
         claims = "; ".join(
             f"{c.get('claim', '')} [{c.get('verdict', '')}]" for c in answer.get("claims") or []
         )
         rows.append(
             [
                 answer.get("submitted"),
-                answer.get("deal_id") if named else "",  # the deal names the buyer's company
+                answer.get("deal_id"),
                 rep,
                 answer.get("outcome"),
                 answer.get("competitor"),
@@ -67,8 +69,8 @@ def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
                 answer.get("would_change"),
                 answer.get("trust"),
                 "named" if named else "anonymous",
-                answer.get("name") if named else "",
-                answer.get("company") if named else "",
+                answer.get("name"),
+                answer.get("company"),
                 "yes" if answer.get("may_contact") else "no",
             ]
         )

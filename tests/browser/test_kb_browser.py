@@ -119,3 +119,50 @@ def test_kb_pages_fit_a_phone(live_server, new_page, tmp_path):
         name = "phone-" + re.sub(r"\W+", "-", path).strip("-")
         screenshot(page, tmp_path, name)
         assert page_width(page) <= PHONE["width"], (path, overflowing(page))
+
+
+def test_an_anonymous_debrief_shows_its_deal_to_its_rep_and_nothing_to_another_rep(
+    live_server, new_page, axe_source, tmp_path
+):
+    url, app = live_server.url, live_server.app
+    from debrief.store import get_store
+
+    with app.app_context():
+        store = get_store()
+        rep = store.table("users").find_one("email", "rep@example.test")
+        deal_id = store.table("deals").insert(
+            {"company": "Vexley GmbH", "contact_name": "Vera Vogt", "rep_id": rep["id"]}
+        )
+        common = {"date": datetime.date(2024, 5, 3), "rep": "rep@example.test"}
+        debrief = service.publish(
+            entries.Entry(
+                kind="debrief",
+                title="A buyer's debrief: Chose another vendor, mainly Price",
+                prospect_reasons=["price"],
+                body="## In the buyer's words\n\n"
+                + entries.buyer_block("[the buyer's company] needed a pilot first."),
+                **common,
+            )
+        )
+        lesson = service.publish(
+            entries.Entry(
+                kind="lesson", title="Offer a pilot", body="Early.", deal=deal_id, **common
+            )
+        )
+        store.table("answers").insert(
+            {"deal_id": deal_id, "entry_slug": debrief.slug, "attribution": "anonymous"}
+        )
+    for who, knows in (("rep@example.test", True), ("other@example.test", False)):
+        for viewport, size in ((PHONE, "390"), (DESKTOP, "1280")):
+            page = new_page(viewport)
+            sign_in(page, url, who)
+            page.goto(f"{url}/kb/{debrief.slug}")
+            assert page.locator("code.language-buyer").count() == 1
+            assert (page.locator(f'a[href="/deals/{deal_id}"]').count() == 1) is knows
+            assert (page.locator(f'a[href="/kb/{lesson.slug}"]').count() == 1) is knows
+            assert page_width(page) <= viewport["width"], overflowing(page)
+            screenshot(page, tmp_path, f"anonymous-debrief-{who.split('@')[0]}-{size}")
+            assert axe_violations(page, axe_source) == []
+            page.goto(f"{url}/kb/{lesson.slug}")
+            assert (page.locator(f'a[href="/kb/{debrief.slug}"]').count() == 1) is knows
+            screenshot(page, tmp_path, f"lesson-of-anonymous-{who.split('@')[0]}-{size}")
