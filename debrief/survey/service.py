@@ -187,13 +187,13 @@ def _write_owed_entry(
 def is_entry_of(found: entries.Entry, wanted: entries.Entry) -> bool:
     """Whether an entry read from a file is the debrief `wanted` (as rebuilt from its answer).
 
-    By the deal its header names; a header without one (written before, or by hand) must match
-    the title, date and body, so another answer's debrief that took the name is never taken
-    for this one.
+    By the deal its header names; a header without one (an anonymous entry may name none) must
+    match the title, date and body, so another answer's debrief that took the name is never
+    taken for this one.
     """
     if found.kind != "debrief":
         return False
-    if found.deal is not None or wanted.deal is not None:
+    if found.deal is not None and wanted.deal is not None:
         return found.deal == wanted.deal
     return (found.title, found.date, found.body) == (wanted.title, wanted.date, wanted.body)
 
