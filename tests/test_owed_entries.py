@@ -176,9 +176,7 @@ def test_a_start_with_no_answers_creates_no_table(tmp_path):
 
 
 @pytest.mark.parametrize("same_words", [True, False], ids=["its-own", "another-buyers"])
-def test_a_debrief_without_a_deal_in_its_header_is_told_apart_by_its_words(
-    app, client, same_words
-):
+def test_a_debrief_without_a_deal_in_its_header_is_told_apart_by_its_words(app, client, same_words):
     [answer] = answered(app, client)
     [path] = files_of(app, answer)
     # A debrief header naming no deal (as an anonymous one may): only its words tell whose it is.
