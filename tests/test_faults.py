@@ -270,23 +270,25 @@ def killing_round(server: Server, fresh: queue.Queue, again: queue.Queue, rng: r
     for thread in threads:
         thread.start()
     seen: dict[int, float] = {}  # worker -> when first seen: one that has booted is killed
-    for _ in range(KILLS_PER_START - 1):
+    try:
+        for _ in range(KILLS_PER_START - 1):
+            time.sleep(rng.uniform(0.05, 0.4))
+            while True:
+                now, alive = time.monotonic(), server.workers()
+                for pid in alive:
+                    seen.setdefault(pid, now)
+                booted = [pid for pid in alive if now - seen[pid] >= 1.0]
+                if booted:
+                    break
+                time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(booted), signal.SIGKILL)
         time.sleep(rng.uniform(0.05, 0.4))
-        while True:
-            now, alive = time.monotonic(), server.workers()
-            for pid in alive:
-                seen.setdefault(pid, now)
-            booted = [pid for pid in alive if now - seen[pid] >= 1.0]
-            if booted:
-                break
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(rng.choice(booted), signal.SIGKILL)
-    time.sleep(rng.uniform(0.05, 0.4))
-    server.kill()
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
+    finally:
+        server.kill()  # also when the test fails: no server left running
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
     return acked, odd
 
 
