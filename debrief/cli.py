@@ -19,13 +19,19 @@ def init_command() -> None:
     """Create the data folder, the store, the entries folder and the search index."""
     from pathlib import Path
 
+    from debrief.entries import sweep_temporary
     from debrief.kb.service import get_index
     from debrief.survey import upgrade
+    from debrief.survey.service import repair_owed_entries
 
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
     get_store().table("users").count()
     upgraded = get_store().upgrade()
+    # Nothing else runs during init: every temporary file left in the entries folder is a
+    # write that a kill cut off.
+    swept = sweep_temporary(Path(current_app.config["ENTRIES_DIR"]), older_than=0)
+    repaired = repair_owed_entries(get_store())
     # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
     added, changed, removed, problems = get_index().sync()
     rewritten = upgrade.anonymous_debriefs(get_store())
@@ -33,6 +39,9 @@ def init_command() -> None:
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
     if upgraded:
         click.echo(f"Store: {upgraded} files rewritten in the current format.")
+    if swept:
+        click.echo(f"Entries folder: {swept} temporary files of cut-off writes removed.")
+    click.echo(repaired.summary())
     click.echo(f"Search index: {added} added, {changed} changed, {removed} removed.")
     if rewritten:
         click.echo(

@@ -20,6 +20,7 @@ other 499; `debrief init` rewrites files of the older one-line format (Store.upg
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -187,7 +188,9 @@ class Table:
     def __init__(self, root: Path, name: str, fsync: bool = True) -> None:
         self.name = name
         self.dir = root / name
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # On a full or read-only disk reads find no records; the first write says why (_locked).
+        with contextlib.suppress(OSError):
+            self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "state"
         self.fsync = fsync
         self._mutex = threading.RLock()
@@ -243,7 +246,11 @@ class Table:
     @contextmanager
     def _locked(self) -> Iterator[int]:
         """Hold the table's write lock, shared by threads and processes alike."""
-        fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the folder could not be made when the table was opened
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if not self._swept:
@@ -677,6 +684,10 @@ class Store:
         """Rewrite every table's shard files of an older format (`debrief init`); how many."""
         names = sorted(p.name for p in self.root.iterdir() if p.is_dir())
         return sum(self.table(name).upgrade() for name in names)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists already (asking table() would create its folder)."""
+        return name in self._tables or (self.root / name).is_dir()
 
     def table(self, name: str) -> Table:
         """The table of that name, created on first use."""

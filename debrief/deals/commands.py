@@ -13,6 +13,7 @@ from debrief.auth import users
 from debrief.deals import imports, sending
 from debrief.store import get_store
 from debrief.survey import notices
+from debrief.survey import service as survey
 
 deals_cli = AppGroup("deals", help="Lost deals.")
 invites_cli = AppGroup("invites", help="Survey invitations by mail.")
@@ -127,9 +128,12 @@ def remind_command() -> None:
     run = sending.send_reminders(get_store(), current_app.config)
     # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
     notified, notice_failed = notices.catch_up(get_store(), current_app.config)
+    # So is an answer's entry that a crash or a full entries folder left unwritten.
+    repaired = survey.repair_owed_entries(get_store())
     click.echo(
         f"{run.reminded} reminder(s) sent, {run.failed} failed, {run.expired} expired, "
         f"{run.opted_out} opted out; {notified} rep notice(s) sent, {notice_failed} failed."
     )
-    if run.failed or notice_failed:
+    click.echo(repaired.summary())
+    if run.failed or notice_failed or repaired.owed:
         raise SystemExit(1)
