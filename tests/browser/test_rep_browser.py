@@ -108,3 +108,14 @@ def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
     assert new.get_by_role("link", name="Alphacorp", exact=True).is_visible()
     assert to_write.get_by_role("link", name="Alphacorp", exact=True).count() == 0
     assert "Every answered deal has your lesson." in to_write.inner_text()
+
+    # A manager opens the same deal: the rep's lesson is listed, and they may write one too.
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{url}/login?next=/deals/{deal_id}")
+    page.get_by_label("Email").fill("boss@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(f"{url}/deals/{deal_id}")
+    assert lessons.get_by_role("link", name="Say the seat price before the demo").is_visible()
+    assert page.get_by_role("link", name="Write a lesson about this deal").is_visible()
+    check(page, axe_source, tmp_path, "deal-manager", width)
