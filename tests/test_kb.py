@@ -13,6 +13,7 @@ import pytest
 from conftest import csrf_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pages import visible_text
 
 from debrief import entries
 from debrief.auth import users
@@ -242,6 +243,25 @@ def test_snippets_are_escaped(client, auth, kb):
     html = page(client, "/kb?q=faster")
     assert "&lt;b&gt;<mark>faster</mark>&lt;/b&gt;" in html
     assert "<b>" not in html
+
+
+def test_snippets_keep_headings_apart_from_the_text(client, auth, app):
+    body = (
+        "## In the buyer's words\n\n"
+        + entries.buyer_block("Rivalry was cheaper per seat.")
+        + "\n\n## What we told them\n\n- **Held**: Setup takes an afternoon\n"
+        + "- **Didn't hold**: Sync in every plan\n\nWhy it matters\n---\n\n## Trust?\n\nYes."
+    )
+    publish(app, title="Lost to Rivalry", body=body)
+    auth.login()
+    found = " ".join(page(client, "/kb?q=rivalry").split())
+    assert "In the buyer&#39;s words — <mark>Rivalry</mark> was cheaper per seat." in found
+    browsed = visible_text(page(client, "/kb"))
+    assert (
+        "In the buyer's words — Rivalry was cheaper per seat. What we told them — "
+        "Held: Setup takes an afternoon. Didn't hold: Sync in every plan. "
+        "Why it matters — Trust? Yes."
+    ) in browsed
 
 
 def test_empty_knowledge_base_says_so(client, auth):
