@@ -66,6 +66,7 @@ class TagSearchForm(SearchFields, FlaskForm):
     theme = SelectField(
         "Tag every result with", validators=[DataRequired()], choices=[], id="tag-theme"
     )
+    next = HiddenField()  # where to go back to (a /kb search); the preview page when empty
 
 
 class DashboardFilters(FlaskForm):
