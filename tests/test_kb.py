@@ -481,6 +481,26 @@ def test_names_not_slugs_wherever_a_person_reads(client, auth, app):
     assert "Rivalry CRM" in visible_text(page(client, "/kb"))
 
 
+def test_competitor_names_follow_the_deals_and_answers_at_once(client, auth, app):
+    # Labels are kept per store state (kb/competitors.py, the facet column): a new spelling shows
+    # on the next page, and the spelling typed most often wins.
+    publish(app, title="Lost to Acme", competitor="acme")
+    auth.login()
+
+    def shown() -> str:
+        html = page(client, "/kb")
+        return re.search(r'href="/kb\?competitor=acme">\s*([^<]+)</a>', html).group(1)
+
+    assert shown() == "acme"  # no deal or answer names it: the slug is all there is
+    add_deal(app, "rep@example.test", competitor="Acme")
+    assert shown() == "Acme"
+    with app.app_context():
+        answers = get_store().table("answers")
+        for n in (1, 2):
+            answers.insert({"deal_id": 100 + n, "competitor": "  ACME  "})
+    assert shown() == "ACME"
+
+
 # --- lessons -------------------------------------------------------------------------------------
 
 

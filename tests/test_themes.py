@@ -33,6 +33,12 @@ def make_theme(app, name: str, description: str = "") -> str:
         return service.create_theme(get_store(), name, description)["slug"]
 
 
+def kb_entries(app):
+    """The entries folder."""
+    with app.app_context():
+        return kb.entries_dir()
+
+
 def file_themes(app, slug: str) -> list[str]:
     """The Themes header as stored in the entry's file."""
     with app.app_context():
@@ -238,6 +244,21 @@ def test_a_manager_tags_and_untags_on_the_entry_page(app, manager, tagged):
     assert response.location == url
     assert file_themes(app, tagged["e3"]) == [tagged["slow"]]
     assert index_slugs(app, tagged["price"]) == {tagged["e1"]}
+
+
+def test_a_hand_added_file_with_any_name_is_tagged_from_its_page(app, manager):
+    path = kb_entries(app) / "2024" / "Notes #1 & more?.md"
+    path.parent.mkdir()
+    path.write_text("---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\n---\n\nOdd.\n")
+    theme = make_theme(app, "Pricing")
+    with app.app_context():
+        kb.get_index().sync()
+    url = "/kb/Notes%20%231%20%26%20more%3F"
+    tag = entry_form(manager.get(url).get_data(as_text=True), "/themes/tag", "Notes #1 & more?")
+    response = submit(manager, tag, theme=theme)
+    assert response.location == url
+    assert "Themes: pricing" in path.read_text()
+    assert index_slugs(app, theme) == {"Notes #1 & more?"}
 
 
 def test_a_manager_tags_all_results_of_a_kb_search(app, manager):
