@@ -35,8 +35,10 @@ def names(store: Store) -> tuple[int, dict[str, str]]:
         for slug, spellings in _table_counts(store, name):
             counts.setdefault(slug, Counter()).update(spellings)
     current = {slug: spellings.most_common(1)[0][0] for slug, spellings in counts.items()}
-    same = kept is not None and kept[1][1] == current
-    result = kept[1] if same and kept is not None else (next(_generations), current)
+    if kept is not None and kept[1][1] == current:
+        result = kept[1]  # a write that changed no name keeps the labelled HTML cached
+    else:
+        result = (next(_generations), current)
     _names[store.root] = (versions, result)
     return result
 
