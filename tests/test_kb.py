@@ -503,6 +503,25 @@ def test_competitor_names_follow_the_deals_and_answers_at_once(client, auth, app
     assert shown() == "ACME"
 
 
+def test_competitor_names_are_saved_for_a_restarted_app(client, auth, app):
+    from debrief.kb import competitors
+
+    publish(app, title="Lost to Acme", competitor="acme")
+    rep = user_id(app, "rep@example.test")
+    with app.app_context():  # five shards of deals: a count worth saving
+        get_store().table("deals").insert_many(
+            [{"company": f"C{n}", "rep_id": rep, "competitor": "Acme"} for n in range(2100)]
+        )
+    auth.login()
+    assert "Acme" in visible_text(page(client, "/kb"))
+    saved = Path(app.config["DATA_DIR"]) / "cache" / competitors.CACHE_FILE
+    # A restarted app reads the counts of unchanged shards from the file instead of counting.
+    saved.write_bytes(saved.read_bytes().replace(b'"Acme"', b'"Acme (saved)"'))
+    competitors._tallies.clear()  # what a new process starts with
+    competitors._names.clear()
+    assert "Acme (saved)" in visible_text(page(client, "/kb"))
+
+
 # --- lessons -------------------------------------------------------------------------------------
 
 

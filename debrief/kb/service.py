@@ -237,8 +237,13 @@ def labels_key() -> tuple:
         store.root,  # one process may serve several data folders (tests do)
         store.table("users").version(),
         store.table("themes").version(),
-        competitors.names(store)[0],
+        competitors.names(store, _cache_dir())[0],
     )
+
+
+def _cache_dir() -> Path:
+    """Where derived files are kept (<DATA_DIR>/cache/, safe to delete)."""
+    return Path(current_app.config["DATA_DIR"]) / "cache"
 
 
 def labeller() -> Callable[[str, str], str]:
@@ -256,7 +261,7 @@ def _labeller(store: Store) -> Callable[[str, str], str]:
     """labeller() for the store's accounts, themes and competitor names as they are now."""
     names = {u["email"].lower(): u["name"] for u in users.list_users(store)}
     themes = {t.get("slug"): t.get("name") for t in store.table("themes").all()}
-    rivals = competitors.names(store)[1]
+    rivals = competitors.names(store, _cache_dir())[1]
     kinds = {"debrief": "Debrief", "lesson": "Lesson"}
 
     def label(facet: str, value: str) -> str:
