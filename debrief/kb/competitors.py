@@ -5,8 +5,8 @@ The spellings are counted per store shard, and a running total is kept per table
 recounts only the shard it changed (500 records) and moves the total by the difference, so
 the cost of a new deal does not grow with the history. The most frequent spelling wins. The
 per-shard counts are saved in <DATA_DIR>/cache/ (derived data), so a restarted app counts only
-the shards changed since: counting 50k deals and answers from scratch took ~0.5-0.9 s of the
-first /kb page.
+the shards changed since, not every deal and answer on its first /kb page (SPEC 4: start and
+first request).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from debrief.themes import derived
 
 CACHE_FILE = "competitor_names.json"
 FORMAT = 1
-# Saved after a count of this many shards (a start, an import): one shard is recounted in
-# ~0.3 ms, while saving the whole file took ~3 ms; a restart recounts what changed since.
+# Saved after a count of this many shards (a start, an import), not after each write: one
+# shard is recounted for less than the file costs to write, and a restart recounts it anyway.
 SAVE_AFTER = 4
 
 TABLES = ("deals", "answers")  # where a competitor is written as typed (the rep's, the buyer's)
