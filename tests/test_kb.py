@@ -501,6 +501,11 @@ def test_competitor_names_follow_the_deals_and_answers_at_once(client, auth, app
         for n in (1, 2):
             answers.insert({"deal_id": 100 + n, "competitor": "  ACME  "})
     assert shown() == "ACME"
+    # Deals and answers count together: "Acme" twice more among the answers makes 3 to 2.
+    with app.app_context():
+        for n in (3, 4):
+            get_store().table("answers").insert({"deal_id": 100 + n, "competitor": "Acme"})
+    assert shown() == "Acme"
 
 
 def test_competitor_names_are_saved_for_a_restarted_app(client, auth, app):

@@ -58,14 +58,15 @@ def names(store: Store, cache_dir: Path) -> tuple[int, dict[str, str]]:
         if not any((store.root, t) in _tallies for t in TABLES):
             _load(store, cache_dir / CACHE_FILE)
         recounted = sum(_update(store, table) for table in TABLES)
-        totals = [Counter(_tallies[store.root, table].total) for table in TABLES]
+        total: Pairs = Counter()
+        for table in TABLES:
+            total.update(_tallies[store.root, table].total)
         if recounted >= SAVE_AFTER:
             _save(store, cache_dir / CACHE_FILE)
     best: dict[str, tuple[int, str]] = {}
-    for total in totals:
-        for (slug, typed), n in total.items():
-            if n > 0 and (slug not in best or n > best[slug][0]):
-                best[slug] = (n, typed)
+    for (slug, typed), n in total.items():
+        if n > 0 and (slug not in best or n > best[slug][0]):
+            best[slug] = (n, typed)
     current = {slug: typed for slug, (_n, typed) in best.items()}
     if kept is not None and kept[1][1] == current:
         result = kept[1]  # a write that changed no name keeps the labelled HTML cached
