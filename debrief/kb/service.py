@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from debrief import entries, taxonomy
 from debrief.auth import users
 from debrief.index import Hit, Results, SearchIndex
+from debrief.kb import competitors
 from debrief.store import Store, get_store
 from debrief.survey import anonymity
 
@@ -250,21 +251,38 @@ def wrote_lesson(deal_id: int, email: str) -> bool:
 _labellers: dict[tuple, Callable[[str, str], str]] = {}
 
 
+def labels_key() -> tuple:
+    """What every label is made of (accounts, themes, competitor names): keys labelled HTML."""
+    store = get_store()
+    return (
+        store.root,  # one process may serve several data folders (tests do)
+        store.table("users").version(),
+        store.table("themes").version(),
+        competitors.names(store, _cache_dir())[0],
+    )
+
+
+def _cache_dir() -> Path:
+    """Where derived files are kept (<DATA_DIR>/cache/, safe to delete)."""
+    return Path(current_app.config["DATA_DIR"]) / "cache"
+
+
 def labeller() -> Callable[[str, str], str]:
     """A function giving the label a person reads for a facet value (names, not emails or slugs)."""
-    store = get_store()
-    # Built again only when an account or a theme changed: every results and entry page asks.
-    key = (store.root, store.table("users").version(), store.table("themes").version())
+    # Built again only when an account, a theme or a competitor's name changed: every results
+    # and entry page asks.
+    key = labels_key()
     if key not in _labellers:
         _labellers.clear()
-        _labellers[key] = _labeller(store)
+        _labellers[key] = _labeller(get_store())
     return _labellers[key]
 
 
 def _labeller(store: Store) -> Callable[[str, str], str]:
-    """labeller() for the store's accounts and themes as they are now."""
+    """labeller() for the store's accounts, themes and competitor names as they are now."""
     names = {u["email"].lower(): u["name"] for u in users.list_users(store)}
     themes = {t.get("slug"): t.get("name") for t in store.table("themes").all()}
+    rivals = competitors.names(store, _cache_dir())[1]
     kinds = {"debrief": "Debrief", "lesson": "Lesson"}
 
     def label(facet: str, value: str) -> str:
@@ -278,6 +296,8 @@ def _labeller(store: Store) -> Callable[[str, str], str]:
             return names.get(str(value).lower(), value)
         if facet == "outcome":
             return taxonomy.outcome_label(value)
+        if facet == "competitor":
+            return rivals.get(value) or value
         return value
 
     return label

@@ -17,6 +17,8 @@ from debrief.auth.views import is_manager, login_required, manager_required
 from debrief.entries import EntryError, render_body, sweep_temporary
 from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
+from debrief.store import get_store
+from debrief.themes.service import theme_names
 
 bp = Blueprint("kb", __name__, cli_group="kb")
 
@@ -83,9 +85,11 @@ def index():
         results=results,
         filters=filters,
         args=args,
+        dates=dict(zip(("from", "to"), dates, strict=True)),
         pages=max(1, math.ceil(results.total / results.per_page)),
         label=label,
         facets_html=facets.column(results.facets, filters, args, label),
+        themes=_theme_choices(),
     )
 
 
@@ -104,7 +108,13 @@ def entry(slug: str):
         related=service.related(found, g.user),
         can_edit=lessons.can_edit(found, g.user),
         label=service.labeller(),
+        themes=_theme_choices(),
     )
+
+
+def _theme_choices() -> list[tuple[str, str]] | None:
+    """(slug, name) of every theme for a manager's tag controls; None for a rep (no controls)."""
+    return list(theme_names(get_store()).items()) if is_manager() else None
 
 
 @bp.route("/kb/lessons/new", methods=["GET", "POST"])
