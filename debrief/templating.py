@@ -26,6 +26,14 @@ def init_app(app: Flask) -> None:
         options_html=options_html,
         entry_url=entry_url,
     )
+    app.jinja_env.filters["amount"] = amount
+
+
+def amount(value: float | None) -> str:
+    """A deal value as people write it: 12,500 or 1,200.50; a dash for none."""
+    if value is None:
+        return "—"
+    return f"{value:,.2f}".removesuffix(".00")
 
 
 def entry_url(slug: str) -> str:

@@ -14,6 +14,7 @@ from wtforms import (
     DateField,
     Field,
     Form,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -21,7 +22,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
 from debrief import mail, taxonomy
@@ -244,3 +252,33 @@ class ImportForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that posts (retry a failed invitation): only the CSRF token."""
+
+
+class ListFilters(FlaskForm):
+    """The deal list's query string (a GET form: no CSRF); a bad value is a 400 with its message.
+
+    The rep choices are set by the view: every account for a manager, none for a rep (a rep's
+    list holds only their own deals, so any rep value from a rep is refused).
+    """
+
+    q = StringField("Company", validators=[Optional(), Length(max=service.QUERY_MAX)])
+    status = SelectField(
+        "Status",
+        choices=taxonomy.options([("", "Any status"), *service.STATUS_LABELS.items()]),
+        validators=[Optional()],
+    )
+    rep = SelectField("Rep", choices=taxonomy.options([("", "All reps")]), validators=[Optional()])
+    sort = SelectField("Sort by", choices=taxonomy.options(service.SORTS), default="lost")
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1)])
+
+    class Meta:
+        csrf = False
+
+    def problems(self) -> list[str]:
+        """Each refused value as "Label: message" (empty when every value is good)."""
+        return [f"{self[name].label.text}: {' '.join(msgs)}" for name, msgs in self.errors.items()]
+
+    def value(self, name: str) -> Any:
+        """A field's value, or its default when it was refused."""
+        field = self[name]
+        return field.default if field.errors else field.data
