@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, g, request, url_for
 from markupsafe import Markup
 
 from debrief import taxonomy
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         outcome_label=taxonomy.outcome_label,
         verdict_label=taxonomy.verdict_label,
         has_endpoint=has_endpoint,
+        is_current=is_current,
         options_html=options_html,
         entry_url=entry_url,
     )
@@ -48,6 +49,18 @@ def entry_url(slug: str) -> str:
 def has_endpoint(name: str) -> bool:
     """Whether a view exists, so the menu shows only features that are installed."""
     return name in current_app.view_functions
+
+
+def is_current(endpoint: str) -> bool:
+    """Whether a menu item's page is the one shown: its view and this one share a module.
+
+    By module, not by blueprint: the dashboard's views (themes/dashboard_views.py) sit in the
+    themes blueprint, and both Themes and Dashboard were marked as the current page.
+    """
+    views = current_app.view_functions
+    shown = views.get(request.endpoint or "")
+    item = views.get(endpoint)
+    return shown is not None and item is not None and shown.__module__ == item.__module__
 
 
 def options_html(field: Any) -> Markup:

@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request
 from debrief.auth.views import manager_required
 from debrief.store import get_store
 from debrief.taxonomy import REASONS, reason_label
+from debrief.templating import amount
 from debrief.themes import charts, export, stats
 from debrief.themes import dashboard as board
 from debrief.themes.forms import DashboardFilters
@@ -40,12 +41,23 @@ def _filters() -> tuple[stats.Filters, DashboardFilters]:
 
 def _charts(d: board.Dashboard) -> dict:
     """The dashboard's SVG charts (their numbers are in the tables beside them)."""
-    reasons = d.reasons
+    reasons, losses = d.reasons, d.losses
+    shown = list(d.per_month.items())[:12]
+    peak = max((max(counts) for _, counts in shown), default=0)  # one scale for every theme
     return {
         "reasons": charts.grouped_hbar(
             "chart-reasons", "Main reason: as buyers gave it, as reps logged it",
             [reason_label(r.reason) for r in reasons],
             [("Buyers", [r.buyer_main for r in reasons]), ("Reps", [r.rep_main for r in reasons])],
+        ),
+        "value_reasons": charts.hbar(
+            "chart-value-reasons", "Value lost by the buyer's main reason",
+            [(board.lost_reason_label(r.label), r.value) for r in losses.by_reason], fmt=amount,
+        ),
+        "value_competitors": charts.hbar(
+            "chart-value-competitors", "Value lost by competitor",
+            [(board.competitor_label(r.label), r.value) for r in losses.by_competitor[:15]],
+            fmt=amount,
         ),
         "competitors": charts.hbar(
             "chart-competitors", "Competitors lost to", d.competitors[:15]
@@ -63,11 +75,12 @@ def _charts(d: board.Dashboard) -> dict:
         "themes": {
             theme: charts.columns(
                 f"chart-theme-{i}", f"{d.theme_name(theme)} per month", d.months,
-                [("", counts)], width=300, height=110,
+                [("", counts)], width=260, height=130, peak=peak,
                 highlight=any(t.theme == theme and t.rising for t in d.trends),
             )
-            for i, (theme, counts) in enumerate(list(d.per_month.items())[:12])
+            for i, (theme, counts) in enumerate(shown)
         },
+        "themes_peak": peak,
     }  # fmt: skip
 
 
@@ -80,6 +93,8 @@ def dashboard():
     return render_template(
         "themes/dashboard.html", d=d, form=form, charts=_charts(d), percent=stats.percent,
         args=_args(filters), REASON_ORDER=list(REASONS),
+        month_label=charts.month_label, lost_reason_label=board.lost_reason_label,
+        competitor_label=board.competitor_label,
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """The invitation funnel counted per (month sent, rep, stage), kept until a deal or invitation
-changes, and saved in <DATA_DIR>/cache/funnel_counts.json for the next process.
+changes, and saved in <DATA_DIR>/cache/funnel_counts.json for the next process; and the deals
+lost with their value, per (rep, buyer's main reason, competitor), from the same inputs.
 
 Counting 25k sent invitations at 50k deals is one Python pass of ~30 ms, after ~20 ms to load
 its inputs (funnel.py): a quarter of the dashboard's 200 ms (SPEC 4). It was paid on every
@@ -53,7 +54,7 @@ def fingerprint(now: dict[str, dict[int, tuple | None]]) -> str:
 
 def count(invitations: list[list], deals: list[list], start: str, end: str) -> Counter:
     """(month sent, rep's user id, stage reached) -> invitations sent from start to end."""
-    rep_ids = dict(zip(*deals, strict=True)) if deals else {}
+    rep_ids = dict(zip(deals[0], deals[1], strict=True)) if deals else {}
     if not invitations:
         return Counter()
     # The date filter is applied here, so the groups are per month (~900), not per day (~22k).
@@ -68,7 +69,7 @@ def summarize(invitations: list[list], deals: list[list]) -> Summary:
     """The per-month counts, month bounds and latest month's per-day counts of every sent one."""
     if not invitations or not invitations[0]:
         return Summary(Counter(), {}, "", Counter())
-    rep_ids = dict(zip(*deals, strict=True)) if deals else {}
+    rep_ids = dict(zip(deals[0], deals[1], strict=True)) if deals else {}
     deal_ids, days, stages = invitations
     reps = list(map(rep_ids.get, deal_ids))
     months = [day[:7] for day in days]
@@ -187,7 +188,7 @@ def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, en
             found = summary.ranges.get((start, end))
         if found is not None:
             return found
-    invitations, deals = funnel.inputs(store, data_dir, memory, now)
+    invitations, deals, _ = funnel.inputs(store, data_dir, memory, now)
     if summary is None:
         summary = summarize(invitations, deals)
     counted = from_summary(summary, start, end)
@@ -202,4 +203,56 @@ def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, en
         if memory[_MEMORY][0] == stamp:  # no other thread moved on to newer data meanwhile
             memory[_MEMORY] = (stamp, summary)
             _save(path, stamp, summary)
+    return counted
+
+
+# --- the deals lost and their value ----------------------------------------------------------
+
+LossRow = tuple  # (rep id, buyer's main reason or None, competitor or None, deals, valued, value)
+_LOSSES = "losses"  # the key of the kept loss counts in the app's funnel memory
+
+
+def lost_count(deals: list[list], answers: list[list], start: str, end: str) -> list[LossRow]:
+    """The deals lost from start to end, grouped by rep, buyer's main reason and competitor.
+
+    The competitor is the vendor the buyer named, else the one the rep recorded. Each group
+    counts its deals, those with a value, and the sum of their values.
+    """
+    if not deals or not deals[0]:
+        return []
+    answered = {deal: (reason, named) for deal, reason, named in zip(*answers, strict=True)}
+    groups: dict[tuple, list] = {}
+    for deal, rep, day, value, competitor in zip(*deals, strict=True):
+        if not start <= day <= end:
+            continue
+        reason, named = answered.get(deal, (None, None))
+        tally = groups.setdefault((rep, reason, named or competitor), [0, 0, 0.0])
+        tally[0] += 1
+        if value is not None:
+            tally[1] += 1
+            tally[2] += value
+    return [(*key, *tally) for key, tally in groups.items()]
+
+
+def loss_counts(store: Store, data_dir: str | Path, memory: dict, start: str, end: str) -> list:
+    """lost_count() for the range, kept per range while every deal and answer shard is unchanged.
+
+    memory: the app's funnel memory (as for sent_counts): the inputs are the funnel's.
+    """
+    now = funnel.stamps(store)
+    stamp = fingerprint(now)
+    with _lock:
+        kept = memory.get(_LOSSES)
+        if kept is None or kept[0] != stamp:
+            kept = memory[_LOSSES] = (stamp, {})
+        found = kept[1].get((start, end))
+    if found is not None:
+        return found
+    _, deals, answers = funnel.inputs(store, data_dir, memory, now)
+    counted = lost_count(deals, answers, start, end)
+    with _lock:
+        ranges = kept[1]
+        ranges[(start, end)] = counted
+        while len(ranges) > KEEP:
+            del ranges[next(iter(ranges))]
     return counted
