@@ -147,7 +147,7 @@ def columns(
     plot_w, plot_h = width - left - 8, height - top - bottom
     slot = plot_w / max(len(labels), 1)
     bar = min(max(slot * 0.8 / max(len(series), 1), 1), 48)  # one month must not be a wall
-    step = max(1, math.ceil(66 * len(labels) / plot_w))  # "Mar 2026" labels 66 units apart
+    step = max(1, math.ceil(80 * len(labels) / plot_w))  # "Mar 2026" labels 80 units apart
     body = _legend(named, 14) if named else []
     body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 2}" y2="{top + plot_h}" '
                 f'stroke="{GRID}"/>')  # fmt: skip
