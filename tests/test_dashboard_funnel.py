@@ -255,3 +255,33 @@ def test_loss_counts_follow_an_answer_and_each_range(tmp_path):
     store.table("answers").insert({"deal_id": 1, "reason": "trust", "competitor": "Umbrella"})
     after = funnel_counts.loss_counts(store, tmp_path, memory, "", "\uffff")
     assert as_dict(after) == recount_losses(store, "", "\uffff") != as_dict(every)
+
+
+def test_a_new_process_uses_the_saved_loss_counts_while_the_shards_are_unchanged(tmp_path):
+    store = seeded(tmp_path)
+    funnel_counts.loss_counts(store, tmp_path, {}, "2024-05-01", "2024-06-30")
+    path = tmp_path / funnel_counts.CACHE_FILE
+    data = orjson.loads(path.read_bytes())
+    [[start, end, rows]] = data["losses"]
+    rows.append([1, "price", "Sentinel Co", 7, 7, 700.0])  # a mark no record makes
+    path.write_bytes(orjson.dumps(data))
+
+    fresh = Store(tmp_path / "db", fsync=False)  # as another process would open it
+    saved = funnel_counts.loss_counts(fresh, tmp_path, {}, "2024-05-01", "2024-06-30")
+    assert (1, "price", "Sentinel Co", 7, 7, 700.0) in saved  # from the file, not counted
+    fresh.table("answers").insert({"deal_id": 2, "reason": "trust", "competitor": None})
+    changed = funnel_counts.loss_counts(fresh, tmp_path, {}, "2024-05-01", "2024-06-30")
+    assert as_dict(changed) == recount_losses(fresh, "2024-05-01", "2024-06-30")
+
+
+def test_saved_loss_rows_of_another_shape_make_the_file_foreign(tmp_path):
+    store = seeded(tmp_path)
+    funnel_counts.loss_counts(store, tmp_path, {}, "", "z")
+    path = tmp_path / funnel_counts.CACHE_FILE
+    for bad in ([1, "price", None, "7", 1, 1.0], [1, "price", None, 7], [[1], None, None, 1, 1, 1]):
+        data = orjson.loads(path.read_bytes())
+        data["losses"][0][2].append(bad)
+        path.write_bytes(orjson.dumps(data))
+        assert funnel_counts._load(path) == ("", None)
+        found = funnel_counts.loss_counts(store, tmp_path, {}, "", "z")
+        assert as_dict(found) == recount_losses(store, "", "z")

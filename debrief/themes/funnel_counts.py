@@ -28,11 +28,12 @@ from debrief.store import Store
 from debrief.themes import derived, funnel
 
 CACHE_FILE = Path("cache") / "funnel_counts.json"
-FORMAT = 2  # bump when the saved shape changes: an older file is then ignored
+FORMAT = 3  # bump when the saved shape changes: an older file is then ignored
 KEEP = 8  # other date ranges kept per data state
 _MEMORY = "counts"  # the key of these counts in the app's funnel memory (beside funnel.py's)
 
 Range = tuple[str, str]  # (first day, last day), inclusive
+LossRow = tuple  # (rep id, buyer's main reason or None, competitor or None, deals, valued, value)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Summary:
     latest: str  # the latest month sent in ("" when none was)
     days: Counter  # (day, rep id, stage) -> invitations, of the latest month only
     ranges: dict[Range, Counter] = field(default_factory=dict)  # ranges that cut other months
+    losses: dict[Range, list] = field(default_factory=dict)  # lost_count() rows per range
 
 
 def fingerprint(now: dict[str, dict[int, tuple | None]]) -> str:
@@ -128,6 +130,27 @@ def _counter(rows: list) -> Counter:
     return out
 
 
+_LOSS_TYPES = (
+    {int, str, type(None)},
+    {str, type(None)},
+    {str, type(None)},
+    {int},
+    {int},
+    {int, float},
+)  # rep id, buyer's main reason, competitor, deals, with a value, value (see lost_count)
+
+
+def _loss_rows(rows: list) -> list[LossRow]:
+    """lost_count() rows from the file; ValueError or TypeError when they are not ours."""
+    out = [tuple(row) for row in rows]
+    if any(len(row) != len(_LOSS_TYPES) for row in out):
+        raise ValueError("bad loss row")
+    for column, kinds in zip(zip(*out, strict=True), _LOSS_TYPES, strict=False):
+        if not set(map(type, column)) <= kinds:
+            raise ValueError("bad loss value")
+    return out
+
+
 def _load(path: Path) -> tuple[str, Summary | None]:
     """(fingerprint, summary) from the file, or ("", None) when it is missing or not ours."""
     try:
@@ -143,9 +166,11 @@ def _load(path: Path) -> tuple[str, Summary | None]:
             if not (isinstance(start, str) and isinstance(end, str)):
                 return "", None
             ranges[(start, end)] = _counter(rows)
+        losses = {(start, end): _loss_rows(rows) for start, end, rows in data["losses"]}
         summary = Summary(
-            _counter(data["months"]), bounds, data["latest"], _counter(data["days"]), ranges
-        )
+            _counter(data["months"]), bounds, data["latest"], _counter(data["days"]), ranges,
+            losses,
+        )  # fmt: skip
         return data["stamp"], summary
     except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
         return "", None
@@ -161,6 +186,7 @@ def _save(path: Path, stamp: str, summary: Summary) -> None:
         "latest": summary.latest,
         "days": _rows(summary.days),
         "ranges": [[s, e, _rows(c)] for (s, e), c in summary.ranges.items()],
+        "losses": [[s, e, rows] for (s, e), rows in summary.losses.items()],
     }
     derived.save(path, data, "funnel counts")  # the next process counts again
 
@@ -168,20 +194,25 @@ def _save(path: Path, stamp: str, summary: Summary) -> None:
 _lock = threading.Lock()
 
 
+def _kept(store: Store, data_dir: str | Path, memory: dict) -> tuple[str, Summary | None, dict]:
+    """(fingerprint, summary or None, stamps) of the data as now: the kept or saved summary."""
+    now = funnel.stamps(store)
+    stamp = fingerprint(now)
+    with _lock:
+        kept = memory.get(_MEMORY)
+        if kept is None or kept[0] != stamp:
+            saved = _load(Path(data_dir) / CACHE_FILE)
+            kept = memory[_MEMORY] = saved if saved[0] == stamp else (stamp, None)
+    return stamp, kept[1], now
+
+
 def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, end: str) -> Counter:
     """count() for the range: from the kept or saved summary while it applies, else counted.
 
     memory: where this app keeps its funnel caches between calls (an empty dict the first time).
     """
-    now = funnel.stamps(store)
-    stamp = fingerprint(now)
+    stamp, summary, now = _kept(store, data_dir, memory)
     path = Path(data_dir) / CACHE_FILE
-    with _lock:
-        kept = memory.get(_MEMORY)
-        if kept is None or kept[0] != stamp:
-            saved = _load(path)
-            kept = memory[_MEMORY] = saved if saved[0] == stamp else (stamp, None)
-    summary = kept[1]
     if summary is not None:
         found = from_summary(summary, start, end)
         if found is None:
@@ -208,9 +239,6 @@ def sent_counts(store: Store, data_dir: str | Path, memory: dict, start: str, en
 
 # --- the deals lost and their value ----------------------------------------------------------
 
-LossRow = tuple  # (rep id, buyer's main reason or None, competitor or None, deals, valued, value)
-_LOSSES = "losses"  # the key of the kept loss counts in the app's funnel memory
-
 
 def lost_count(deals: list[list], answers: list[list], start: str, end: str) -> list[LossRow]:
     """The deals lost from start to end, grouped by rep, buyer's main reason and competitor.
@@ -221,12 +249,16 @@ def lost_count(deals: list[list], answers: list[list], start: str, end: str) -> 
     if not deals or not deals[0]:
         return []
     answered = {deal: (reason, named) for deal, reason, named in zip(*answers, strict=True)}
+    nobody = (None, None)
     groups: dict[tuple, list] = {}
     for deal, rep, day, value, competitor in zip(*deals, strict=True):
         if not start <= day <= end:
             continue
-        reason, named = answered.get(deal, (None, None))
-        tally = groups.setdefault((rep, reason, named or competitor), [0, 0, 0.0])
+        reason, named = answered.get(deal, nobody)
+        key = (rep, reason, named or competitor)
+        tally = groups.get(key)
+        if tally is None:
+            tally = groups[key] = [0, 0, 0.0]
         tally[0] += 1
         if value is not None:
             tally[1] += 1
@@ -235,24 +267,23 @@ def lost_count(deals: list[list], answers: list[list], start: str, end: str) -> 
 
 
 def loss_counts(store: Store, data_dir: str | Path, memory: dict, start: str, end: str) -> list:
-    """lost_count() for the range, kept per range while every deal and answer shard is unchanged.
+    """lost_count() for the range: kept with the funnel's summary (and saved with it) while
+    every deal, invitation and answer shard is unchanged, else counted by one pass.
 
-    memory: the app's funnel memory (as for sent_counts): the inputs are the funnel's.
+    memory: the app's funnel memory (as for sent_counts).
     """
-    now = funnel.stamps(store)
-    stamp = fingerprint(now)
-    with _lock:
-        kept = memory.get(_LOSSES)
-        if kept is None or kept[0] != stamp:
-            kept = memory[_LOSSES] = (stamp, {})
-        found = kept[1].get((start, end))
-    if found is not None:
-        return found
-    _, deals, answers = funnel.inputs(store, data_dir, memory, now)
+    stamp, summary, now = _kept(store, data_dir, memory)
+    if summary is not None and (start, end) in summary.losses:
+        return summary.losses[(start, end)]
+    invitations, deals, answers = funnel.inputs(store, data_dir, memory, now)
+    if summary is None:
+        summary = summarize(invitations, deals)
     counted = lost_count(deals, answers, start, end)
-    with _lock:
-        ranges = kept[1]
-        ranges[(start, end)] = counted
-        while len(ranges) > KEEP:
-            del ranges[next(iter(ranges))]
+    with _lock:  # as in sent_counts
+        summary.losses[(start, end)] = counted
+        while len(summary.losses) > KEEP:
+            del summary.losses[next(iter(summary.losses))]
+        if memory[_MEMORY][0] == stamp:
+            memory[_MEMORY] = (stamp, summary)
+            _save(Path(data_dir) / CACHE_FILE, stamp, summary)
     return counted
