@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request, url_for
 from markupsafe import Markup
 
 from debrief import taxonomy
+from debrief.deals.amount import format_amount
 from debrief.lru import LRU
 
 _options = LRU(256)  # rendered option lists of radio and checkbox groups (options_html)
@@ -32,9 +33,7 @@ def init_app(app: Flask) -> None:
 
 def amount(value: float | None) -> str:
     """A deal value as people write it: 12,500 or 1,200.50; a dash for none."""
-    if value is None:
-        return "—"
-    return f"{value:,.2f}".removesuffix(".00")
+    return "—" if value is None else format_amount(value)
 
 
 def entry_url(slug: str) -> str:
