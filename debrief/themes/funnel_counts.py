@@ -273,8 +273,9 @@ def loss_counts(store: Store, data_dir: str | Path, memory: dict, start: str, en
     memory: the app's funnel memory (as for sent_counts).
     """
     stamp, summary, now = _kept(store, data_dir, memory)
-    if summary is not None and (start, end) in summary.losses:
-        return summary.losses[(start, end)]
+    found = summary.losses.get((start, end)) if summary is not None else None
+    if found is not None:  # one get(): another thread may drop the range under the lock
+        return found
     invitations, deals, answers = funnel.inputs(store, data_dir, memory, now)
     if summary is None:
         summary = summarize(invitations, deals)
