@@ -10,18 +10,15 @@
 
   function counter(field) {
     var limit = parseInt(field.getAttribute("data-limit"), 10);
-    var shown = document.createElement("p");
-    shown.className = "char-count";
-    shown.id = field.id + "-count";
-    // A screen reader hears the count when it reaches the field, and once when the limit is
-    // crossed (announcing every keystroke would drown what is typed).
+    // The line under the box (templates/_macros.html) states the limit; it becomes the count.
+    var shown = document.getElementById(field.id + "-count");
+    if (!shown) return;
+    // A screen reader hears the count when it reaches the field (aria-describedby), and once
+    // when the limit is crossed: announcing every keystroke would drown what is typed.
     var spoken = document.createElement("p");
     spoken.className = "sr-only";
     spoken.setAttribute("aria-live", "polite");
-    field.insertAdjacentElement("afterend", shown);
     shown.insertAdjacentElement("afterend", spoken);
-    var described = field.getAttribute("aria-describedby");
-    field.setAttribute("aria-describedby", (described ? described + " " : "") + shown.id);
     var wasOver = false;
 
     function update() {

@@ -413,7 +413,7 @@ def test_an_over_long_paste_is_refused_beside_its_field_with_every_character_kep
     textarea = re.search(r"<textarea[^>]*id=\"own_words\"[^>]*>", form).group(0)
     assert "maxlength" not in textarea  # the browser would cut a long paste silently
     assert 'data-limit="10000"' in textarea and 'dir="auto"' in textarea
-    assert "up to 10,000 characters" in form  # the limit, said without script
+    assert '<p class="char-count" id="own_words-count">Up to 10,000 characters.' in form
     pasted = "שלום, a long paste. " * 600 + "THE-LAST-WORDS"  # 12,014 characters
     page = client.post(f"/s/{token}", data=answer_data(client, token, own_words=pasted))
     html = page.get_data(as_text=True)

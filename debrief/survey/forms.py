@@ -18,7 +18,7 @@ LINE_MAX = 200
 LINE_KW = {"dir": "auto"}
 # No maxlength: the browser would cut a long paste silently. static/survey.js counts instead,
 # and text_limit refuses an over-long answer with the text kept (SPEC 2.3, issue 16).
-TEXT_KW = {"dir": "auto", "maxlength": False, "data-limit": TEXT_MAX, "rows": 4}
+TEXT_KW = {"dir": "auto", "maxlength": False, "data-limit": TEXT_MAX, "rows": 3}
 
 
 TRUST = {"1": "1 – not at all", "2": "2", "3": "3 – partly", "4": "4", "5": "5 – completely"}
@@ -32,8 +32,7 @@ def text_limit(form: Any, field: TextAreaField) -> None:
     if len(text) > TEXT_MAX:
         raise ValidationError(
             f"This answer is {len(text):,} characters long; the limit is {TEXT_MAX:,}. "
-            f"Please shorten it by {len(text) - TEXT_MAX:,}: nothing has been cut, your text is "
-            "still here."
+            f"Please shorten it by {len(text) - TEXT_MAX:,}: nothing has been cut."
         )
 
 
