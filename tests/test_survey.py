@@ -634,13 +634,16 @@ def test_a_vendor_named_in_any_script_is_kept_and_differs_from_none_on_the_deal_
     row = re.search(r"Vendor chosen\s*<span class=\"(\w+)\">.*?</tr>", html, re.S)
     assert row.group(1) == "differs" and "<td>—</td>" in row.group(0)
     assert f"<bdi>{RIVAL}</bdi>" in row.group(0)
+    assert '<blockquote class="buyer" dir="auto">' in html  # the buyer's words, any direction
     # The entry, its facet link and the filtered search all work with the name as a slug.
-    assert client.get(f"/kb/{entry.slug}").status_code == 200
+    page = client.get(f"/kb/{entry.slug}")
+    assert page.status_code == 200 and '<pre dir="auto"><code class="language-buyer">' in page.text
     kb = client.get("/kb").get_data(as_text=True)
     quoted = "competitor=%E6%A0%AA%E5%BC%8F%E4%BC%9A%E7%A4%BE%E3%83%A9%E3%82%A4%E3%83%90%E3%83%AB"
     assert quoted in kb
     found = client.get(f"/kb?{quoted}").get_data(as_text=True)
     assert "1 entry" in found and entry.title in found
+    assert '<p class="snippet" dir="auto">' in found
 
 
 @pytest.mark.parametrize(
