@@ -121,7 +121,7 @@ def cases():
                                id=f"{name}-{viewport['width']}px")  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "who", "path", "viewport"), cases())
+@pytest.mark.parametrize(("name", "who", "path", "viewport"), list(cases()))
 def test_no_serious_or_critical_axe_violation(
     live_server, new_page, axe_source, tmp_path, name, who, path, viewport
 ):
