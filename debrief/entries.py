@@ -87,12 +87,17 @@ def slugify(text: str) -> str:
     letters of other scripts are kept: "株式会社ライバル" stays itself instead of vanishing.
     """
     kept: list[str] = []
-    for char in unicodedata.normalize("NFKD", str(text)):
-        if unicodedata.combining(char) and kept and kept[-1].isascii():
-            continue  # an accent on a Latin letter; other scripts' marks are part of the word
+    # Compatibility forms first ("𝐀" -> "A"), then case-folded, then decomposed again: folding
+    # can add an accent ("İ" -> "i" + dot), which then goes like any other on a Latin letter.
+    folded = unicodedata.normalize("NFKD", str(text)).casefold()
+    for char in unicodedata.normalize("NFKD", folded):
+        if unicodedata.combining(char) and (
+            not kept or kept[-1].isascii() or not _is_word_char(kept[-1])
+        ):
+            continue  # an accent on a Latin letter (or on nothing); other scripts keep theirs
         kept.append(char)
-    folded = unicodedata.normalize("NFC", "".join(kept)).casefold()
-    words = "".join(c if _is_word_char(c) else " " for c in folded).split()
+    composed = unicodedata.normalize("NFC", "".join(kept))
+    words = "".join(c if _is_word_char(c) else " " for c in composed).split()
     slug = "-".join(words)
     if len(slug) > SLUG_MAX:
         slug = slug[:SLUG_MAX].rsplit("-", 1)[0] if "-" in slug[:SLUG_MAX] else slug[:SLUG_MAX]
@@ -109,7 +114,7 @@ def is_slug(text: object) -> bool:
     return (
         isinstance(text, str)
         and text[:1] not in ("", "-")
-        and text == text.casefold()
+        and unicodedata.normalize("NFC", text.casefold()) == text
         and all(c == "-" or _is_word_char(c) for c in text)
     )
 

@@ -195,7 +195,7 @@ def test_write_rejects_an_invalid_entry(tmp_path):
      ("株式会社ライバル", "株式会社ライバル"), ("ＲＩＶＡＬＲＹ ＣＲＭ", "rivalry-crm"),
      ("Ελληνικά Λύσεις", "ελληνικά-λύσεισ"), ("שלום עולם", "שלום-עולם"),
      ("हिन्दी टेक", "हिन्दी-टेक"), ("Straße 2", "strasse-2"), ("Søren & Co", "søren-co"),
-     ("Шаг_1", "шаг-1")],
+     ("Шаг_1", "шаг-1"), ("İstanbul", "istanbul")],
 )  # fmt: skip
 def test_slugify(text, slug):
     assert slugify(text) == slug
@@ -478,6 +478,14 @@ def test_starter_lessons_are_valid():
         assert entry.rep is None and entry.themes
         assert 150 <= len(entry.body.split()) <= 300, entry.slug
     assert os.path.commonpath([str(e.path) for e in found]) == str(starter)
+
+
+@given(text=st.text())
+def test_a_slug_is_its_own_slug_and_has_the_shape_find_entry_accepts(text):
+    from debrief.entries import is_slug
+
+    slug = slugify(text)
+    assert slugify(slug) == slug and (slug == "" or is_slug(slug))
 
 
 @settings(max_examples=500)
