@@ -1,11 +1,12 @@
 """Sign-in form."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from debrief.forms import WebForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(WebForm):
     """Email and password; `next` carries where to go afterwards."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
