@@ -21,7 +21,6 @@ from markdown.extensions.meta import END_RE, MetaPreprocessor
 from markupsafe import Markup, escape
 
 KINDS = ("debrief", "lesson")
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_MAX = 60
 # Temporary files of atomic writes end so (hidden: readers skip names starting with a dot).
@@ -85,12 +84,42 @@ def clean_header_value(value: object) -> str:
 
 
 def slugify(text: str) -> str:
-    """Lowercase ASCII words joined by hyphens, at most 60 characters ('' when nothing is left)."""
-    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """Lowercase words of any script joined by hyphens, at most 60 characters ('' if none left).
+
+    Accents on Latin letters are dropped ("Ça coûte" -> "ca-coute", as slugs always were), but
+    letters of other scripts are kept: "株式会社ライバル" stays itself instead of vanishing.
+    """
+    kept: list[str] = []
+    # Compatibility forms first ("𝐀" -> "A"), then case-folded, then decomposed again: folding
+    # can add an accent ("İ" -> "i" + dot), which then goes like any other on a Latin letter.
+    folded = unicodedata.normalize("NFKD", str(text)).casefold()
+    for char in unicodedata.normalize("NFKD", folded):
+        if unicodedata.combining(char) and (
+            not kept or kept[-1].isascii() or not _is_word_char(kept[-1])
+        ):
+            continue  # an accent on a Latin letter (or on nothing); other scripts keep theirs
+        kept.append(char)
+    composed = unicodedata.normalize("NFC", "".join(kept))
+    words = "".join(c if _is_word_char(c) else " " for c in composed).split()
+    slug = "-".join(words)
     if len(slug) > SLUG_MAX:
         slug = slug[:SLUG_MAX].rsplit("-", 1)[0] if "-" in slug[:SLUG_MAX] else slug[:SLUG_MAX]
     return slug.strip("-")
+
+
+def _is_word_char(char: str) -> bool:
+    """A letter, digit or combining mark of any script (the characters a slug keeps)."""
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def is_slug(text: object) -> bool:
+    """Whether text has the shape slugify() gives: lowercase words of any script and hyphens."""
+    return (
+        isinstance(text, str)
+        and text[:1] not in ("", "-")
+        and unicodedata.normalize("NFC", text.casefold()) == text
+        and all(c == "-" or _is_word_char(c) for c in text)
+    )
 
 
 def _slug_value(text: str) -> str:
@@ -312,7 +341,10 @@ def _render_text(body: str, buyer_blocks: bool) -> Markup:
     parts = []
     for kind, text in _split_buyer_blocks(_clean_text(body)):
         if kind == "buyer":
-            parts.append(f'<pre><code class="language-buyer">{escape(text)}</code></pre>')
+            # dir=auto: buyer text may be right-to-left; the browser takes the direction from it.
+            parts.append(
+                f'<pre dir="auto"><code class="language-buyer">{escape(text)}</code></pre>'
+            )
         else:
             parts.append(render_markdown(text))
     return Markup("\n".join(parts))  # noqa: S704 - every part is escaped or sanitized
@@ -639,8 +671,8 @@ def iter_entries(entries_dir: Path) -> Iterator[Entry | EntryError]:
 
 
 def find_entry(entries_dir: Path, slug: str, *, deep: bool = True) -> Path | None:
-    """The file of a slug, or None; the slug must match ^[a-z0-9][a-z0-9-]*$ (no traversal)."""
-    if not isinstance(slug, str) or not SLUG_RE.match(slug) or len(slug) > 200:
+    """The file of a slug, or None; the slug must have slugify's shape (no traversal)."""
+    if not is_slug(slug) or len(slug) > 200:
         return None
     root = Path(entries_dir)
     name = f"{slug}.md"

@@ -192,7 +192,13 @@ def test_write_rejects_an_invalid_entry(tmp_path):
 @pytest.mark.parametrize(
     ("text", "slug"),
     [("Lost to Globex: price?", "lost-to-globex-price"), ("Ça coûte", "ca-coute"),
-     ("🙂", ""), ("a" * 100, "a" * 60), ("--x--", "x")],
+     ("🙂", ""), ("a" * 100, "a" * 60), ("--x--", "x"),
+     # Names in any script are kept, not dropped (issue 16): letters, marks and digits,
+     # case-folded (so a final sigma folds to σ, ß to ss).
+     ("株式会社ライバル", "株式会社ライバル"), ("ＲＩＶＡＬＲＹ ＣＲＭ", "rivalry-crm"),
+     ("Ελληνικά Λύσεις", "ελληνικά-λύσεισ"), ("שלום עולם", "שלום-עולם"),
+     ("हिन्दी टेक", "हिन्दी-टेक"), ("Straße 2", "strasse-2"), ("Søren & Co", "søren-co"),
+     ("Шаг_1", "шаг-1"), ("İstanbul", "istanbul")],
 )  # fmt: skip
 def test_slugify(text, slug):
     assert slugify(text) == slug
@@ -237,7 +243,9 @@ def test_buyer_text_is_stored_verbatim_and_rendered_escaped(tmp_path, text):
     written = write_entry(tmp_path, lesson(kind="debrief", body=body))
     assert text in written.path.read_text()
     html = str(render_body(read_entry(written.path)))
-    inner = re.search(r'<pre><code class="language-buyer">(.*?)</code></pre>', html, re.S)
+    inner = re.search(
+        r'<pre dir="auto"><code class="language-buyer">(.*?)</code></pre>', html, re.S
+    )
     assert inner is not None
     assert inner.group(1) == str(__import__("markupsafe").escape(text))
     assert "<script" not in html and "<b>" not in html and "<a " not in html
@@ -280,7 +288,7 @@ def test_only_a_debrief_shows_buyer_quotes_a_lesson_shows_code_or_text(body):
 def test_a_debrief_shows_its_buyer_blocks_as_quotes_and_rep_fences_as_code():
     body = "```buyer\nRep-made.\n```\n\n" + buyer_block("The buyer's own.")
     html = str(render_body(lesson(kind="debrief", body=body)))
-    assert '<pre><code class="language-buyer">The buyer&#39;s own.</code></pre>' in html
+    assert '<pre dir="auto"><code class="language-buyer">The buyer&#39;s own.</code></pre>' in html
     assert "<pre><code>Rep-made.\n</code></pre>" in html and html.count("language-buyer") == 1
 
 
@@ -354,6 +362,13 @@ def test_find_entry_rejects_traversal(tmp_path, slug):
     (tmp_path / "secret.md").write_text("outside")
     (tmp_path / "x.md").write_text("outside")
     assert find_entry(entries_dir, slug) is None
+
+
+def test_an_entry_titled_in_any_script_is_written_and_found_by_its_slug(tmp_path):
+    written = write_entry(tmp_path, lesson(title="株式会社ライバル: 価格"))
+    assert written.slug == "2026-03-14-株式会社ライバル-価格"
+    assert find_entry(tmp_path, written.slug) == written.path
+    assert find_entry(tmp_path, "2026-03-14-株式会社ライバル/../x") is None
 
 
 def test_find_entry_finds_year_starter_and_nested(tmp_path):
@@ -466,6 +481,14 @@ def test_starter_lessons_are_valid():
         assert entry.rep is None and entry.themes
         assert 150 <= len(entry.body.split()) <= 300, entry.slug
     assert os.path.commonpath([str(e.path) for e in found]) == str(starter)
+
+
+@given(text=st.text())
+def test_a_slug_is_its_own_slug_and_has_the_shape_find_entry_accepts(text):
+    from debrief.entries import is_slug
+
+    slug = slugify(text)
+    assert slugify(slug) == slug and (slug == "" or is_slug(slug))
 
 
 @settings(max_examples=500)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import AuthActions, csrf_token, free_port
 from flask import g, render_template_string
+from markupsafe import escape
 
 from debrief import entries
 from debrief.auth import users
@@ -383,7 +384,8 @@ def test_two_tabs_submitting_at_once_store_one_answer_and_one_entry(app, link):
         ({"outcome": "bogus"}, "outcome", "Not a valid choice"),
         ({"claim_0": "maybe"}, "claim_0", "Not a valid choice"),
         ({"trust": "9"}, "trust", "Not a valid choice"),
-        ({"own_words": "x" * 10_001}, "own_words", "10000"),
+        ({"own_words": "x" * 10_001}, "own_words", "the limit is 10,000"),
+        ({"own_words": "y" * 12_345}, "own_words", "shorten it by 2,345"),
         (
             {"attribution": "named", "name": " ", "company": ""},
             "name",
@@ -407,6 +409,38 @@ def test_an_invalid_answer_is_shown_again_with_errors_and_nothing_stored(
     assert "Keep this text ✓" in html  # nothing the buyer typed is lost
     assert table(app, "answers") == [] and entry_files(app) == [] and outbox(app) == []
     assert invitation(app, inv["id"])["status"] == "opened"
+
+
+def test_an_over_long_paste_is_refused_beside_its_field_with_every_character_kept(
+    app, client, link
+):
+    inv, token = link[1], link[2]
+    form = client.get(f"/s/{token}").get_data(as_text=True)
+    textarea = re.search(r"<textarea[^>]*id=\"own_words\"[^>]*>", form).group(0)
+    assert "maxlength" not in textarea  # the browser would cut a long paste silently
+    assert 'data-limit="10000"' in textarea and 'dir="auto"' in textarea
+    assert '<p class="char-count" id="own_words-count">Up to 10,000 characters.' in form
+    pasted = "שלום, a long paste. " * 600 + "THE-LAST-WORDS"  # 12,014 characters
+    page = client.post(f"/s/{token}", data=answer_data(client, token, own_words=pasted))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    error = re.search(r'<p class="error" id="own_words-error">(.*?)</p>', html).group(1)
+    assert (
+        "12,014 characters long; the limit is 10,000" in error and "nothing has been cut" in error
+    )
+    typed = re.search(r'<textarea[^>]*id="own_words"[^>]*>\r?\n?(.*?)</textarea>', html, re.S)
+    assert typed.group(1) == str(escape(pasted))  # all of it, THE-LAST-WORDS included
+    assert table(app, "answers") == [] and entry_files(app) == []
+    assert invitation(app, inv["id"])["status"] == "opened"
+
+
+def test_line_ends_count_once_as_the_counter_on_the_page_counts_them(app, client, link):
+    token = link[2]
+    text = "abc\r\n" * 2400  # 9,600 characters as typed, 12,000 bytes with CR LF line ends
+    page = client.post(f"/s/{token}", data=answer_data(client, token, would_change=text))
+    assert page.status_code == 302, page.get_data(as_text=True)[:2000]
+    [answer] = table(app, "answers")
+    assert answer["would_change"] == "abc\n" * 2400
 
 
 def test_a_bad_csrf_token_stores_nothing(app, client, link):
@@ -586,6 +620,52 @@ def test_deal_page_fragment_shows_reasons_side_by_side_and_identity_to_rep_and_m
     assert "Zed Named" not in fragment("other@example.test")
 
 
+RIVAL = "株式会社ライバル"
+
+
+def test_a_vendor_named_in_any_script_is_kept_and_differs_from_none_on_the_deal_page(
+    app, client, auth, link
+):
+    deal, _, token = link
+    with app.app_context():
+        get_store().table("deals").update(deal["id"], {"competitor": None})
+    data = answer_data(client, token, competitor=RIVAL, attribution="named", company=RIVAL)
+    assert client.post(f"/s/{token}", data=data).status_code == 302
+    [path] = entry_files(app)
+    entry = entries.read_entry(path)
+    assert entry.competitor == RIVAL and RIVAL in path.name
+
+    auth.login("rep@example.test")
+    html = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    row = re.search(r"Vendor chosen\s*<span class=\"(\w+)\">.*?</tr>", html, re.S)
+    assert row.group(1) == "differs" and "<td>—</td>" in row.group(0)
+    assert f"<bdi>{RIVAL}</bdi>" in row.group(0)
+    assert '<blockquote class="buyer" dir="auto">' in html  # the buyer's words, any direction
+    # The entry, its facet link and the filtered search all work with the name as a slug.
+    page = client.get(f"/kb/{entry.slug}")
+    assert page.status_code == 200 and '<pre dir="auto"><code class="language-buyer">' in page.text
+    kb = client.get("/kb").get_data(as_text=True)
+    quoted = "competitor=%E6%A0%AA%E5%BC%8F%E4%BC%9A%E7%A4%BE%E3%83%A9%E3%82%A4%E3%83%90%E3%83%AB"
+    assert quoted in kb
+    found = client.get(f"/kb?{quoted}").get_data(as_text=True)
+    assert "1 entry" in found and entry.title in found
+    assert '<p class="snippet" dir="auto">' in found
+
+
+@pytest.mark.parametrize(
+    "rep, buyer, agrees",
+    [(None, RIVAL, False), (RIVAL, None, False), ("", "  ", True), (None, None, True),
+     (RIVAL, f" {RIVAL} ", True), (RIVAL, "ライバル", False), ("Rivalry CRM", "rivalry  crm", True),
+     ("Rivalsoft", None, False), ("🙂", None, False), ("🙂", "🙂", True), ("🙂", "😀", False),
+     ("Ça Corp", "ca corp", True), ("—", RIVAL, False)],
+)  # fmt: skip
+def test_the_vendor_comparison_is_right_for_any_text(rep, buyer, agrees):
+    deal = {"rep_reason": "price", "rep_reasons": [], "competitor": rep}
+    answer = {"reason": "price", "reasons": [], "competitor": buyer}
+    rows = {row["what"]: row for row in service.compare(deal, answer)}
+    assert rows["Vendor chosen"]["agrees"] is agrees
+
+
 # --- hostile text ------------------------------------------------------------------------------
 
 HOSTILE = (
@@ -755,7 +835,13 @@ def test_every_survey_response_is_private(app, client, link):
     for response in responses:
         assert response.headers["Referrer-Policy"] == "no-referrer", response.request.path
         assert response.headers["Cache-Control"] == "no-store", response.request.path
-        assert "<script" not in response.get_data(as_text=True)
+        # No inline script and nothing from elsewhere: at most our own character counter.
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", response.get_data(as_text=True))
+        assert scripts in ([], [""]), response.request.path
+        assert all(
+            tag == '<script src="/static/survey.js" defer>'
+            for tag in re.findall(r"<script[^>]*>", response.get_data(as_text=True))
+        )
 
 
 # --- mail to the rep ---------------------------------------------------------------------------

@@ -14,11 +14,26 @@ from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS, options
 
 TEXT_MAX = 10_000  # a long, honest answer fits; a pasted novel gets a clear message
 LINE_MAX = 200
+# Buyer text may be in any script: the browser sets each field's direction from what is typed.
+LINE_KW = {"dir": "auto"}
+# No maxlength: the browser would cut a long paste silently. static/survey.js counts instead,
+# and text_limit refuses an over-long answer with the text kept (SPEC 2.3, issue 16).
+TEXT_KW = {"dir": "auto", "maxlength": False, "data-limit": TEXT_MAX, "rows": 3}
 
 
 TRUST = {"1": "1 – not at all", "2": "2", "3": "3 – partly", "4": "4", "5": "5 – completely"}
 ATTRIBUTION = {"anonymous": "Anonymous", "named": "With my name and company"}
 CONTACT = {"no": "No, please don't contact me", "yes": "Yes, you may contact me"}
+
+
+def text_limit(form: Any, field: TextAreaField) -> None:
+    """At most TEXT_MAX characters, counted as static/survey.js counts them (line ends as one)."""
+    text = (field.data or "").replace("\r\n", "\n")
+    if len(text) > TEXT_MAX:
+        raise ValidationError(
+            f"This answer is {len(text):,} characters long; the limit is {TEXT_MAX:,}. "
+            f"Please shorten it by {len(text) - TEXT_MAX:,}: nothing has been cut."
+        )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -37,7 +52,9 @@ class SurveyForm(WebForm):
         validators=[InputRequired(message="Please choose what you decided.")],
     )
     competitor = StringField(
-        "Which vendor did you choose? (optional)", validators=[Optional(), Length(max=LINE_MAX)]
+        "Which vendor did you choose? (optional)",
+        validators=[Optional(), Length(max=LINE_MAX)],
+        render_kw=LINE_KW,
     )
     reason = RadioField(
         "What was the main reason?",
@@ -46,10 +63,14 @@ class SurveyForm(WebForm):
     )
     reasons = CheckboxesField("Any other reasons?", choices=options(REASONS), default=[])
     own_words = TextAreaField(
-        "In your own words, what decided it?", validators=[Optional(), Length(max=TEXT_MAX)]
+        "In your own words, what decided it?",
+        validators=[Optional(), text_limit],
+        render_kw=TEXT_KW,
     )
     would_change = TextAreaField(
-        "What would have changed your decision?", validators=[Optional(), Length(max=TEXT_MAX)]
+        "What would have changed your decision?",
+        validators=[Optional(), text_limit],
+        render_kw=TEXT_KW,
     )
     trust = RadioField(
         "How far did you trust what we told you?",
@@ -62,8 +83,10 @@ class SurveyForm(WebForm):
         default="anonymous",  # a missing choice stays anonymous: the safe side
     )
     # No Optional() here: it would stop the chain before validate_name runs.
-    name = StringField("Your name", validators=[Length(max=LINE_MAX)])
-    company = StringField("Your company", validators=[Optional(), Length(max=LINE_MAX)])
+    name = StringField("Your name", validators=[Length(max=LINE_MAX)], render_kw=LINE_KW)
+    company = StringField(
+        "Your company", validators=[Optional(), Length(max=LINE_MAX)], render_kw=LINE_KW
+    )
     may_contact = RadioField(
         "May we contact you about this answer?",
         choices=options(CONTACT),

@@ -478,8 +478,6 @@ def answer_for_deal(store: Store, deal_id: int) -> dict[str, Any] | None:
 def compare(deal: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of the rep's view beside the buyer's, each marked whether the two agree."""
     rep_other = rep_reasons(deal)[1:]
-    rep_vendor = entries.slugify(deal.get("competitor") or "")
-    buyer_vendor = entries.slugify(answer.get("competitor") or "")
     rows = [
         ("Main reason", reason_label(deal["rep_reason"]) if deal.get("rep_reason") else None,
          reason_label(answer["reason"]), deal.get("rep_reason") == answer["reason"]),
@@ -487,9 +485,21 @@ def compare(deal: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]
          ", ".join(map(reason_label, answer.get("reasons") or [])) or None,
          set(rep_other) == set(answer.get("reasons") or [])),
         ("Vendor chosen", deal.get("competitor"), answer.get("competitor"),
-         rep_vendor == buyer_vendor),
+         same_vendor(deal.get("competitor"), answer.get("competitor"))),
     ]  # fmt: skip
     return [{"what": w, "rep": r, "buyer": b, "agrees": a} for w, r, b, a in rows]
+
+
+def same_vendor(rep: str | None, buyer: str | None) -> bool:
+    """Whether two vendor names mean the same vendor, in any script; a blank side never agrees
+    with a named one ("Rivalry CRM" = "rivalry-crm"; "株式会社ライバル" is not a blank)."""
+    rep_name, buyer_name = (" ".join((v or "").split()) for v in (rep, buyer))
+    if not rep_name or not buyer_name:
+        return rep_name == buyer_name
+    rep_slug, buyer_slug = entries.slugify(rep_name), entries.slugify(buyer_name)
+    if rep_slug or buyer_slug:
+        return rep_slug == buyer_slug
+    return rep_name.casefold() == buyer_name.casefold()  # names of symbols only, e.g. "🙂"
 
 
 def deal_for(store: Store, invitation: dict[str, Any]) -> dict[str, Any] | None:

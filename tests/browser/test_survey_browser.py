@@ -103,12 +103,18 @@ def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     tab_to(buyer, "#competitor")
     buyer.keyboard.type("Rivalsoft")
     choose(buyer, "reason", "trust")
+    tab_to(buyer, ".other-reasons > summary")  # folded: Enter opens it, no script needed
+    buyer.keyboard.press("Enter")
     tab_to(buyer, 'input[name="reasons"][value="price"]')
     buyer.keyboard.press("Space")
     tab_to(buyer, "#own_words")
     buyer.keyboard.type("Your demo was slides; theirs was the real product. <b>honest</b>")
+    tab_to(buyer, ".claims > summary")
+    buyer.keyboard.press("Enter")
     choose(buyer, "claim_0", "did-not-hold")
     choose(buyer, "claim_1", "held")
+    tab_to(buyer, ".would-change > summary")
+    buyer.keyboard.press("Enter")
     tab_to(buyer, "#would_change")
     buyer.keyboard.type("A pilot with our own data.")
     choose(buyer, "trust", "2")
@@ -218,4 +224,102 @@ def test_the_form_and_thank_you_page_name_the_org_and_fit(
         assert hidden not in page
     screenshot(buyer, tmp_path, f"org-thanks-{name}")
     assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+
+def open_form(live_server, claims=("Live in two weeks", "SSO included")) -> str:
+    """The survey link of a fresh deal with the given claims."""
+    with live_server.app.app_context():
+        store = get_store()
+        deal_id = store.table("deals").insert(
+            {"company": "Shortform Ltd", "contact_email": "s@shortform.test", "rep_id": 1,
+             "rep_reason": "price", "rep_reasons": [], "claims": list(claims),
+             "competitor": None, "lost_on": "2024-01-01"}
+        )  # fmt: skip
+        inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
+        return f"{live_server.url}/s/{invitations.issue_token(store, inv['id'])}"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_form_fits_two_phone_screens_with_the_optional_parts_folded(
+    live_server, new_page, axe_source, tmp_path, viewport
+):
+    buyer = new_page(viewport)
+    buyer.goto(open_form(live_server))
+    name = f"{viewport['width']}px"
+    screenshot(buyer, tmp_path, f"short-form-{name}")
+    send = buyer.get_by_role("button", name="Send my answer").bounding_box()
+    bottom = send["y"] + send["height"] + buyer.evaluate("() => window.scrollY")
+    if viewport is PHONE:
+        assert bottom < 2 * PHONE["height"], bottom  # was 4,047 px
+    # Each reason is shown once; the other reasons, the claims and the name are folded.
+    assert buyer.locator('input[name="reason"]:visible').count() == 11
+    assert buyer.locator('input[name="reasons"]:visible').count() == 0
+    assert buyer.locator('input[name^="claim_"]:visible').count() == 0
+    assert buyer.get_by_label("Your name").is_hidden()
+    # The trust scale is one row: its five choices side by side.
+    tops = {
+        round(box["y"])
+        for box in map(lambda e: e.bounding_box(), buyer.locator('input[name="trust"]').all())
+    }
+    assert len(tops) == 1, tops
+    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+    # Folded parts open with a click (or Enter), with no script needed.
+    buyer.get_by_text("Any other reasons?").first.click()
+    assert buyer.locator('input[name="reasons"]:visible').count() == 11
+    screenshot(buyer, tmp_path, f"short-form-open-{name}")
+    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+
+HEBREW = "המחיר היה גבוה מדי, and the demo was slides."
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_a_long_paste_is_counted_not_cut_and_text_keeps_its_direction(
+    live_server, new_page, axe_source, tmp_path, viewport
+):
+    buyer = new_page(viewport)
+    buyer.goto(open_form(live_server))
+    name = f"{viewport['width']}px"
+    words = buyer.get_by_label("In your own words, what decided it?")
+    count = buyer.locator("#own_words-count")
+    assert count.inner_text() == "0 of 10,000 characters"
+    assert "own_words-count" in words.get_attribute("aria-describedby")
+    words.fill(HEBREW)
+    assert count.inner_text() == f"{len(HEBREW)} of 10,000 characters"
+    assert words.evaluate("e => e.matches(':dir(rtl)')")  # dir=auto: typed right to left
+    pasted = HEBREW + " " + "x" * (10_005 - len(HEBREW) - 1)
+    words.fill(pasted)
+    assert words.input_value() == pasted  # nothing cut
+    assert count.inner_text().startswith("10,005 of 10,000 characters: 5 too many.")
+    assert "over" in count.get_attribute("class")
+    screenshot(buyer, tmp_path, f"count-over-{name}")
+    assert axe_violations(buyer, axe_source) == []
+
+    # The server refuses it beside the field and gives every character back.
+    buyer.get_by_label("Chose another vendor").check()
+    buyer.get_by_label("Which vendor did you choose? (optional)").fill("株式会社ライバル")
+    buyer.get_by_role("group", name="What was the main reason?").get_by_label("Price").check()
+    buyer.get_by_role("button", name="Send my answer").click()
+    buyer.wait_for_load_state()
+    error = buyer.locator("#own_words-error")
+    assert "10,005 characters long; the limit is 10,000" in error.inner_text()
+    words = buyer.get_by_label("In your own words, what decided it?")
+    assert words.input_value() == pasted
+    assert buyer.locator("#own_words-count").inner_text().startswith("10,005 of 10,000")
+    assert buyer.get_by_label("Which vendor did you choose? (optional)").is_visible()
+    screenshot(buyer, tmp_path, f"count-refused-{name}")
+    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
+    assert axe_violations(buyer, axe_source) == []
+
+    # Shortened, it is taken; the thank-you page shows it in its own direction.
+    words.fill(HEBREW)
+    buyer.get_by_role("button", name="Send my answer").click()
+    buyer.wait_for_url(re.compile(r"/thanks$"))
+    quote = buyer.locator(".your-answer blockquote.buyer")
+    assert quote.inner_text() == HEBREW and quote.evaluate("e => e.matches(':dir(rtl)')")
+    assert "株式会社ライバル" in buyer.locator(".your-answer").inner_text()
+    screenshot(buyer, tmp_path, f"thanks-rtl-{name}")
     assert axe_violations(buyer, axe_source) == []

@@ -145,11 +145,13 @@ def test_no_payload_runs_on_any_page(live_server, page, tmp_path):
     # The buyer: the form lists the payload claims; the answer's every text field gets payloads.
     visit(page, f"{url}/s/{made['token']}")
     long_text = "\n".join(PAYLOADS)[:10_000]
+    page.check("input[name=outcome][value=competitor]")  # shows the vendor field
     page.fill("#competitor", chunks(200)[0])
-    page.check("input[name=outcome][value=competitor]")
     page.check("input[name=reason][value=trust]")
     page.fill("#own_words", long_text)
+    page.click(".would-change > summary")  # the optional questions are folded
     page.fill("#would_change", long_text)
+    page.click(".identity > summary")
     page.check("input[name=attribution][value=named]")
     page.fill("#name", chunks(200)[1])
     page.fill("#company", chunks(200)[2])
