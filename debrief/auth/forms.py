@@ -1,7 +1,7 @@
-"""Sign-in form."""
+"""Sign-in and personal settings forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 
@@ -11,3 +11,9 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+class SettingsForm(FlaskForm):
+    """A signed-in person's own settings."""
+
+    digest = BooleanField("Weekly digest")
