@@ -329,3 +329,21 @@ def test_the_menu_links_the_settings_page(client, auth):
     auth.login(BOSS)
     page = client.get("/deals").get_data(as_text=True)
     assert 'href="/settings"' in page
+
+
+def test_a_claim_left_by_a_killed_run_is_taken_over_after_the_lease(app, runner, smtp):
+    add_deal(app, REP, "Northwind", competitor="Rivalry CRM")
+    publish(app, "Rivalry wins on onboarding", 0, competitor="Rivalry CRM", rep=BOSS)
+    with app.app_context():  # a run claimed the rep's week, then was killed before sending
+        rep = users.find_user(get_store(), REP)
+        record_id = digest.claim(get_store(), rep["id"], digest.week_of(today()))
+    run(runner)
+    assert mails_to(smtp, REP) == []  # a claim this fresh may be a run still sending
+    with app.app_context():
+        long_ago = now() - digest.CLAIM_LEASE - datetime.timedelta(seconds=1)
+        get_store().table("digests").update(
+            record_id, {"claimed_at": long_ago.isoformat(timespec="seconds")}
+        )
+    run(runner)
+    run(runner)
+    assert len(mails_to(smtp, REP)) == 1
