@@ -75,15 +75,6 @@ def window(today: datetime.date) -> datetime.date:
     return today - datetime.timedelta(days=WINDOW_DAYS)
 
 
-def for_user(
-    store: Store, index: SearchIndex, user: dict[str, Any], today: datetime.date
-) -> Digest:
-    """The digest of one account: the manager's or the rep's."""
-    if user["role"] == "manager":
-        return for_manager(store, today)
-    return for_rep(store, index, user, today)
-
-
 def deal_filters(store: Store, user_id: int) -> dict[tuple[str, str], str]:
     """(facet, slug) -> name, for the competitors and reasons of the rep's own deals."""
     wanted: dict[tuple[str, str], str] = {}

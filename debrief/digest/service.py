@@ -117,6 +117,7 @@ def run(store: Store, config: dict[str, Any], today: datetime.date | None = None
     index = kb.get_index()
     index.sync_if_stale()  # entries added by hand or by git pull count too
     result = Run()
+    team: content.Digest | None = None  # the managers' part: the same for every manager
     for user in users.list_users(store):
         if not user.get("active"):
             continue
@@ -127,7 +128,11 @@ def run(store: Store, config: dict[str, Any], today: datetime.date | None = None
         if record_id is None:
             result.done += 1
             continue
-        digest = content.for_user(store, index, user, today)
+        if user["role"] != "manager":
+            digest = content.for_rep(store, index, user, today)
+        else:
+            team = team if team is not None else content.for_manager(store, today)
+            digest = team
         if not digest:
             mark_done(store, record_id, mailed=False)
             result.empty += 1
