@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from debrief import text
 from debrief.auth import users
 from debrief.config import ConfigError
 from debrief.deals.commands import deals_cli, invites_cli
@@ -19,13 +20,19 @@ def init_command() -> None:
     """Create the data folder, the store, the entries folder and the search index."""
     from pathlib import Path
 
+    from debrief.entries import sweep_temporary
     from debrief.kb.service import get_index
     from debrief.survey import upgrade
+    from debrief.survey.service import repair_owed_entries
 
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)
     get_store().table("users").count()
     upgraded = get_store().upgrade()
+    # Nothing else runs during init: every temporary file left in the entries folder is a
+    # write that a kill cut off.
+    swept = sweep_temporary(Path(current_app.config["ENTRIES_DIR"]), older_than=0)
+    repaired = repair_owed_entries(get_store())
     # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
     added, changed, removed, problems = get_index().sync()
     rewritten = upgrade.anonymous_debriefs(get_store())
@@ -33,6 +40,9 @@ def init_command() -> None:
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")
     if upgraded:
         click.echo(f"Store: {upgraded} files rewritten in the current format.")
+    if swept:
+        click.echo(f"Entries folder: {swept} temporary files of cut-off writes removed.")
+    click.echo(repaired.summary())
     click.echo(f"Search index: {added} added, {changed} changed, {removed} removed.")
     if rewritten:
         click.echo(
@@ -60,13 +70,25 @@ def demo_command(force: bool) -> None:
         click.echo(f"  {role:8} {email}")
 
 
+def clean_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A command-line text by the one rule of debrief.text, as a form field would take it."""
+    if value is None:
+        return None
+    try:
+        return text.clean_text(value) or None
+    except text.TextError as exc:
+        raise click.BadParameter(exc.reason) from None
+
+
 user_group = click.Group("user", help="Manage accounts.")
 
 
 @user_group.command("add")
-@click.argument("email")
+@click.argument("email", callback=clean_option)
 @click.option("--role", type=click.Choice(users.ROLES), required=True)
-@click.option("--name", default=None, help="Display name (default: from the email).")
+@click.option(
+    "--name", default=None, callback=clean_option, help="Display name (default: from the email)."
+)
 @click.option(
     "--password",
     prompt=True,

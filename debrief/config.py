@@ -36,6 +36,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMINDER_AFTER_DAYS": int(env("DEBRIEF_REMINDER_AFTER_DAYS") or 7),
         # 5 MB: a 10,000-row CRM export fits; anything larger is refused with 413.
         "MAX_CONTENT_LENGTH": int(env("DEBRIEF_MAX_CONTENT_LENGTH") or 5 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": int(env("DEBRIEF_IMPORT_MAX_ROWS") or 50_000),  # per file, else refused
         "LOGIN_ATTEMPTS": 5,  # failed sign-ins per account and per address ...
         "LOGIN_WINDOW": 15 * 60,  # ... within this many seconds, then 429
         "TOKEN_MISSES": 30,  # unknown survey tokens per address per minute, then 429

@@ -8,8 +8,9 @@ import os
 import re
 import secrets
 import threading
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,8 @@ KINDS = ("debrief", "lesson")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_MAX = 60
+# Temporary files of atomic writes end so (hidden: readers skip names starting with a dot).
+TMP_SUFFIX = ".tmp"
 _CLEAN_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 _BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
@@ -319,12 +322,45 @@ def _serialize(entry: Entry) -> bytes:
 
 def _write_tmp(directory: Path, stem: str, data: bytes) -> Path:
     """A fully written and fsynced hidden temporary file in `directory` (ignored by readers)."""
-    tmp = directory / f".{stem}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    tmp = directory / f".{stem}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        # A full or read-only disk fails the write or the fsync: leave no empty or torn file.
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
+
+
+def sweep_temporary(entries_dir: Path, older_than: float = 60.0, deep: bool = True) -> int:
+    """Remove the temporary files of writes cut off by a kill; how many were removed.
+
+    Only files older than `older_than` seconds: a younger one may be a write in progress in
+    another process. `deep=False` looks in the folder and the current year's folder only (where
+    new entries are written), cheap enough for every start.
+    """
+    root = Path(entries_dir)
+    if deep:
+        folders = []
+        for top, dirs, _ in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]  # never inside .git
+            folders.append(Path(top))
+    else:
+        folders = [root, root / f"{datetime.date.today().year:04d}"]
+    limit = time.time() - older_than
+    removed = 0
+    for folder in folders:
+        for tmp in folder.glob(f".*{TMP_SUFFIX}"):
+            try:
+                if tmp.is_file() and tmp.lstat().st_mtime <= limit:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone already, or a read-only folder: nothing to clean there
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -384,19 +420,28 @@ def free_slug(entries_dir: Path, entry: Entry) -> str:
     raise OSError(f"no free file name for {base}")
 
 
-def write_entry(entries_dir: Path, entry: Entry) -> Entry:
+def write_entry(
+    entries_dir: Path, entry: Entry, same: Callable[[Entry], bool] | None = None
+) -> Entry:
     """Write a new entry file at entries/<year>/<date>-<slug>.md; returns it with slug and path.
 
     An entry that comes with a slug (from free_slug) gets that name if it is still free and of
     this entry's own form (<date>-<title slug>[-n]); otherwise the first free one, as usual.
+    With `same`, a file already written for this entry (same(found) is true) under one of the
+    names it could have taken is returned instead of a second copy: a write that may be a retry
+    (a repair after a kill) stays exactly once. Callers serialize such writes (kb.publish).
     """
     entry = normalized(entry)
     year_dir = Path(entries_dir) / f"{entry.date.year:04d}"
-    year_dir.mkdir(parents=True, exist_ok=True)
     base = _stem(entry)
     suffix = entry.slug[len(base) + 1 :] if entry.slug.startswith(f"{base}-") else ""
     # Only a name of this entry's own form (compiling a pattern per entry cost 0.5 ms).
     wanted = entry.slug if entry.slug == base or (suffix.isascii() and suffix.isdigit()) else ""
+    if same is not None:
+        found = _written_already(entries_dir, base, wanted, same)
+        if found is not None:
+            return found
+    year_dir.mkdir(parents=True, exist_ok=True)
     data = _serialize(entry)
     tmp = _write_tmp(year_dir, base, data)
     try:
@@ -420,6 +465,29 @@ def write_entry(entries_dir: Path, entry: Entry) -> Entry:
         raise OSError(f"no free file name for {base}")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _written_already(
+    entries_dir: Path, base: str, wanted: str, same: Callable[[Entry], bool]
+) -> Entry | None:
+    """The entry among the files this one could have been written to for which same() is true.
+
+    Names are given in order (the wanted one, then base, base-2, ...): an earlier write of this
+    entry took one of the taken names before the first free one.
+    """
+    for slug in _slugs(base, wanted):
+        path = find_entry(entries_dir, slug, deep=False)
+        if path is None:
+            if slug == wanted:
+                continue  # a name chosen ahead that was never written: look along the others
+            return None
+        try:
+            found = read_entry(path)
+        except EntryError:
+            continue
+        if same(found):
+            return found
+    return None
 
 
 def save_entry(entry: Entry) -> Entry:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -44,14 +45,27 @@ def unexpected(error: Exception):
     return render_error(InternalServerError())
 
 
-def storage_failed(error: OSError):
+def storage_failed(error: Exception):
     """A write the disk refused (full, read-only, a file where a folder should be): say so."""
     log.exception("storage error on %s %s", request.method, request.path)
     return render_error(ServiceUnavailable())
+
+
+# SQLite's own words for a disk that refuses writes (the search index, the rate-limit counters):
+# full, read-only, an I/O error, a file it cannot open. Its other errors are bugs: 500.
+_SQLITE_STORAGE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
+def sqlite_failed(error: sqlite3.OperationalError):
+    """A SQLite file the disk would not let us write is a 503 like any other storage error."""
+    if (getattr(error, "sqlite_errorname", None) or "").startswith(_SQLITE_STORAGE):
+        return storage_failed(error)
+    return unexpected(error)
 
 
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(OSError, storage_failed)
+    app.register_error_handler(sqlite3.OperationalError, sqlite_failed)
     app.register_error_handler(Exception, unexpected)

@@ -20,8 +20,10 @@ other 499; `debrief init` rewrites files of the older one-line format (Store.upg
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import logging
 import os
 import struct
 import threading
@@ -37,6 +39,10 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document
+
+from debrief import text
+
+log = logging.getLogger("debrief.store")
 
 SHARD_SIZE = 500
 STORE_FORMAT = 2  # 2: one record per line (_point); data sets cached elsewhere record it
@@ -130,7 +136,7 @@ def _point(path: Path, doc_id: int) -> tuple[Stamp | None, Record | None] | None
         return stamp, None
     start = at + len(key)
     line = raw[start : raw.find(b"\n", start)]
-    return stamp, orjson.loads(line[:-1] if line.endswith(b",") else line)
+    return stamp, _loads(line[:-1] if line.endswith(b",") else line)
 
 
 def _loads(raw: bytes) -> Any:
@@ -140,7 +146,13 @@ def _loads(raw: bytes) -> Any:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass  # NaN or an escaped lone surrogate, written by json.dumps before orjson
-    return json.loads(raw)
+    data = json.loads(raw)
+    # Only the stdlib path can meet a lone surrogate (orjson refuses them). Older versions stored
+    # some; one left in a record made every page showing it fail to encode its response as UTF-8.
+    if text.has_surrogate(data):
+        log.warning("a stored record holds a lone surrogate: it is shown as U+FFFD")
+        data = text.repair_all(data)
+    return data
 
 
 def atomic_write(path: Path, content: bytes, fsync: bool = True) -> None:
@@ -176,7 +188,9 @@ class Table:
     def __init__(self, root: Path, name: str, fsync: bool = True) -> None:
         self.name = name
         self.dir = root / name
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # On a full or read-only disk reads find no records; the first write says why (_locked).
+        with contextlib.suppress(OSError):
+            self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "state"
         self.fsync = fsync
         self._mutex = threading.RLock()
@@ -232,7 +246,11 @@ class Table:
     @contextmanager
     def _locked(self) -> Iterator[int]:
         """Hold the table's write lock, shared by threads and processes alike."""
-        fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the folder could not be made when the table was opened
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if not self._swept:
@@ -611,6 +629,27 @@ class Table:
                 self._bump(fd, doc_id // SHARD_SIZE)
             return removed
 
+    def remove_many(self, doc_ids: list[int]) -> int:
+        """Delete many records, one file write per shard; how many were there."""
+        by_shard: dict[int, list[int]] = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
+
+        def change(table: Any, wanted: list[int]) -> int:
+            found = [i for i in wanted if table.contains(doc_id=i)]
+            if found:
+                table.remove(doc_ids=found)
+            return len(found)
+
+        removed = 0
+        with self._locked() as fd:
+            for shard, wanted in sorted(by_shard.items()):
+                found = self._change_shard(fd, shard, lambda t, w=wanted: change(t, w))
+                if found:
+                    self._bump(fd, shard)
+                removed += found
+        return removed
+
 
 def now() -> datetime:
     """The current time in UTC (one place, so tests and records agree)."""
@@ -645,6 +684,10 @@ class Store:
         """Rewrite every table's shard files of an older format (`debrief init`); how many."""
         names = sorted(p.name for p in self.root.iterdir() if p.is_dir())
         return sum(self.table(name).upgrade() for name in names)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists already (asking table() would create its folder)."""
+        return name in self._tables or (self.root / name).is_dir()
 
     def table(self, name: str) -> Table:
         """The table of that name, created on first use."""

@@ -132,6 +132,14 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer in time")
 
+    def workers(self) -> list[int]:
+        """The process ids of the workers right now (the master's children)."""
+        pid = self.proc.pid
+        try:
+            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
     def kill(self) -> None:
         """SIGKILL the master and every worker at once: a crash, no clean-up of any kind."""
         with contextlib.suppress(ProcessLookupError):

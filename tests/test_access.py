@@ -59,6 +59,12 @@ TABLE: dict[tuple[str, str], tuple[str, dict, dict]] = {
     ("deals.invite", "GET"): ("/deals/{deal_a}/invite", {}, OWNER),
     ("deals.invite", "POST"): ("/deals/{deal_a}/invite", {"personal_note": "Hi."}, OWNER),
     ("deals.retry", "POST"): ("/deals/{deal_a}/retry", {}, _who(LOGIN, LOGIN, 404, GO, GO)),
+    # Managers only; the owning rep gets 403, another rep 404 (ids cannot be probed). Without
+    # confirmed=y the manager gets the confirmation page; the deletion is in test_deals.py.
+    ("deals.delete", "POST"): ("/deals/{deal_a}/delete", {}, _who(LOGIN, LOGIN, 404, 403, 200)),
+    # The site has no import: the manager's 404 shows the role check passed (test_deals.py
+    # undoes a real import through the web).
+    ("deals.undo_import", "POST"): ("/deals/imports/1/undo", {}, _who(LOGIN, LOGIN, 403, 403, 404)),
     ("kb.index", "GET"): ("/kb", {}, SIGNED_IN),
     ("kb.entry", "GET"): ("/kb/{lesson_a}", {}, SIGNED_IN),
     ("kb.new_lesson", "GET"): ("/kb/lessons/new", {}, SIGNED_IN),

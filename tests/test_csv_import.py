@@ -8,7 +8,7 @@ import pytest
 from conftest import csrf_token
 
 from debrief.auth import users
-from debrief.deals import service
+from debrief.deals import imports, service
 from debrief.store import get_store
 
 # Salesforce-style headings in their own spelling; line numbers as an editor shows them.
@@ -42,7 +42,7 @@ def user_id(app, email):
 def import_text(app, text, importer="boss@example.test"):
     with app.app_context():
         store = get_store()
-        return service.import_csv(
+        return imports.import_csv(
             store, io.StringIO(text, newline=""), users.find_user(store, importer)
         )
 
@@ -163,7 +163,7 @@ def test_the_command_shows_progress_and_the_service_reports_every_line(app, runn
     with app.app_context():
         store = get_store()
         boss = users.find_user(store, "boss@example.test")
-        service.import_csv(store, io.StringIO(text), boss, on_row=seen.append)
+        imports.import_csv(store, io.StringIO(text), boss, on_row=seen.append)
     assert seen == list(range(2, 2_002))
 
 
@@ -177,7 +177,7 @@ def upload(client, content: bytes, name="export.csv"):
 
 
 def test_the_upload_page_imports_and_shows_every_bad_line(app, client, auth):
-    auth.login("rep@example.test")
+    auth.login("boss@example.test")
     response = upload(client, CRM_EXPORT.encode())
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -186,9 +186,33 @@ def test_the_upload_page_imports_and_shows_every_bad_line(app, client, auth):
         assert f"<tr><td>{line}</td>" in html
     assert "Someone Gone: 1" in html
     assert "not-an-email" in html
-    # The unmatched owner's deal is the uploader's own, so it is in their list.
-    listing = client.get("/deals").get_data(as_text=True)
-    assert "Proseware" in listing and "Northwind" in listing
+    # The unmatched owner's deal is the uploader's own; Northwind is the rep's it names.
+    deals = deals_by_company(app)
+    assert deals["Proseware"]["rep_id"] == user_id(app, "boss@example.test")
+    assert deals["Northwind"]["rep_id"] == user_id(app, "rep@example.test")
+
+
+def test_a_reps_upload_gives_every_row_to_that_rep_whatever_the_owner_column_says(
+    app, client, auth
+):
+    """A rep could otherwise plant deals in another rep's list (issue 12)."""
+    export = (
+        "Account,Owner,Contact Email\n"
+        "Planted,other@example.test,p@planted.example.com\n"
+        "Boss's,boss@example.test,\n"
+        "Nobody's,Someone Gone,\n"
+    )
+    auth.login("rep@example.test")
+    html = upload(client, export.encode()).get_data(as_text=True)
+    assert "<strong>3</strong> lost deals imported" in html
+    assert "Every imported deal is yours" in html
+    rep = user_id(app, "rep@example.test")
+    deals = deals_by_company(app)
+    assert {name: d["rep_id"] for name, d in deals.items()} == dict.fromkeys(deals, rep)
+    assert all(d["owner_text"] is None for d in deals.values())
+    auth.logout()
+    auth.login("other@example.test")
+    assert "Planted" not in client.get("/deals").get_data(as_text=True)
 
 
 def test_the_upload_page_explains_a_file_that_is_not_utf8_and_escapes_cells(app, client, auth):
@@ -216,3 +240,66 @@ def test_the_upload_page_refuses_a_missing_or_wrong_file(app, client, auth, cont
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert deals_by_company(app) == {}
+
+
+# --- bounded imports: DEBRIEF_IMPORT_MAX_ROWS -------------------------------------------------------
+
+
+def one_column_rows(count: int) -> bytes:
+    """A file like the one of issue 13: a company column and `count` one-cell rows."""
+    return b"Company\n" + b"".join(b"C%d\n" % i for i in range(count))
+
+
+def versions(app) -> dict:
+    with app.app_context():
+        store = get_store()
+        return {name: store.table(name).version() for name in ("deals", "imports")}
+
+
+@pytest.fixture
+def small_limit(app):
+    app.config["IMPORT_MAX_ROWS"] = 20
+    return 20
+
+
+@pytest.mark.parametrize("who", ["rep@example.test", "boss@example.test"])
+def test_an_upload_over_the_row_limit_is_refused_whole(app, client, auth, small_limit, who):
+    auth.login(who)
+    before = versions(app)
+    html = upload(client, one_column_rows(small_limit + 1)).get_data(as_text=True)
+    assert "more than 20 rows" in html and "split the file" in html
+    assert 'id="file-error"' in html
+    assert versions(app) == before and deals_by_company(app) == {}
+    html = upload(client, one_column_rows(small_limit)).get_data(as_text=True)
+    assert f"<strong>{small_limit}</strong> lost deals imported" in html
+
+
+def test_the_command_refuses_a_file_over_the_row_limit(app, runner, tmp_path, small_limit):
+    before = versions(app)
+    path = tmp_path / "big.csv"
+    path.write_bytes(one_column_rows(small_limit + 1))
+    result = runner.invoke(args=["deals", "import", str(path)])
+    assert result.exit_code == 1
+    assert "more than 20 rows" in result.output and "split the file" in result.output
+    assert versions(app) == before
+
+
+def test_blank_lines_and_quoted_line_breaks_are_not_rows(app, small_limit):
+    text = "Company,Notes\n" + "\n\n".join(f'C{i},"a\nb"' for i in range(small_limit)) + "\n\n"
+    assert import_text(app, text).imported == small_limit
+
+
+def test_a_file_one_row_over_the_default_limit_is_refused_quickly_with_nothing_stored(
+    app, client, auth
+):
+    import time
+
+    assert app.config["IMPORT_MAX_ROWS"] == 50_000  # the default of DEBRIEF_IMPORT_MAX_ROWS
+    auth.login()
+    before = versions(app)
+    started = time.perf_counter()
+    html = upload(client, one_column_rows(50_001)).get_data(as_text=True)
+    elapsed = time.perf_counter() - started
+    assert "more than 50,000 rows" in html
+    assert versions(app) == before
+    assert elapsed < 5, f"refusing took {elapsed:.1f} s"  # the 2.5M-row file took 58 s to store

@@ -162,7 +162,7 @@ def test_bad_amount_is_a_problem(cell, why):
     assert problem.reason.startswith(f"amount '{cell}' {why}")
 
 
-@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=99))
+@given(st.integers(min_value=0, max_value=10**12 - 1), st.integers(min_value=0, max_value=99))
 def test_thousands_separated_amounts_read_back(whole, cents):
     row = one_row(f'Account,Amount\nAcme,"{whole:,}.{cents:02d}"\n')
     assert row.value == pytest.approx(whole + cents / 100)

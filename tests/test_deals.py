@@ -1,12 +1,13 @@
 """Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
 
+import io
 import re
 
 import pytest
 from conftest import csrf_token
 
 from debrief.auth import users
-from debrief.deals import service
+from debrief.deals import imports, service
 from debrief.store import get_store
 
 GOOD = {
@@ -76,9 +77,9 @@ def test_a_rep_records_a_lost_deal_and_sees_it(app, client, auth):
         ({"company": ""}, "company", "This field is required"),
         ({"rep_reason": ""}, "rep_reason", "Choose the main reason"),
         ({"contact_email": "not-an-address"}, "contact_email", "Enter an email address"),
-        ({"value": "lots"}, "value", "Enter the value as a number"),
-        ({"value": "-5"}, "value", "Enter the value as a number"),
-        ({"value": "nan"}, "value", "Enter the value as a number"),
+        ({"value": "lots"}, "value", "is not a number"),
+        ({"value": "-5"}, "value", "is not a number"),
+        ({"value": "nan"}, "value", "is not a number"),
         ({"value": "1.200"}, "value", "unclear"),
         ({"lost_on": "yesterday"}, "lost_on", "YYYY-MM-DD"),
         ({"lost_on": "2999-01-01"}, "lost_on", "cannot be in the future"),
@@ -228,10 +229,29 @@ def test_a_crm_id_cannot_be_used_twice(app, client, auth):
     auth.login()
     response = post_deal(client, crm_id="opp-1")
     assert response.status_code == 200
-    assert f"Deal {first['id']} has this CRM id already" in response.get_data(as_text=True)
+    assert f"Deal {first['id']} (Beta Ltd) has this CRM id already" in response.get_data(
+        as_text=True
+    )
     response = post_deal(client, f"/deals/{second['id']}/edit", crm_id="OPP-1")
     assert response.status_code == 200
     assert len(stored_deals(app)) == 2
+
+
+@pytest.mark.parametrize("path", ["/deals/new", "edit"])
+def test_a_crm_id_conflict_names_no_deal_the_reader_may_not_open(app, client, auth, path):
+    """CRM id -> deal -> anonymous debrief: another rep learns only that the id is taken."""
+    taken = make_deal(app, crm_id="OPP-SECRET", company="Hidden Co")
+    own = make_deal(app, "other@example.test", company="Mine")
+    auth.login("other@example.test")
+    url = f"/deals/{own['id']}/edit" if path == "edit" else path
+    html = post_deal(client, url, crm_id="opp-secret").get_data(as_text=True)
+    assert "This CRM id is already recorded." in html
+    assert f"Deal {taken['id']}" not in html and "Hidden Co" not in html
+    auth.logout()
+    auth.login("boss@example.test")
+    url = f"/deals/{own['id']}/edit" if path == "edit" else path
+    html = post_deal(client, url, crm_id="opp-secret", rep_id=str(own["rep_id"]))
+    assert f"Deal {taken['id']} (Hidden Co) has this CRM id already" in html.get_data(as_text=True)
 
 
 def test_a_manager_records_a_deal_for_a_rep(app, client, auth):
@@ -264,3 +284,189 @@ def test_user_text_is_escaped_on_every_page(app, client, auth):
         html = client.get(path).get_data(as_text=True)
         assert evil not in html
         assert "&lt;script&gt;" in html
+
+
+# --- the deal value: one rule (deals/amount.py) for the form, the API and CSV files -------------
+
+GOOD_VALUES = [
+    ("12,500", 12500.0), ("12 500", 12500.0), ("12500.50", 12500.5), ("$12,500", 12500.0),
+    ("1,000,000,000,000", 1e12), ("0", 0.0), ("99.5", 99.5),
+]  # fmt: skip
+BAD_VALUES = [
+    "1_000", "1e308", "1e5", "١٢٣", "１２", "-0", "-5", "+5", "NaN", "inf", "Infinity",
+    "1,000,000,000,001", "12.345", "1.200", "12,50", "0x10",
+]  # fmt: skip
+
+
+def value_channels(app, client, raw: str):
+    """The value sent through the form, the API and a CSV import: (stored deals, messages)."""
+    messages = []
+    response = post_deal(client, value=raw, crm_id="")
+    if response.status_code != 302:
+        html = response.get_data(as_text=True)
+        messages.append(re.search(r'id="value-error">([^<]*)<', html).group(1))
+    body = {"company": "Acme", "rep_email": "rep@example.test", "value": raw}
+    response = client.post(
+        "/api/deals", json=body, headers={"Authorization": "Bearer test-api-key"}
+    )
+    if response.status_code != 201:
+        messages.append(response.get_json()["errors"]["value"])
+    with app.app_context():
+        store = get_store()
+        rep = users.find_user(store, "rep@example.test")
+        csv = f'Account,Amount\nAcme,"{raw}"\n'
+        summary = imports.import_csv(store, io.StringIO(csv, newline=""), rep)
+    messages += [p.reason for p in summary.problems]
+    return stored_deals(app), messages
+
+
+@pytest.mark.parametrize(("raw", "expected"), GOOD_VALUES)
+def test_a_good_value_is_read_the_same_by_every_channel(app, client, auth, raw, expected):
+    auth.login()
+    deals, messages = value_channels(app, client, raw)
+    assert messages == []
+    assert [d["value"] for d in deals] == [expected] * 3
+
+
+@pytest.mark.parametrize("raw", BAD_VALUES)
+def test_a_bad_value_is_refused_by_every_channel(app, client, auth, raw):
+    auth.login()
+    deals, messages = value_channels(app, client, raw)
+    assert deals == []
+    assert len(messages) == 3 and all(raw.replace("&", "&amp;") in m or raw in m for m in messages)
+
+
+@pytest.mark.parametrize("number", ["1e308", "12.345", "-0.0", "1e13", "NaN"])
+def test_a_json_number_value_follows_the_same_rule(app, client, number):
+    body = '{"company": "Acme", "rep_email": "rep@example.test", "value": ' + number + "}"
+    response = client.post(
+        "/api/deals",
+        data=body,
+        headers={"Authorization": "Bearer test-api-key", "Content-Type": "application/json"},
+    )
+    assert response.status_code in (400, 422) and "value" in str(response.get_json()["errors"])
+    assert stored_deals(app) == []
+
+
+# --- undo an import, delete a deal (managers) -----------------------------------------------------
+
+EXPORT = (
+    "Account,Contact Email\n"
+    "Imported One,one@one.example.com\nImported Two,two@two.example.com\nImported Three,\n"
+)
+
+
+def upload_csv(client, text: str):
+    token = csrf_token(client, "/deals/import")
+    return client.post(
+        "/deals/import",
+        data={"csrf_token": token, "file": (io.BytesIO(text.encode()), "crm.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def invite(app, deal_id: int) -> str:
+    """An open invitation for the deal; the link's raw token."""
+    from world import open_link
+
+    with app.app_context():
+        return open_link(get_store(), deal_id)[1]
+
+
+def companies(app) -> set[str]:
+    return {d["company"] for d in stored_deals(app)}
+
+
+def test_a_manager_undoes_an_import_and_invited_deals_are_listed_and_kept(app, client, auth):
+    make_deal(app, company="By hand")
+    auth.login("boss@example.test")
+    assert "<strong>3</strong> lost deals imported" in upload_csv(client, EXPORT).get_data(True)
+    one = next(d for d in stored_deals(app) if d["company"] == "Imported One")
+    invite(app, one["id"])
+    html = client.get("/deals").get_data(as_text=True)
+    assert "Undo this import: 2 deals" in html and "1 already invited" in html
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    token = csrf_token(client, "/deals")
+    confirm = client.post(url, data={"csrf_token": token})  # the first press asks
+    assert confirm.status_code == 200 and "Remove 2 deals" in confirm.get_data(as_text=True)
+    assert "Imported One" in confirm.get_data(as_text=True)  # listed as kept
+    assert len(stored_deals(app)) == 4
+    done = client.post(url, data={"csrf_token": token, "confirmed": "y"}, follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "2 deals removed" in page and f"{one['id']} (Imported One)" in page
+    assert companies(app) == {"By hand", "Imported One"}
+    assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
+
+
+def test_reps_cannot_undo_an_import(app, client, auth):
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    import_id = re.search(r"/deals/imports/(\d+)/undo", client.get("/deals").get_data(True))[1]
+    auth.logout()
+    for rep in ("rep@example.test", "other@example.test"):
+        auth.login(rep)
+        assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
+        data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+        assert client.post(f"/deals/imports/{import_id}/undo", data=data).status_code == 403
+        auth.logout()
+    assert len(stored_deals(app)) == 3
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post("/deals/imports/999/undo", data=data).status_code == 404
+    assert (
+        client.post(f"/deals/imports/{import_id}/undo", data={"confirmed": "y"}).status_code == 400
+    )
+    assert len(stored_deals(app)) == 3
+
+
+def test_a_manager_deletes_a_deal_with_its_invitation_after_a_confirmation(app, client, auth):
+    deal = make_deal(app, company="Gone Co")
+    kept = make_deal(app, company="Kept Co")
+    token = invite(app, deal["id"])
+    assert client.get(f"/s/{token}").status_code == 200
+    auth.login("boss@example.test")
+    page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+    assert f'action="/deals/{deal["id"]}/delete"' in page
+    csrf = csrf_token(client, f"/deals/{deal['id']}")
+    confirm = client.post(f"/deals/{deal['id']}/delete", data={"csrf_token": csrf})
+    assert confirm.status_code == 200 and "Delete this deal" in confirm.get_data(as_text=True)
+    assert len(stored_deals(app)) == 2
+    done = client.post(f"/deals/{deal['id']}/delete", data={"csrf_token": csrf, "confirmed": "y"})
+    assert done.status_code == 302 and done.location == "/deals"
+    assert companies(app) == {"Kept Co"}
+    with app.app_context():
+        store = get_store()
+        assert store.table("invitations").find("deal_id", deal["id"]) == []
+        assert store.table("tokens").all() == []
+    assert client.get(f"/deals/{deal['id']}").status_code == 404
+    assert app.test_client().get(f"/s/{token}").status_code == 404  # the mailed link is dead
+    assert kept["id"] in {d["id"] for d in stored_deals(app)}
+
+
+def test_a_deal_with_an_answer_is_not_deleted(app, client, auth):
+    deal = make_deal(app, company="Answered Co")
+    with app.app_context():
+        get_store().table("answers").insert({"deal_id": deal["id"], "own_words": "x"})
+    auth.login("boss@example.test")
+    csrf = csrf_token(client, f"/deals/{deal['id']}")
+    response = client.post(
+        f"/deals/{deal['id']}/delete",
+        data={"csrf_token": csrf, "confirmed": "y"},
+        follow_redirects=True,
+    )
+    assert "a deal with an answer is kept" in response.get_data(as_text=True)
+    assert companies(app) == {"Answered Co"}
+
+
+def test_reps_cannot_delete_deals(app, client, auth):
+    own = make_deal(app, company="Own Co")
+    auth.login("rep@example.test")
+    assert "/delete" not in client.get(f"/deals/{own['id']}").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 403
+    auth.logout()
+    auth.login("other@example.test")
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 404
+    assert companies(app) == {"Own Co"}

@@ -526,3 +526,162 @@ def test_a_guess_that_cannot_be_counted_is_503_and_real_links_still_open(
         as_text=True
     )
     assert client.get(f"/s/{world.token_a}").status_code == 200  # a real link is never throttled
+
+
+# --- one text rule at every door (debrief/text.py) -----------------------------------------------
+
+SURROGATE_JSON = '"Acme \\ud800 Ltd"'  # a lone UTF-16 surrogate, as JSON escapes it
+BAD_TEXT = ["Acme\x00", "Acme\x1b[31m", "Acme\x85", "Acme\u2028Bcc", "Acme\ud800"]
+
+
+def json_post(client, url: str, body: str, **headers):
+    """A raw JSON body, so a lone surrogate escape goes through as the client wrote it."""
+    return client.post(url, data=body, headers={"Content-Type": "application/json", **headers})
+
+
+def test_a_lone_surrogate_through_the_api_is_refused_with_a_json_422(shared):
+    app, _, clients = shared
+    before = versions(app)
+    body = f'{{"company": {SURROGATE_JSON}, "rep_email": "rep@example.test"}}'
+    response = json_post(clients["anon"], "/api/deals", body, **KEY)
+    assert response.status_code == 422 and "company" in response.get_json()["errors"]
+    assert versions(app) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"company": {SURROGATE_JSON}, "rep_reason": "price", "lost_on": "2024-04-01"}}',
+        '{"company": 5, "rep_reason": "price", "lost_on": "2024-04-01"}',
+        '{"company": ["Acme"], "rep_reason": {"a": 1}, "lost_on": "2024-04-01"}',
+        "[1, 2]",
+    ],
+    ids=["surrogate", "number", "list-and-object", "array"],
+)
+@pytest.mark.parametrize("path", ["/deals/new", "/deals/{deal_a}/edit", "/s/{token_a}"])
+def test_a_json_body_to_a_web_form_is_415_and_changes_nothing(shared, body, path):
+    """Flask-WTF would read a JSON body as form data; web forms take form bodies only."""
+    app, world, clients = shared
+    client = clients["rep_a"]
+    url = fill(path, world)
+    before = versions(app)
+    response = json_post(client, url, body, **{"X-CSRFToken": page_token(client, url)})
+    assert response.status_code == 415
+    assert "web form" in response.get_data(as_text=True)
+    assert versions(app) == before
+
+
+@pytest.mark.parametrize("value", BAD_TEXT, ids=repr)
+@pytest.mark.parametrize("field", ["company", "contact_name", "competitor", "crm_id"])
+def test_control_characters_and_surrogates_are_refused_in_every_channel(shared, field, value):
+    """The same rule, the same answer: a field error on the form, a 422 from the API, a line
+    problem from the CSV import; nothing stored by any of them."""
+    app, _, clients = shared
+    client = clients["rep_a"]
+    before = versions(app)
+    if "\ud800" not in value:  # a form body is UTF-8: a surrogate cannot be sent in one
+        token = page_token(client, "/deals/new")
+        response = client.post(
+            "/deals/new", data={**deal_form(**{field: value}), "csrf_token": token}
+        )
+        assert response.status_code == 200
+        assert re.search(rf'id="{field}-error"', response.get_data(as_text=True))
+    body = json.dumps({**API_BODY, field: value})  # json.dumps escapes a surrogate as \ud800
+    response = json_post(clients["anon"], "/api/deals", body, **KEY)
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+    with app.app_context():
+        from debrief.deals import imports
+
+        row = {"company": "Acme", "crm_id": "x-1", field: value}
+        csv = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+        rep = users.find_user(get_store(), "rep@example.test")
+        summary = imports.import_csv(get_store(), io.StringIO(csv, newline=""), rep)
+    assert summary.imported == 0
+    [problem] = summary.problems
+    assert problem.line == 2 and problem.reason.startswith(field.replace("_", " "))
+    assert versions(app) == before
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200b\u200d\ufeff", "\u00a0\u3164\u2060"])
+def test_a_company_of_only_invisible_characters_is_required_in_every_channel(shared, invisible):
+    app, _, clients = shared
+    client = clients["rep_a"]
+    before = versions(app)
+    token = page_token(client, "/deals/new")
+    response = client.post("/deals/new", data={**deal_form(company=invisible), "csrf_token": token})
+    assert 'id="company-error"' in response.get_data(as_text=True)
+    response = client.post("/api/deals", json={**API_BODY, "company": invisible}, headers=KEY)
+    assert response.status_code == 422 and "company" in response.get_json()["errors"]
+    with app.app_context():
+        from debrief.deals import imports
+
+        rep = users.find_user(get_store(), "rep@example.test")
+        stream = io.StringIO(f"Company,Contact Name\n{invisible},Ann\n", newline="")
+        summary = imports.import_csv(get_store(), stream, rep)
+    assert summary.imported == 0 and summary.problems[0].reason == "company is missing"
+    assert versions(app) == before
+
+
+def test_a_surrogate_stored_by_an_earlier_version_never_breaks_a_page(app, caplog):
+    """Old versions stored lone surrogates (json.dumps escapes them); every page and export
+    that shows the record answers 200 with U+FFFD in its place, and the store logs a warning."""
+    world = build(app)
+    buyer = app.test_client()
+    answer = {"outcome": "competitor", "reason": "trust", "own_words": "Fine.",
+              "claim_0": "held", "attribution": "anonymous", "may_contact": "no"}  # fmt: skip
+    token = page_token(buyer, f"/s/{world.token_b}")
+    assert (
+        buyer.post(f"/s/{world.token_b}", data={**answer, "csrf_token": token}).status_code == 302
+    )
+    db = Path(app.config["DATA_DIR"]) / "db"
+    for table_name, record_id, fields in (
+        ("deals", world.deal_a, ("company", "contact_name", "notes", "competitor")),
+        ("deals", world.deal_b, ("company",)),
+        ("answers", 1, ("own_words", "competitor")),
+    ):
+        shard = db / table_name / "000000.json"
+        data = json.loads(shard.read_bytes())
+        record = data["_default"][str(record_id)]
+        for name in fields:
+            record[name] = f"Old \ud800 {name}"
+        record.setdefault("claims", ["Live in two weeks"])
+        if table_name == "deals":
+            record["claims"] = ["Live \udfff in two weeks"]
+        shard.write_text(json.dumps(data))  # as json.dumps wrote shards before orjson
+    fresh = create_app(app_settings(Path(app.config["DATA_DIR"]).parent))
+    pages = {
+        "rep@example.test": ["/deals", f"/deals/{world.deal_a}", f"/deals/{world.deal_a}/edit",
+                             f"/deals/{world.deal_a}/invite", "/kb/lessons/new",
+                             f"/kb/lessons/new?deal={world.deal_a}"],
+        "other@example.test": ["/deals", f"/deals/{world.deal_b}"],
+        "boss@example.test": ["/deals", f"/deals/{world.deal_a}", f"/deals/{world.deal_b}",
+                              "/dashboard", "/dashboard/answers.csv", "/kb/export", "/kb"],
+    }  # fmt: skip
+    for email, paths in pages.items():
+        client = fresh.test_client()
+        from conftest import AuthActions
+
+        AuthActions(client).login(email)
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (email, path)
+            response.close()
+    html = fresh.test_client().get(f"/s/{world.token_a}").get_data(as_text=True)
+    assert "Live \ufffd in two weeks" in html
+    assert "lone surrogate" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evil\x1b@example.test"],
+        ["evil@example.test", "--name", "Evil\r\nBcc: x@evil.test"],
+        ["evil@example.test", "--name", "Evil\x00"],
+    ],
+    ids=["email-escape", "name-line-break", "name-nul"],
+)
+def test_the_cli_applies_the_same_text_rule(app, runner, args):
+    before = versions(app)
+    result = runner.invoke(args=["user", "add", *args, "--role", "rep", "--password", PASSWORD])
+    assert result.exit_code == 2 and "holds a line break or a control character" in result.output
+    assert versions(app) == before

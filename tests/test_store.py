@@ -197,13 +197,16 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_store(tmp_path):
 
 def test_every_json_value_comes_back_unchanged(tmp_path):
     # Shards are written and read by orjson, with the stdlib for what orjson cannot round-trip.
+    # A lone surrogate (refused at the door by debrief.text, but stored by older versions) is
+    # read back as U+FFFD: one left in a record made every page showing it a 500.
     values = [2**70, -(2**64), "\ud800", "é ✓ \u2028", 1.5, None, [1, {"x": True}]]
+    read = [v if v != "\ud800" else "\ufffd" for v in values]
     table = Store(tmp_path / "db").table("t")
     ids = [table.insert({"v": v}) for v in values]
     fresh = Store(tmp_path / "db").table("t")
-    assert [fresh.get(i)["v"] for i in ids] == values
+    assert [fresh.get(i)["v"] for i in ids] == read
     fresh.update(ids[0], {"w": 1})  # a write of the shard that holds them all
-    assert [Store(tmp_path / "db").table("t").get(i)["v"] for i in ids] == values
+    assert [Store(tmp_path / "db").table("t").get(i)["v"] for i in ids] == read
 
 
 def test_a_table_larger_than_the_cache_reads_and_writes_correctly(tmp_path, monkeypatch):

@@ -1,11 +1,12 @@
 """Sign-in and personal settings forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from debrief.forms import WebForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(WebForm):
     """Email and password; `next` carries where to go afterwards."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
@@ -13,7 +14,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(WebForm):
     """A signed-in person's own settings."""
 
     digest = BooleanField("Weekly digest")

@@ -10,9 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from debrief.auth import users
-from debrief.deals import sending, service
+from debrief.deals import imports, sending
 from debrief.store import get_store
 from debrief.survey import notices
+from debrief.survey import service as survey
 
 deals_cli = AppGroup("deals", help="Lost deals.")
 invites_cli = AppGroup("invites", help="Survey invitations by mail.")
@@ -56,7 +57,17 @@ def import_command(file: Path, as_email: str | None) -> None:
                 bar.update(line - done[0])
                 done[0] = line
 
-        summary = service.import_csv(get_store(), stream, importer, on_row=advance)
+        try:
+            summary = imports.import_csv(
+                get_store(),
+                stream,
+                importer,
+                on_row=advance,
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                file_name=file.name,
+            )
+        except imports.TooManyRows as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(
         f"Imported: {summary.imported} lost deal(s)"
         + (
@@ -117,9 +128,12 @@ def remind_command() -> None:
     run = sending.send_reminders(get_store(), current_app.config)
     # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
     notified, notice_failed = notices.catch_up(get_store(), current_app.config)
+    # So is an answer's entry that a crash or a full entries folder left unwritten.
+    repaired = survey.repair_owed_entries(get_store())
     click.echo(
         f"{run.reminded} reminder(s) sent, {run.failed} failed, {run.expired} expired, "
         f"{run.opted_out} opted out; {notified} rep notice(s) sent, {notice_failed} failed."
     )
-    if run.failed or notice_failed:
+    click.echo(repaired.summary())
+    if run.failed or notice_failed or repaired.owed:
         raise SystemExit(1)

@@ -13,6 +13,8 @@ from typing import TextIO
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from debrief import text
+from debrief.deals import amount
 from debrief.taxonomy import REASONS
 
 # The column headings we accept for each deal field, as CRMs spell them (Salesforce, HubSpot,
@@ -54,6 +56,8 @@ HEADER_ALIASES: dict[str, str] = {
     normalize(heading): name for name, headings in FIELD_HEADERS.items() for heading in headings
 }
 
+# Cells that may hold several lines; every other cell is one line of text.
+MULTILINE = frozenset({"notes", "rep_reasons"})
 NOT_UTF8 = "the file is not UTF-8 text: save it as 'CSV UTF-8' and import it again"
 
 # A stage column is optional; when present only these stages are imported.
@@ -100,10 +104,6 @@ REASON_LABELS: dict[str, str] = {
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
-_AMOUNT = re.compile(
-    r"(?:[A-Za-z]{3}|[$€£¥])?\s*(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
-    r"(?:[A-Za-z]{3}|[$€£¥])?"
 )
 # Numeric dates by regex (strptime is slow and lenient): US month/day, European day.month,
 # and year/month/day, each with an optional time that is ignored.
@@ -193,6 +193,26 @@ def read_rows(stream: TextIO) -> Iterator[Row | RowProblem | Skipped]:
         yield _read_row(start, values)
 
 
+def count_rows(stream: TextIO, limit: int) -> int:
+    """The file's non-blank data records, counted up to limit + 1; the stream is rewound.
+
+    A first pass over the file, so a file over the limit is refused before anything is stored;
+    where the file cannot be read, the count stops and the import pass reports the line.
+    """
+    count = 0
+    try:
+        first = stream.readline().removeprefix("\ufeff")
+        for cells in csv.reader(stream, delimiter=_delimiter(first)):
+            if any(cell.strip() for cell in cells):
+                count += 1
+                if count > limit:
+                    break
+    except (csv.Error, UnicodeDecodeError):
+        pass
+    stream.seek(0)
+    return count
+
+
 def _delimiter(header_line: str) -> str:
     """The delimiter of the header line: comma, semicolon or tab (comma when unsure)."""
     try:
@@ -212,14 +232,18 @@ def _columns(headings: list[str]) -> dict[str, int]:
 
 
 def _cell(cells: list[str], index: int) -> str | None:
-    """The stripped cell at index, None when missing or blank."""
-    if index >= len(cells):
+    """The cell at index as written (the text rule strips it), None when missing or blank."""
+    if index >= len(cells) or not cells[index].strip():
         return None
-    return cells[index].strip() or None
+    return cells[index]
 
 
 def _read_row(line: int, values: dict[str, str | None]) -> Row | RowProblem | Skipped:
     """Turn one record's cells into a Row, or say why it is not imported."""
+    try:
+        values = {name: _text(name, value) for name, value in values.items()}
+    except _BadCell as exc:
+        return RowProblem(line, str(exc))
     stage = values.get("stage")
     if stage and normalize(stage) not in LOST_STAGES:
         return Skipped(line, f"stage is '{stage}', not lost")
@@ -260,6 +284,16 @@ def _read_row(line: int, values: dict[str, str | None]) -> Row | RowProblem | Sk
     )
 
 
+def _text(name: str, value: str | None) -> str | None:
+    """A cell by the one text rule of debrief.text (None when empty); _BadCell when refused."""
+    if value is None:
+        return None
+    try:
+        return text.clean_text(value, multiline=name in MULTILINE) or None
+    except text.TextError as exc:
+        raise _BadCell(f"{name.replace('_', ' ')} {exc.reason}") from None
+
+
 @functools.lru_cache(maxsize=1024)  # exports repeat the same few labels thousands of times
 def _reason(label: str | None) -> tuple[str | None, str | None]:
     """(taxonomy slug, label to keep in notes): unknown labels become 'other' and are kept."""
@@ -289,17 +323,11 @@ def _email(raw: str | None) -> str | None:
 
 
 def _amount(raw: str | None) -> float | None:
-    """The deal value as a number; 12,500.00 and $12,500 are read, 1.200 is refused as unclear."""
-    if raw is None:
-        return None
-    match = _AMOUNT.fullmatch(raw)
-    if not match:
-        raise _BadCell(f"amount '{raw}' is not a number (use 12500 or 12,500.00)")
-    number = match["n"]
-    if re.fullmatch(r"\d{1,3}\.\d{3}", number):
-        # Europe writes 1.200 for twelve hundred, so guessing would be wrong half the time.
-        raise _BadCell(f"amount '{raw}' is unclear (write 1200 or 1200.00)")
-    return float(number.replace(",", ""))
+    """The deal value by the rule of deals.amount (the form's and the API's too)."""
+    try:
+        return amount.parse_amount(raw)
+    except amount.AmountError as exc:
+        raise _BadCell(f"amount '{raw}' {exc}") from None
 
 
 def _date(raw: str | None) -> date | None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import date, timedelta
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -24,8 +22,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
-from debrief import mail, taxonomy
-from debrief.deals import service
+from debrief import mail, taxonomy, text
+from debrief.deals import amount, service
+from debrief.forms import TextMeta, WebForm
 
 MAX_CLAIMS = 30
 MAX_CLAIM = 500
@@ -40,17 +39,6 @@ _URLISH = re.compile(
 
 
 REASON_OPTIONS = taxonomy.options(taxonomy.REASONS)
-
-
-def one_line(form: Any, field: Field) -> None:
-    """Refuse line breaks and control characters: the value may end up in a mail header."""
-    if field.data:
-        try:
-            mail.check_header(field.data)
-        except mail.HeaderInjection:
-            raise ValidationError(
-                "Use one line of plain text, without line breaks or control characters."
-            ) from None
 
 
 def note_problem(note: str | None) -> str | None:
@@ -69,30 +57,21 @@ def note_problem(note: str | None) -> str | None:
 
 
 class AmountField(StringField):
-    """A deal value typed as 12500, 12,500.00 or $12,500; .data is a float or None."""
+    """A deal value typed as 12500, 12,500.00 or $12,500 (deals.amount's rule); .data: float."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        """Read the typed text; a bad value leaves a clear message for validate()."""
+        """Read the typed text; a refused value leaves its message for validate()."""
         raw = (valuelist[0] if valuelist else "").strip()
         self.data = None
-        if not raw:
-            return
-        cleaned = re.sub(r"[\s,$€£]", "", raw)
-        if re.fullmatch(r"\d{1,3}\.\d{3}", cleaned):
-            # 1.200 is twelve hundred in Europe and 1.2 elsewhere: ask, as the CSV import does.
-            raise ValueError(f"'{raw}' is unclear: write 1200 or 1.20.")
         try:
-            number = float(cleaned)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number) or number < 0:
-            raise ValueError("Enter the value as a number, for example 12500 or 12,500.00.")
-        self.data = number
+            self.data = amount.parse_amount(raw)
+        except amount.AmountError as exc:
+            raise ValueError(f"'{raw}' {exc}.") from None
 
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return f"{self.data:g}" if isinstance(self.data, float) else ""
+        return f"{self.data:,.2f}".removesuffix(".00") if isinstance(self.data, float) else ""
 
 
 class ClaimsField(Field):
@@ -139,14 +118,13 @@ def not_in_future(form: Any, field: Field) -> None:
 class DealFields:
     """The fields of a lost deal, shared by the web form and the API."""
 
-    company = StringField("Company", validators=[DataRequired(), Length(max=200), one_line])
-    contact_name = StringField("Contact name", validators=[Length(max=200), one_line])
+    company = StringField("Company", validators=[DataRequired(), Length(max=200)])
+    contact_name = StringField("Contact name", validators=[Length(max=200)])
     contact_email = StringField(
         "Contact email",
         validators=[
             Optional(),
             Length(max=254),
-            one_line,
             Email(message="Enter an email address like name@company.com."),
         ],
     )
@@ -156,7 +134,7 @@ class DealFields:
         validators=[DataRequired(message="Enter the date as YYYY-MM-DD."), not_in_future],
         default=date.today,
     )
-    competitor = StringField("Competitor", validators=[Length(max=200), one_line])
+    competitor = StringField("Competitor", validators=[Length(max=200)])
     rep_reason = SelectField(
         "Main reason",
         choices=[SelectChoice("", "Choose the main reason"), *REASON_OPTIONS],
@@ -167,7 +145,7 @@ class DealFields:
     )
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
     claims = ClaimsField("Claims made during the sale")
-    crm_id = StringField("CRM id", validators=[Length(max=100), one_line])
+    crm_id = StringField("CRM id", validators=[Length(max=100)])
 
     def deal_data(self) -> dict[str, Any]:
         """The validated values, keyed as the service expects."""
@@ -177,7 +155,7 @@ class DealFields:
         return data
 
 
-class DealForm(DealFields, FlaskForm):
+class DealForm(DealFields, WebForm):
     """Record or edit a lost deal (managers also choose the rep: see deal_form)."""
 
     rep_id = SelectField("Rep", coerce=int, validators=[DataRequired()])
@@ -204,10 +182,10 @@ def deal_form(
 class ApiDealForm(DealFields, Form):
     """POST /api/deals: the deal fields, the owning rep's account and send_invite."""
 
-    class Meta:
+    class Meta(TextMeta):
         csrf = False  # the API authenticates with a bearer key, not a session
 
-    rep_email = StringField("rep_email", validators=[DataRequired(), Length(max=254), one_line])
+    rep_email = StringField("rep_email", validators=[DataRequired(), Length(max=254)])
     rep_reason = SelectField(  # the API may leave the reason to the rep (SPEC 3)
         "rep_reason",
         choices=[SelectChoice(""), *REASON_OPTIONS],
@@ -216,7 +194,7 @@ class ApiDealForm(DealFields, Form):
     send_invite = BooleanField("send_invite")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(WebForm):
     """The one personal sentence a rep may add; preview or send."""
 
     personal_note = StringField("Your personal sentence (optional)")
@@ -230,7 +208,7 @@ class InviteForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(WebForm):
     """A CRM export to import."""
 
     file = FileField(
@@ -242,5 +220,19 @@ class ImportForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(WebForm):
     """A button that posts (retry a failed invitation): only the CSRF token."""
+
+
+class ConfirmForm(WebForm):
+    """A destructive button: posted once to ask, then again with confirmed=yes to do it."""
+
+    confirmed = BooleanField("Yes, I am sure")
+
+
+def upload_name(name: str | None) -> str:
+    """An uploaded file's name as the imports list shows it (the text rule, at most 200)."""
+    try:
+        return text.clean_text(name)[:200] or "upload.csv"
+    except text.TextError as exc:
+        return exc.repaired[:200] or "upload.csv"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TextIO
+from typing import Any
 
 from debrief.auth import users
-from debrief.deals import csvimport, invitations
+from debrief.deals import invitations
 from debrief.store import Store
 
 Deal = dict[str, Any]
@@ -41,7 +39,6 @@ STATUS_LABELS = {
     "failed": "Failed",
 }
 PER_PAGE = 25
-IMPORT_BATCH = 1000  # rows per store write: one shard rewrite per batch, not per row
 
 
 class DealError(ValueError):
@@ -111,7 +108,20 @@ def create_deal(
     return table.get(deal_id), created
 
 
-def update_deal(store: Store, deal_id: int, data: dict[str, Any]) -> Deal:
+def crm_id_taken(user: dict[str, Any], other: Deal) -> str:
+    """The message for a CRM id another deal holds: naming that deal only to who may open it.
+
+    A CRM id leads to a company; naming the deal to any rep would lead from it to the deal's
+    anonymous debrief (SPEC 2.3: no message names a deal the reader may not open).
+    """
+    if can_see(user, other):
+        return (
+            f"Deal {other['id']} ({other.get('company') or 'no company'}) has this CRM id already."
+        )
+    return "This CRM id is already recorded."
+
+
+def update_deal(store: Store, deal_id: int, data: dict[str, Any], user: dict[str, Any]) -> Deal:
     """Change a deal's fields (and its rep, when data names one); DealError on a taken CRM id."""
     changes = clean(data)
     if data.get("rep_id"):
@@ -119,11 +129,30 @@ def update_deal(store: Store, deal_id: int, data: dict[str, Any]) -> Deal:
     if changes["crm_id"]:
         other = store.table("deals").find_one("crm_id", changes["crm_id"])
         if other is not None and other["id"] != deal_id:
-            raise DealError(f"Deal {other['id']} has this CRM id already.", "crm_id")
+            raise DealError(crm_id_taken(user, other), "crm_id")
     updated = store.table("deals").update(deal_id, changes)
     if updated is None:
         raise DealError("This deal does not exist any more.")
     return updated
+
+
+def delete_deal(store: Store, deal_id: int) -> Deal:
+    """Remove a deal with its invitation and link tokens; DealError if the buyer answered.
+
+    An answered deal is kept: its answer and entry are the buyer's words in the knowledge base,
+    and the entry's Deal header would point at nothing. Lessons tied to a deal stay either way.
+    """
+    deal = store.table("deals").get(deal_id)
+    if deal is None:
+        raise DealError("This deal does not exist any more.")
+    if store.table("answers").find_one("deal_id", deal_id) is not None:
+        raise DealError("The buyer has answered: a deal with an answer is kept.")
+    for invitation in store.table("invitations").find("deal_id", deal_id):
+        tokens = store.table("tokens").find("invitation_id", invitation["id"])
+        store.table("tokens").remove_many([t["id"] for t in tokens])
+        store.table("invitations").remove(invitation["id"])
+    store.table("deals").remove(deal_id)
+    return deal
 
 
 def can_see(user: dict[str, Any], deal: Deal) -> bool:
@@ -184,117 +213,3 @@ def rep_choices(store: Store) -> list[tuple[int, str]]:
     return [
         (u["id"], f"{u['name']} ({u['email']})") for u in users.list_users(store) if u["active"]
     ]
-
-
-# -- CSV import ------------------------------------------------------------------------------
-
-
-@dataclass
-class ImportSummary:
-    """What an import did, row by row where something needs the importer's attention."""
-
-    imported: int = 0
-    no_contact: int = 0
-    already: list[tuple[int, str]] = field(default_factory=list)  # (line, CRM id) known before
-    skipped: list[csvimport.Skipped] = field(default_factory=list)
-    problems: list[csvimport.RowProblem] = field(default_factory=list)
-    unmatched: dict[str, int] = field(default_factory=dict)  # owner text -> deals given to you
-
-    @property
-    def unmatched_count(self) -> int:
-        """Imported deals whose owner matched no account."""
-        return sum(self.unmatched.values())
-
-
-def _owner_finder(store: Store) -> Callable[[str | None], dict[str, Any] | None]:
-    """owner text -> active account, by email then by name (cached: exports repeat owners)."""
-    cache: dict[str, dict[str, Any] | None] = {}
-
-    def find(text: str | None) -> dict[str, Any] | None:
-        if not text:
-            return None
-        if text not in cache:
-            user = users.find_user(store, text) if "@" in text else None
-            user = user or users.find_user_by_name(store, text)
-            cache[text] = user if user and user.get("active") else None
-        return cache[text]
-
-    return find
-
-
-def import_csv(
-    store: Store,
-    stream: TextIO,
-    importer: dict[str, Any],
-    on_row: Callable[[int], None] | None = None,
-) -> ImportSummary:
-    """Import the lost deals of a CRM export; report every other row. Safe to run again."""
-    summary = ImportSummary()
-    find_owner = _owner_finder(store)
-    first_line: dict[str, int] = {}  # CRM id (lower case) -> line it first appeared on
-    batch: list[tuple[csvimport.Row, Deal]] = []
-    for item in csvimport.read_rows(stream):
-        if on_row is not None:
-            on_row(item.line)
-        if isinstance(item, csvimport.Skipped):
-            summary.skipped.append(item)
-            continue
-        if isinstance(item, csvimport.RowProblem):
-            summary.problems.append(item)
-            continue
-        if item.crm_id:
-            key = item.crm_id.lower()
-            if key in first_line:
-                summary.problems.append(
-                    csvimport.RowProblem(
-                        item.line,
-                        f"CRM id '{item.crm_id}' is on line {first_line[key]} already: "
-                        "only the first is imported",
-                    )
-                )
-                continue
-            first_line[key] = item.line
-        batch.append((item, _row_record(item, importer, find_owner)))
-        if len(batch) >= IMPORT_BATCH:
-            _store_batch(store, batch, summary)
-            batch = []
-    _store_batch(store, batch, summary)
-    return summary
-
-
-def _row_record(
-    row: csvimport.Row,
-    importer: dict[str, Any],
-    find_owner: Callable[[str | None], dict[str, Any] | None],
-) -> Deal:
-    """The deal record for one CSV row; an unmatched owner stays as text, the deal is yours."""
-    owner = find_owner(row.owner)
-    return {
-        **clean(row.__dict__),
-        "rep_id": owner["id"] if owner else importer["id"],
-        "owner_text": row.owner if row.owner and owner is None else None,
-        "created": invitations.stamp(),
-        "created_by": importer["id"],
-        "source": "csv",
-    }
-
-
-def _store_batch(
-    store: Store, batch: Iterable[tuple[csvimport.Row, Deal]], summary: ImportSummary
-) -> None:
-    """Insert a batch in one write; count what was new and what the store knew already."""
-    batch = list(batch)
-    if not batch:
-        return
-    results = store.table("deals").insert_many([record for _, record in batch], unique="crm_id")
-    for (row, record), (_, created) in zip(batch, results, strict=True):
-        if not created:
-            summary.already.append((row.line, row.crm_id or ""))
-            continue
-        summary.imported += 1
-        if not record["contact_email"]:
-            summary.no_contact += 1
-        if record["owner_text"]:
-            summary.unmatched[record["owner_text"]] = (
-                summary.unmatched.get(record["owner_text"], 0) + 1
-            )

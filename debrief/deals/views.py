@@ -16,8 +16,8 @@ from flask import (
     url_for,
 )
 
-from debrief.auth.views import is_manager, login_required
-from debrief.deals import csvimport, forms, sending, service
+from debrief.auth.views import is_manager, login_required, manager_required
+from debrief.deals import csvimport, forms, imports, sending, service
 from debrief.store import get_store
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -45,8 +45,11 @@ def index():
     q = request.args.get("q", "").strip()[:200]
     rows = service.visible_deals(get_store(), g.user, status or None, q)
     shown, page, pages = service.page_of(rows, request.args.get("page", 1, type=int))
+    batches = imports.recent_batches(get_store()) if is_manager() else []
     return render_template(
         "deals/index.html",
+        batches=batches,
+        action_form=forms.ActionForm(),
         rows=shown,
         total=len(rows),
         page=page,
@@ -69,7 +72,7 @@ def new():
         if created:
             flash("Deal saved. Preview the invitation when you are ready.", "ok")
             return redirect(url_for("deals.show", deal_id=deal["id"]))
-        form.crm_id.errors.append(f"Deal {deal['id']} has this CRM id already.")
+        form.crm_id.errors.append(service.crm_id_taken(g.user, deal))
     return render_template("deals/form.html", form=form, deal=None)
 
 
@@ -96,7 +99,7 @@ def edit(deal_id: int):
     form = forms.deal_form(_reps(), deal=deal)
     if form.validate_on_submit():
         try:
-            service.update_deal(get_store(), deal_id, form.deal_data())
+            service.update_deal(get_store(), deal_id, form.deal_data(), g.user)
         except service.DealError as exc:
             getattr(form, exc.field or "company").errors.append(str(exc))
         else:
@@ -156,7 +159,60 @@ def import_csv():
     if form.validate_on_submit():
         upload = form.file.data
         stream = io.TextIOWrapper(upload.stream, encoding="utf-8", newline="")
-        summary = service.import_csv(get_store(), stream, g.user)
+        try:
+            summary = imports.import_csv(
+                get_store(),
+                stream,
+                g.user,
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                read_owners=is_manager(),  # a rep's import is the rep's, whatever the file says
+                file_name=forms.upload_name(upload.filename),
+            )
+        except imports.TooManyRows as exc:
+            form.file.errors.append(str(exc))
     return render_template(
         "deals/import.html", form=form, summary=summary, headers=csvimport.FIELD_HEADERS
     )
+
+
+@bp.post("/<int:deal_id>/delete")
+@login_required
+def delete(deal_id: int):
+    """Delete a deal (managers): a confirmation first, then the deal and its invitation go."""
+    deal = _deal_or_404(deal_id)
+    if not is_manager():
+        abort(403)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not form.confirmed.data:
+        return render_template("deals/confirm_delete.html", deal=deal, form=form)
+    try:
+        service.delete_deal(get_store(), deal_id)
+    except service.DealError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("deals.show", deal_id=deal_id))
+    flash(f"Deal {deal_id} ({deal['company']}) deleted, with its invitation.", "ok")
+    return redirect(url_for("deals.index"))
+
+
+@bp.post("/imports/<int:import_id>/undo")
+@manager_required
+def undo_import(import_id: int):
+    """Undo an import (managers): a confirmation first; deals already invited are kept."""
+    batch = imports.get_batch(get_store(), import_id)
+    if batch is None:
+        abort(404)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not form.confirmed.data:
+        return render_template("deals/confirm_undo.html", batch=batch, form=form)
+    removed, kept = imports.undo_import(get_store(), import_id)
+    message = f"Import undone: {len(removed)} deal{'' if len(removed) == 1 else 's'} removed."
+    if kept:
+        message += f" {len(kept)} already invited kept: " + ", ".join(
+            f"{d['id']} ({d['company']})" for d in kept
+        )
+    flash(message, "ok")
+    return redirect(url_for("deals.index"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     Form,
@@ -16,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from debrief.entries import clean_header_value
+from debrief.forms import WebForm
 from debrief.kb.lessons import BODY_MAX, TITLE_MAX
 
 
@@ -37,19 +37,19 @@ class SearchForm(Form):
             raise ValidationError("The end date is before the start date.")
 
 
-def _printable_title(form: FlaskForm, field: StringField) -> None:
+def _printable_title(form: WebForm, field: StringField) -> None:
     """A title of only control characters would be empty in the file's header."""
     if field.data and not clean_header_value(field.data):
         raise ValidationError("Write a title with some words in it.")
 
 
-def _body_not_blank(form: FlaskForm, field: TextAreaField) -> None:
+def _body_not_blank(form: WebForm, field: TextAreaField) -> None:
     """A lesson needs something to read."""
     if not (field.data or "").strip():
         raise ValidationError("Write the lesson itself (Markdown is fine).")
 
 
-class LessonForm(FlaskForm):
+class LessonForm(WebForm):
     """Title and Markdown body; Preview re-renders the form, Save writes the lesson."""
 
     title = StringField(

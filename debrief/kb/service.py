@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from debrief import entries, taxonomy
 from debrief.auth import users
@@ -24,11 +24,29 @@ def get_index() -> SearchIndex:
     """The app's search index over <DATA_DIR>/index.sqlite, created on first use."""
     ext = current_app.extensions
     if "debrief.index" not in ext:
+        app = current_app._get_current_object()  # the hook runs in the index's own thread
         ext["debrief.index"] = SearchIndex(
             Path(current_app.config["DATA_DIR"]) / "index.sqlite",
             Path(current_app.config["ENTRIES_DIR"]),
+            on_full_sync=lambda: _after_full_sync(app),
         )
     return ext["debrief.index"]
+
+
+def after_full_sync(app: Flask, job: Callable[[], object]) -> None:
+    """Run job() in an app context after each periodic full look at the entries folder.
+
+    For catching up with writes that failed (the answers' entries owed after a full disk):
+    features register here, so this module does not depend on them.
+    """
+    app.extensions.setdefault("debrief.kb.after_full_sync", []).append(job)
+
+
+def _after_full_sync(app: Flask) -> None:
+    """The jobs registered with after_full_sync (index.py calls this in its sync thread)."""
+    with app.app_context():
+        for job in app.extensions.get("debrief.kb.after_full_sync", []):
+            job()
 
 
 def entries_dir() -> Path:
@@ -36,9 +54,15 @@ def entries_dir() -> Path:
     return Path(current_app.config["ENTRIES_DIR"])
 
 
-def publish(entry: entries.Entry) -> entries.Entry:
-    """Write a new entry file and index it."""
-    return get_index().add_written(lambda: entries.write_entry(entries_dir(), entry))
+def publish(
+    entry: entries.Entry, same: Callable[[entries.Entry], bool] | None = None
+) -> entries.Entry:
+    """Write a new entry file and index it; with `same`, not again if already written.
+
+    The file is written holding the index's write lock (add_written), which every process
+    shares: the check for an earlier copy (entries.write_entry) and the write are one step.
+    """
+    return get_index().add_written(lambda: entries.write_entry(entries_dir(), entry, same))
 
 
 def update(entry: entries.Entry) -> entries.Entry:

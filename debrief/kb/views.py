@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import tempfile
+from pathlib import Path
 from urllib.parse import urlencode
 
 import click
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask.blueprints import BlueprintSetupState
 
 from debrief.auth.views import is_manager, login_required, manager_required
-from debrief.entries import EntryError, render_body
+from debrief.entries import EntryError, render_body, sweep_temporary
 from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
 
 bp = Blueprint("kb", __name__, cli_group="kb")
+
+
+@bp.record_once
+def sweep_at_start(state: BlueprintSetupState) -> None:
+    """Remove the temporary files that writes cut off by a kill left in the entries folder."""
+    swept = sweep_temporary(Path(state.app.config["ENTRIES_DIR"]), deep=False)
+    if swept:
+        log.info("%d temporary files of cut-off writes removed from the entries folder", swept)
+
+
+log = logging.getLogger("debrief.kb")
 
 FILTERS = ("kind", "theme", "reason", "competitor", "rep")
 PARAMS = ("q", *FILTERS, "from", "to")
@@ -157,7 +171,11 @@ def export():
 def reindex_command() -> None:
     """Rebuild the search index from the entry files, reporting every broken file."""
     from debrief.entries import entry_files
+    from debrief.store import get_store
+    from debrief.survey.service import repair_owed_entries
 
+    sweep_temporary(service.entries_dir())  # cut-off writes (a minute old: not one in progress)
+    click.echo(repair_owed_entries(get_store()).summary())
     total = sum(1 for _ in entry_files(service.entries_dir()))
     with click.progressbar(length=total, label="Indexing entries") as bar:
         problems = service.get_index().rebuild(
@@ -179,8 +197,6 @@ def reindex_command() -> None:
 )
 def export_command(out: str | None) -> None:
     """Write a zip of the entries folder and answers.csv (no contact emails, anonymity kept)."""
-    from pathlib import Path
-
     target = Path(out or f"debrief-export-{datetime.date.today().isoformat()}.zip")
     partial = target.with_name(f".{target.name}.partial")
     try:

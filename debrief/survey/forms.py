@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from debrief.forms import WebForm
 from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS, options
 
 TEXT_MAX = 10_000  # a long, honest answer fits; a pasted novel gets a clear message
@@ -28,7 +28,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(WebForm):
     """Everything but the claims, which depend on the deal (see survey_form)."""
 
     outcome = RadioField(
@@ -123,5 +123,5 @@ def survey_form(claims: list[str], **kwargs: Any) -> SurveyForm:
     return form
 
 
-class OptOutForm(FlaskForm):
+class OptOutForm(WebForm):
     """One button; the CSRF token is all it carries."""

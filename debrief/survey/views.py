@@ -16,8 +16,10 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 
 from debrief.deals import invitations
+from debrief.kb import service as kb
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import get_store
@@ -29,6 +31,17 @@ bp = Blueprint("survey", __name__, url_prefix="/s")
 # Every request of the app is counted, so the rep's notices are sent between requests.
 bp.before_app_request(notices.request_began)
 bp.teardown_app_request(notices.request_ended)
+
+
+@bp.record_once
+def repair_owed_entries(state: BlueprintSetupState) -> None:
+    """At each app start, and after each periodic full sync of the index, write the entries that
+    a kill or a full entries folder left owed by stored answers (service.repair_quietly)."""
+    app = state.app
+    kb.after_full_sync(app, lambda: service.repair_quietly(get_store()))
+    with app.app_context():
+        service.repair_quietly(get_store())
+
 
 _CLOSED_PAGES = {
     "answered": ("survey/received.html", 200),

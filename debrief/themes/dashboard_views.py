@@ -16,11 +16,13 @@ from debrief.themes.views import bp
 
 
 def _filters() -> tuple[stats.Filters, DashboardFilters]:
-    """The filters from the query string; invalid values are reported and replaced by defaults."""
+    """The filters from the query string; a bad value keeps its message and its default."""
     form = DashboardFilters(formdata=request.args)
     form.rep.choices = [("", "All reps")] + board.reps(get_store())
     form.validate()
     start, end = form.date_from.data, form.date_to.data
+    start = start if not form.date_from.errors else None
+    end = end if not form.date_to.errors else None
     if start and end and start > end:
         form.date_to.errors = [*form.date_to.errors, "Choose a date after “From”."]
         end = None
@@ -31,11 +33,18 @@ def _filters() -> tuple[stats.Filters, DashboardFilters]:
         rep,
         datetime.date.today(),
     )
-    if not form.date_from.data or form.date_from.errors:
+    if not start:
         form.date_from.data = datetime.date.fromisoformat(filters.date_from)
-    if not form.date_to.data or form.date_to.errors:
+    if not end:
         form.date_to.data = datetime.date.fromisoformat(filters.date_to)
     return filters, form
+
+
+def _problems(form: DashboardFilters) -> list[str]:
+    """Each refused filter as "label: message" (empty when every filter is good)."""
+    return [
+        f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items()
+    ]
 
 
 def _charts(d: board.Dashboard) -> dict:
@@ -80,7 +89,7 @@ def dashboard():
     return render_template(
         "themes/dashboard.html", d=d, form=form, charts=_charts(d), percent=stats.percent,
         args=_args(filters), REASON_ORDER=list(REASONS),
-    )  # fmt: skip
+    ), 400 if form.errors else 200  # fmt: skip
 
 
 def _args(filters: stats.Filters) -> dict[str, str]:
@@ -95,14 +104,20 @@ def cell():
     """The deals where the rep logged one main reason and the buyer gave another."""
     rep_reason = request.args.get("rep_reason", "")
     buyer_reason = request.args.get("buyer_reason", "")
-    if not rep_reason or not buyer_reason:
-        abort(404)
-    filters, _ = _filters()
+    if rep_reason not in REASONS or buyer_reason not in REASONS:
+        abort(404)  # no such cell in the matrix
+    filters, form = _filters()
     rows = board.cell_deals(get_store(), filters, rep_reason, buyer_reason)
     return render_template(
         "themes/cell.html", rows=rows, rep_reason=rep_reason, buyer_reason=buyer_reason,
-        filters=filters, args=_args(filters),
-    )  # fmt: skip
+        filters=filters, args=_args(filters), problems=_problems(form),
+    ), 400 if form.errors else 200  # fmt: skip
+
+
+def _refused(form: DashboardFilters) -> Response:
+    """A CSV request with a bad filter: 400 with the messages as plain text."""
+    text = "".join(f"{problem}\n" for problem in _problems(form))
+    return Response(text, status=400, mimetype="text/plain")
 
 
 def _csv(name: str, text: str) -> Response:
@@ -118,7 +133,9 @@ def _csv(name: str, text: str) -> Response:
 @manager_required
 def answers_csv():
     """Every answer in the filters; anonymous ones without name, company or deal."""
-    filters, _ = _filters()
+    filters, form = _filters()
+    if form.errors:
+        return _refused(form)
     rows = export.answer_rows(get_store(), filters)
     return _csv("answers", export.to_csv(export.ANSWER_COLUMNS, rows))
 
@@ -127,7 +144,9 @@ def answers_csv():
 @manager_required
 def table_csv(name: str):
     """One of the dashboard's tables as CSV."""
-    filters, _ = _filters()
+    filters, form = _filters()
+    if form.errors:
+        return _refused(form)
     tables = export.tables(board.build(get_store(), filters))
     if name not in tables:
         abort(404)

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+import datetime
 
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from debrief.forms import WebForm
 from debrief.themes.service import DESCRIPTION_MAX, NAME_MAX
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(WebForm):
     """Create a theme, or rename and describe one."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
 
 
-class MergeForm(FlaskForm):
+class MergeForm(WebForm):
     """Merge this theme into another (choices are set by the view)."""
 
     target = SelectField("Merge into", validators=[DataRequired()], choices=[])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(WebForm):
     """A button that only needs its CSRF token (delete)."""
 
 
-class TagForm(FlaskForm):
+class TagForm(WebForm):
     """Tag or untag one entry; `next` is where to go back to."""
 
     slug = StringField("Entry", validators=[DataRequired(), Length(max=200)])
@@ -49,7 +51,7 @@ class SearchFields:
     date_to = DateField("To", name="to", validators=[Optional()])
 
 
-class SearchForm(SearchFields, FlaskForm):
+class SearchForm(SearchFields, WebForm):
     """The search whose results would be tagged (a GET form, like /kb: no CSRF needed)."""
 
     theme = StringField("Only entries with theme", validators=[Optional(), Length(max=NAME_MAX)])
@@ -58,7 +60,7 @@ class SearchForm(SearchFields, FlaskForm):
         csrf = False
 
 
-class TagSearchForm(SearchFields, FlaskForm):
+class TagSearchForm(SearchFields, WebForm):
     """Tag every result of the search with one theme (`within_theme` is the search's theme)."""
 
     within_theme = HiddenField(validators=[Optional(), Length(max=NAME_MAX)])
@@ -68,11 +70,23 @@ class TagSearchForm(SearchFields, FlaskForm):
     )
 
 
-class DashboardFilters(FlaskForm):
-    """The dashboard's date range and rep (a GET form)."""
+# The dates the dashboard takes: wide enough for any sales history, narrow enough that month
+# arithmetic never leaves the calendar (to=0001-01-01 once reached year 0: a 500).
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2100, 12, 31)
 
-    date_from = DateField("From", name="from", validators=[Optional()])
-    date_to = DateField("To", name="to", validators=[Optional()])
+
+def within_range(form: WebForm, field: DateField) -> None:
+    """A dashboard date between FIRST_DAY and LAST_DAY."""
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"Choose a date between {FIRST_DAY} and {LAST_DAY}.")
+
+
+class DashboardFilters(WebForm):
+    """The dashboard's date range and rep (a GET form); a bad value is a 400 with its message."""
+
+    date_from = DateField("From", name="from", validators=[Optional(), within_range])
+    date_to = DateField("To", name="to", validators=[Optional(), within_range])
     rep = SelectField("Rep", choices=[], validators=[Optional()])
 
     class Meta:
