@@ -18,10 +18,16 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from hypothesis import HealthCheck, settings
 
 from debrief import create_app
 from debrief.auth import users
 from debrief.store import Store
+
+# Property tests check behaviour, not speed: on a busy 2-core machine (CI shares it) generating
+# or running an example can take longer than Hypothesis' defaults, which then fail the test.
+settings.register_profile("debrief", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("debrief")
 
 PASSWORD = "correct-horse-battery"
 

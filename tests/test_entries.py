@@ -79,7 +79,10 @@ entries = st.builds(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(entry=entries)
 def test_round_trip_keeps_every_field(tmp_path, entry):
     written = write_entry(tmp_path, entry)

@@ -198,7 +198,10 @@ def test_hostile_queries_never_fail(index, catalogue, q):
         index._conn().execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(q=st.text())
 def test_any_text_is_a_valid_query(index, catalogue, q):
     expression = match_expression(q)

@@ -289,7 +289,9 @@ def test_bad_date_is_explained_and_ignored(client, auth, kb):
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(q=st.text(max_size=300), filter_value=st.text(max_size=40))
 def test_any_text_is_a_safe_query(client, auth, kb, q, filter_value):
