@@ -9,7 +9,7 @@ DATA_DIR := $(or $(DEBRIEF_DATA_DIR),instance)
 export DEBRIEF_BASE_URL ?= http://$(HOST):$(PORT)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench chromium clean
+.PHONY: setup run test lint bench chromium clean
 
 # The virtualenv with the app installed (editable, so templates/ and entries/ stay in place).
 $(VENV)/.installed: pyproject.toml
@@ -23,18 +23,22 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Buyers are told who asks: the demo speaks for "Harbourline" unless DEBRIEF_ORG_NAME says otherwise.
-DEMO_ORG = DEBRIEF_ORG_NAME="$${DEBRIEF_ORG_NAME:-Harbourline}"
-
-# Serve the site with demo data; a development secret is made once and kept in the data folder.
-# MALLOC_ARENA_MAX=2: fewer glibc malloc arenas for the 8 threads (README, production recipe).
-run: $(VENV)/.installed
+# The development data folder, as `make run` serves it: a secret made once and the organisation's
+# name ("Harbourline" unless DEBRIEF_ORG_NAME says otherwise) kept in it, where debrief/config.py
+# reads them when the variables are unset (so `.venv/bin/debrief ...` works in a shell as written);
+# then the store, the search index and the demo data.
+setup: $(VENV)/.installed
 	@mkdir -p $(DATA_DIR)
 	@test -s $(DATA_DIR)/secret_key || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DATA_DIR)/secret_key)
-	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) $(BIN)/debrief init
-	@DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) $(BIN)/debrief demo
+	@printf '%s\n' "$${DEBRIEF_ORG_NAME:-Harbourline}" > $(DATA_DIR)/org_name
+	@DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief init
+	@DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief demo
+
+# Serve the site with demo data.
+# MALLOC_ARENA_MAX=2: fewer glibc malloc arenas for the 8 threads (README, production recipe).
+run: setup
 	@echo "Serving Debrief on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@MALLOC_ARENA_MAX=2 DEBRIEF_SECRET_KEY=$${DEBRIEF_SECRET_KEY:-$$(cat $(DATA_DIR)/secret_key)} DEBRIEF_DATA_DIR=$(DATA_DIR) $(DEMO_ORG) \
+	@MALLOC_ARENA_MAX=2 DEBRIEF_DATA_DIR=$(DATA_DIR) \
 		$(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 --call debrief:create_app
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).

@@ -71,11 +71,15 @@ def register_blueprints(app: Flask) -> None:
 
     @app.get("/")
     def index():
-        """Home: a rep's deals once signed in, the sign-in page before."""
+        """Home: a rep's home page, a manager's deals, the sign-in page before."""
         from flask import g, render_template
 
         if g.user is None:
             return redirect(url_for("auth.login"))
+        if g.user["role"] == "rep" and "deals.index" in app.view_functions:
+            from debrief.deals.views import rep_home
+
+            return rep_home()
         if "deals.index" in app.view_functions:
             return redirect(url_for("deals.index"))
         return render_template("index.html")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 
 from debrief import text
 from debrief.auth import users
@@ -125,7 +125,20 @@ def _create_app() -> Flask:
         raise NoAppException(str(e)) from e
 
 
-cli = FlaskGroup(create_app=_create_app, help="Debrief: lost-deal debriefs and their lessons.")
+class DebriefGroup(FlaskGroup):
+    """Flask's group, but a setting that stops the app is the error, not "No such command"."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command; when the app cannot start, its one-line reason (exit code 1)."""
+        if click.Group.get_command(self, ctx, name) is None:  # not a Flask built-in: needs the app
+            try:
+                ctx.ensure_object(ScriptInfo).load_app()
+            except NoAppException as e:
+                raise click.ClickException(e.format_message()) from None
+        return super().get_command(ctx, name)
+
+
+cli = DebriefGroup(create_app=_create_app, help="Debrief: lost-deal debriefs and their lessons.")
 
 
 def main() -> None:

@@ -10,6 +10,9 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG_NAME = "Harbourline"  # debug and tests only; `make run` sets the same name
+# Written by `make run` into the data folder, so `debrief ...` in a shell starts without exports.
+DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+DEV_ORG_FILE = "org_name"
 _HTTP_URL = re.compile(r"https?://[^\s/?#]+\S*")
 
 
@@ -57,6 +60,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
 
 def finish(config: dict[str, Any]) -> None:
     """Derived settings and the guard: no secret key, no start (unless debug or testing)."""
+    config["SECRET_KEY"] = config.get("SECRET_KEY") or _dev_file(config, DEV_SECRET_FILE)
     if not config.get("SECRET_KEY"):
         if config.get("TESTING") or config.get("DEBUG"):
             config["SECRET_KEY"] = "dev-only-not-secret"  # noqa: S105
@@ -79,6 +83,7 @@ def finish(config: dict[str, Any]) -> None:
 
 def _check_who_asks(config: dict[str, Any]) -> None:
     """No organisation name, no start (buyers must know who asks); links http(s), a sender."""
+    config["ORG_NAME"] = config.get("ORG_NAME") or _dev_file(config, DEV_ORG_FILE)
     if not config.get("ORG_NAME"):
         if not (config.get("TESTING") or config.get("DEBUG")):
             raise ConfigError(
@@ -95,3 +100,23 @@ def _check_who_asks(config: dict[str, Any]) -> None:
             raise ConfigError(f"DEBRIEF_{key} must be an http:// or https:// address.")
     if "@" not in parseaddr(config["MAIL_FROM"])[1]:
         raise ConfigError("DEBRIEF_MAIL_FROM holds no email address, e.g. debrief@example.com.")
+
+
+def _dev_file(config: dict[str, Any], name: str) -> str | None:
+    """A setting `make run` left in the data folder (secret_key, org_name), when it is there.
+
+    Only these two files, only in DATA_DIR, only when the variable is unset: a production
+    start with neither the variable nor the file still refuses. A secret_key others may read
+    is refused, since a secret in a shared file signs nobody's sessions safely.
+    """
+    path = Path(config["DATA_DIR"]) / name
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        mode = path.stat().st_mode
+    except (OSError, UnicodeDecodeError):
+        return None
+    if name == DEV_SECRET_FILE and mode & 0o077:
+        raise ConfigError(
+            f"{path} may be read by other users: run chmod 600 {path}, or set DEBRIEF_SECRET_KEY."
+        )
+    return text or None

@@ -192,8 +192,34 @@ _MARKUP_RES = [
 ]
 
 
+_HEADING_RE = re.compile(r"^ {0,3}#{1,6}\s")
+_ITEM_RE = re.compile(r"^ {0,3}([-*+]|\d+[.)])\s")
+_UNDERLINE_RE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+
+
+def _ended(line: str, mark: str) -> str:
+    """The line with `mark` added unless it ends with punctuation of its own (markup aside)."""
+    return line if line.rstrip(" \t*_`~#")[-1:] in tuple(".:;!?…—–") else line.rstrip() + mark
+
+
+def _mark_block_ends(text: str) -> str:
+    """Headings end with " —" and one-line list items with ".", so a snippet, where line
+    breaks are spaces, never runs a heading or an item into the text that follows."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        after = lines[i + 1] if i + 1 < len(lines) else ""
+        if _HEADING_RE.match(line):
+            lines[i] = _ended(line, " —")
+        elif _ITEM_RE.match(line) and (not after.strip() or _ITEM_RE.match(after)):
+            lines[i] = _ended(line, ".")
+        elif line.strip() and _UNDERLINE_RE.match(after) and not _ITEM_RE.match(line):
+            lines[i] = _ended(line, " —")  # a heading underlined with === or ---
+    return "\n".join(lines)
+
+
 def _strip_markup(text: str) -> str:
     """Rep Markdown as the words a reader sees, for search snippets (not for display)."""
+    text = _mark_block_ends(text)
     for pattern, replacement in _MARKUP_RES:
         text = pattern.sub(replacement, text)
     return text

@@ -68,6 +68,10 @@ class WebForm(FlaskForm):
     class Meta(TextMeta):
         pass
 
+    def problems(self) -> list[str]:
+        """Each refused field as "Label: message" (empty when every field is good)."""
+        return [f"{self[name].label.text}: {' '.join(msgs)}" for name, msgs in self.errors.items()]
+
 
 def refuse_other_bodies() -> None:
     """415 for a body to a web page that is not a form (JSON goes to /api/ only)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, g, request, url_for
 from markupsafe import Markup
 
 from debrief import taxonomy
+from debrief.deals.amount import format_amount
 from debrief.lru import LRU
 
 _options = LRU(256)  # rendered option lists of radio and checkbox groups (options_html)
@@ -23,9 +24,16 @@ def init_app(app: Flask) -> None:
         outcome_label=taxonomy.outcome_label,
         verdict_label=taxonomy.verdict_label,
         has_endpoint=has_endpoint,
+        is_current=is_current,
         options_html=options_html,
         entry_url=entry_url,
     )
+    app.jinja_env.filters["amount"] = amount
+
+
+def amount(value: float | None) -> str:
+    """A deal value as people write it: 12,500 or 1,200.50; a dash for none."""
+    return "—" if value is None else format_amount(value)
 
 
 def entry_url(slug: str) -> str:
@@ -40,6 +48,18 @@ def entry_url(slug: str) -> str:
 def has_endpoint(name: str) -> bool:
     """Whether a view exists, so the menu shows only features that are installed."""
     return name in current_app.view_functions
+
+
+def is_current(endpoint: str) -> bool:
+    """Whether a menu item's page is the one shown: its view and this one share a module.
+
+    By module, not by blueprint: the dashboard's views (themes/dashboard_views.py) sit in the
+    themes blueprint, and both Themes and Dashboard were marked as the current page.
+    """
+    views = current_app.view_functions
+    shown = views.get(request.endpoint or "")
+    item = views.get(endpoint)
+    return shown is not None and item is not None and shown.__module__ == item.__module__
 
 
 def options_html(field: Any) -> Markup:

@@ -13,6 +13,7 @@ import pytest
 from conftest import csrf_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pages import visible_text
 
 from debrief import entries
 from debrief.auth import users
@@ -181,7 +182,7 @@ def test_facet_column_follows_names_themes_and_new_entries(client, auth, app, kb
     # The same counts under another search link to that search.
     html = page(client, "/kb?q=price")
     assert 'href="/kb?q=price&amp;theme=pricing"' in html
-    assert 'href="/kb?theme=pricing"' not in html
+    assert not re.search(r'href="/kb\?theme=pricing">\s*Pricing</a> <span class="count">', html)
 
 
 @pytest.mark.parametrize(
@@ -242,6 +243,25 @@ def test_snippets_are_escaped(client, auth, kb):
     html = page(client, "/kb?q=faster")
     assert "&lt;b&gt;<mark>faster</mark>&lt;/b&gt;" in html
     assert "<b>" not in html
+
+
+def test_snippets_keep_headings_apart_from_the_text(client, auth, app):
+    body = (
+        "## In the buyer's words\n\n"
+        + entries.buyer_block("Rivalry was cheaper per seat.")
+        + "\n\n## What we told them\n\n- **Held**: Setup takes an afternoon\n"
+        + "- **Didn't hold**: Sync in every plan\n\nWhy it matters\n---\n\n## Trust?\n\nYes."
+    )
+    publish(app, title="Lost to Rivalry", body=body)
+    auth.login()
+    found = " ".join(page(client, "/kb?q=rivalry").split())
+    assert "In the buyer&#39;s words — <mark>Rivalry</mark> was cheaper per seat." in found
+    browsed = visible_text(page(client, "/kb"))
+    assert (
+        "In the buyer's words — Rivalry was cheaper per seat. What we told them — "
+        "Held: Setup takes an afternoon. Didn't hold: Sync in every plan. "
+        "Why it matters — Trust? Yes."
+    ) in browsed
 
 
 def test_empty_knowledge_base_says_so(client, auth):
@@ -416,7 +436,7 @@ def test_path_traversal_slugs_are_not_found(client, auth, kb, path):
 def test_entry_page_shows_facts_as_filter_links(client, auth, kb):
     auth.login()
     html = page(client, "/kb/2024-03-01-lost-northwind-to-acme-on-price")
-    assert '<a class="tag" href="/kb?competitor=acme-crm">acme-crm</a>' in html
+    assert '<a class="tag" href="/kb?competitor=acme-crm">acme-crm</a>' in html  # no deal names it
     assert '<a class="tag" href="/kb?reason=price">Price</a>' in html
     assert '<a class="tag" href="/kb?theme=pricing">pricing</a>' in html
     assert '<a class="tag" href="/kb?rep=rep@example.test">Rita Rep</a>' in html
@@ -426,6 +446,85 @@ def test_entry_page_shows_facts_as_filter_links(client, auth, kb):
     # The buyer's words are a quote, escaped; the rep's Markdown is rendered.
     assert '<code class="language-buyer">Acme was cheaper and &lt;b&gt;faster&lt;/b&gt;.' in html
     assert "<p>We quoted too late.</p>" in html
+
+
+SLUGS = ("rivalry-crm", "product-fit", "status-quo", "price-pressure", "no-decision", "@example")
+
+
+def test_names_not_slugs_wherever_a_person_reads(client, auth, app):
+    from debrief.themes import service as themes
+
+    with app.app_context():
+        themes.create_theme(get_store(), "Price pressure")
+    deal = add_deal(app, "rep@example.test", competitor="Rivalry CRM")
+    entry = publish(
+        app, title="Lost to Rivalry", deal=deal, rep="rep@example.test", competitor="Rivalry CRM",
+        outcome="no-decision", prospect_reasons=["product-fit"], rep_reasons=["status-quo"],
+        themes=["price-pressure"],
+    )  # fmt: skip
+    auth.login("boss@example.test")
+    for url in (
+        "/kb", "/kb?competitor=rivalry-crm&theme=price-pressure", f"/kb/{entry.slug}",
+        "/themes/price-pressure", "/themes/tag-search?q=rivalry",
+    ):  # fmt: skip
+        html = page(client, url)
+        text = visible_text(html)
+        assert "Rivalry CRM" in text and "Price pressure" in text, url
+        assert [slug for slug in SLUGS if slug in text] == [], url
+        # An entry's themes are links to the theme's search.
+        assert '<a class="tag" href="/kb?theme=price-pressure">Price pressure</a>' in html, url
+    text = visible_text(page(client, f"/kb/{entry.slug}"))
+    for label in ("Rita Rep", "Product fit", "Fear of change", "Postponed, no decision"):
+        assert label in text
+    # The deal's number is a link for those who may open the deal, and shown to nobody else.
+    assert f'<a href="/deals/{deal}">#{deal}</a>' in page(client, f"/kb/{entry.slug}")
+    sign_in_as(client, auth, "other@example.test")
+    assert f"/deals/{deal}" not in page(client, f"/kb/{entry.slug}")
+    assert "Rivalry CRM" in visible_text(page(client, "/kb"))
+
+
+def test_competitor_names_follow_the_deals_and_answers_at_once(client, auth, app):
+    # Labels are kept per store state (kb/competitors.py, the facet column): a new spelling shows
+    # on the next page, and the spelling typed most often wins.
+    publish(app, title="Lost to Acme", competitor="acme")
+    auth.login()
+
+    def shown() -> str:
+        html = page(client, "/kb")
+        return re.search(r'href="/kb\?competitor=acme">\s*([^<]+)</a>', html).group(1)
+
+    assert shown() == "acme"  # no deal or answer names it: the slug is all there is
+    add_deal(app, "rep@example.test", competitor="Acme")
+    assert shown() == "Acme"
+    with app.app_context():
+        answers = get_store().table("answers")
+        for n in (1, 2):
+            answers.insert({"deal_id": 100 + n, "competitor": "  ACME  "})
+    assert shown() == "ACME"
+    # Deals and answers count together: "Acme" twice more among the answers makes 3 to 2.
+    with app.app_context():
+        for n in (3, 4):
+            get_store().table("answers").insert({"deal_id": 100 + n, "competitor": "Acme"})
+    assert shown() == "Acme"
+
+
+def test_competitor_names_are_saved_for_a_restarted_app(client, auth, app):
+    from debrief.kb import competitors
+
+    publish(app, title="Lost to Acme", competitor="acme")
+    rep = user_id(app, "rep@example.test")
+    with app.app_context():  # five shards of deals: a count worth saving
+        get_store().table("deals").insert_many(
+            [{"company": f"C{n}", "rep_id": rep, "competitor": "Acme"} for n in range(2100)]
+        )
+    auth.login()
+    assert "Acme" in visible_text(page(client, "/kb"))
+    saved = Path(app.config["DATA_DIR"]) / "cache" / competitors.CACHE_FILE
+    # A restarted app reads the counts of unchanged shards from the file instead of counting.
+    saved.write_bytes(saved.read_bytes().replace(b'"Acme"', b'"Acme (saved)"'))
+    competitors._tallies.clear()  # what a new process starts with
+    competitors._names.clear()
+    assert "Acme (saved)" in visible_text(page(client, "/kb"))
 
 
 # --- lessons -------------------------------------------------------------------------------------

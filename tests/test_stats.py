@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
 from debrief.taxonomy import REASONS
-from debrief.themes import stats
+from debrief.themes import charts, stats
 
 ANA, BEN = "ana@example.test", "ben@example.test"
 
@@ -183,3 +184,70 @@ def test_funnel_per_month_and_per_rep():
     assert (only_june.sent, only_june.answered) == (2, 1)
     only_ana = stats.funnel(invitations, reps, stats.Filters(rep=ANA))[0]
     assert (only_ana.sent, only_ana.opened, only_ana.rate) == (2, 1, 0)
+
+
+# --- the deals lost and their value -----------------------------------------------------------
+
+# (rep, buyer's main reason or None: no answer, competitor, deals, with a value, value)
+LOSS_ROWS = [
+    (ANA, "price", "Initech", 2, 2, 30000.0),
+    (ANA, "price", "initech  ", 1, 0, 0.0),  # the same competitor typed differently, no value
+    (ANA, "trust", None, 1, 1, 5000.0),
+    (BEN, "price", "Globex", 1, 1, 12000.0),
+    (BEN, None, "Initech", 3, 2, 8000.5),  # no answer yet
+]
+
+
+def test_value_lost_per_reason_and_competitor_counts_deals_without_a_value():
+    losses = stats.loss_counts(LOSS_ROWS, stats.Filters())
+    total = losses.total
+    # Deals: 2+1+1+1+3 = 8; with a value: 2+0+1+1+2 = 6; value 30000+5000+12000+8000.5.
+    assert (total.deals, total.valued, total.unvalued) == (8, 6, 2)
+    assert total.value == pytest.approx(55000.5)
+    by_reason = [(r.label, r.deals, r.unvalued, r.value) for r in losses.by_reason]
+    # Largest value first; the deals with no answer ("") last whatever their value.
+    assert by_reason == [("price", 4, 1, 42000.0), ("trust", 1, 0, 5000.0), ("", 3, 1, 8000.5)]
+    by_competitor = [(r.label, r.deals, r.unvalued, r.value) for r in losses.by_competitor]
+    # "Initech" and "initech  " are one competitor, shown in its most frequent spelling.
+    assert by_competitor == [
+        ("Initech", 6, 2, 38000.5),
+        ("Globex", 1, 0, 12000.0),
+        ("", 1, 0, 5000.0),
+    ]
+
+
+def test_value_lost_for_one_rep():
+    losses = stats.loss_counts(LOSS_ROWS, stats.Filters(rep="BEN@example.test"))
+    assert (losses.total.deals, losses.total.value) == (4, pytest.approx(20000.5))
+    assert [r.label for r in losses.by_reason] == ["price", ""]
+
+
+# --- charts: one scale for the small multiples, months with their year --------------------------
+
+
+def column_heights(svg: str) -> list[float]:
+    return [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
+
+
+def test_small_multiples_share_one_scale():
+    months = ["2026-01", "2026-02", "2026-03"]
+    one = charts.columns("a", "A", months, [("", [0, 1, 0])], peak=3, width=260, height=130)
+    three = charts.columns("b", "B", months, [("", [0, 3, 0])], peak=3, width=260, height=130)
+    [bar_of_1] = [h for h in column_heights(one) if h > 0]
+    [bar_of_3] = [h for h in column_heights(three) if h > 0]
+    assert bar_of_3 == pytest.approx(3 * bar_of_1, rel=0.01)
+    assert ">3</text>" in one  # the scale's top value, the same on every chart
+
+
+def test_months_read_with_their_year():
+    assert charts.month_label("2026-03") == "Mar 2026"
+    assert charts.month_label("2026-13") == "2026-13"
+    svg = charts.columns("m", "M", ["2025-12", "2026-01"], [("", [1, 2])])
+    assert "Jan 2026" in svg and "Jan 26" not in svg
+
+
+def test_charts_scale_to_the_page_with_readable_text():
+    svg = charts.hbar("c", "Competitors", [("A very long competitor name that goes on", 3)])
+    assert 'width="100%"' in svg and 'viewBox="0 0 340 ' in svg
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', svg)]
+    assert min(sizes) >= charts.FONT == 13

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from conftest import csrf_token
+from pages import Form, forms, visible_text
 
 from debrief import entries
 from debrief.kb import service as kb
@@ -30,6 +31,12 @@ def make_theme(app, name: str, description: str = "") -> str:
     """A theme record; its slug."""
     with app.app_context():
         return service.create_theme(get_store(), name, description)["slug"]
+
+
+def kb_entries(app):
+    """The entries folder."""
+    with app.app_context():
+        return kb.entries_dir()
 
 
 def file_themes(app, slug: str) -> list[str]:
@@ -186,6 +193,119 @@ def test_tag_search_keeps_the_filters(app, manager):
     debrief = publish(app, "A debrief", body="promise less")
     post(manager, "/themes/tag-search", {"q": "promise", "kind": "lesson", "theme": theme})
     assert file_themes(app, lesson) == [theme] and file_themes(app, debrief) == []
+
+
+# --- tagging where entries are read: /kb results and entry pages -------------------------------
+
+
+def entry_form(html: str, action: str, slug: str, **fields: str) -> Form:
+    """The one form on a page posting to `action` for the entry `slug` (and these fields)."""
+    found = [
+        f for f in forms(html, action)
+        if f.fields.get("slug") == slug and all(f.fields.get(k) == v for k, v in fields.items())
+    ]  # fmt: skip
+    assert len(found) == 1, (action, slug, fields, found)
+    return found[0]
+
+
+def submit(client, form: Form, **choices: str):
+    """Send a form as the browser would: its own fields (CSRF token included), some chosen."""
+    return client.post(form.action, data={**form.fields, **choices})
+
+
+def test_a_manager_tags_and_untags_a_kb_result(app, manager, tagged):
+    html = manager.get("/kb?q=only").get_data(as_text=True)
+    tag = entry_form(html, "/themes/tag", tagged["e2"])
+    assert tag.options["theme"] == [tagged["price"]]  # only the themes it does not have yet
+    response = submit(manager, tag, theme=tagged["price"])
+    assert response.status_code == 302 and response.location.startswith("/kb?q=only#hit-")
+    assert file_themes(app, tagged["e2"]) == [tagged["slow"], tagged["price"]]
+    html = manager.get(response.location).get_data(as_text=True)
+    assert "Tagged." in visible_text(html)
+    untag = entry_form(html, "/themes/untag", tagged["e2"], theme=tagged["slow"])
+    assert "Remove the theme Slow onboarding from “Slow only”" in visible_text(html)
+    response = submit(manager, untag)
+    assert response.location.startswith("/kb?q=only#hit-")
+    assert file_themes(app, tagged["e2"]) == [tagged["price"]]
+    assert index_slugs(app, tagged["slow"]) == {tagged["e1"]}
+
+
+def test_a_manager_tags_and_untags_on_the_entry_page(app, manager, tagged):
+    url = f"/kb/{tagged['e3']}"
+    tag = entry_form(manager.get(url).get_data(as_text=True), "/themes/tag", tagged["e3"])
+    assert tag.options["theme"] == [tagged["slow"]]
+    response = submit(manager, tag, theme=tagged["slow"])
+    assert response.status_code == 302 and response.location == url
+    assert file_themes(app, tagged["e3"]) == [tagged["price"], tagged["slow"]]
+    html = manager.get(url).get_data(as_text=True)
+    assert '<a class="tag" href="/kb?theme=slow-onboarding">Slow onboarding</a>' in html
+    assert forms(html, "/themes/tag") == []  # it has every theme now
+    response = submit(manager, entry_form(html, "/themes/untag", tagged["e3"], theme="price-shock"))
+    assert response.location == url
+    assert file_themes(app, tagged["e3"]) == [tagged["slow"]]
+    assert index_slugs(app, tagged["price"]) == {tagged["e1"]}
+
+
+def test_a_hand_added_file_with_any_name_is_tagged_from_its_page(app, manager):
+    path = kb_entries(app) / "2024" / "Notes #1 & more?.md"
+    path.parent.mkdir()
+    path.write_text("---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\n---\n\nOdd.\n")
+    theme = make_theme(app, "Pricing")
+    with app.app_context():
+        kb.get_index().sync()
+    url = "/kb/Notes%20%231%20%26%20more%3F"
+    tag = entry_form(manager.get(url).get_data(as_text=True), "/themes/tag", "Notes #1 & more?")
+    response = submit(manager, tag, theme=theme)
+    assert response.location == url
+    assert "Themes: pricing" in path.read_text()
+    assert index_slugs(app, theme) == {"Notes #1 & more?"}
+
+
+def test_a_manager_tags_all_results_of_a_kb_search(app, manager):
+    theme = make_theme(app, "Onboarding")
+    matching = [
+        publish(app, f"Deal {i}", body=f"The onboarding plan slipped by week {i}.")
+        for i in range(45)
+    ]
+    matching.append(publish(app, "Has it", [theme], body="onboarding again"))
+    lesson = publish(app, "A lesson", kind="lesson", body="onboarding lesson")
+    older = publish(app, "Older", body="onboarding long ago", date=datetime.date(2023, 1, 1))
+    other = publish(app, "Other", body="Price was the stated reason.")
+    assert forms(manager.get("/kb").get_data(as_text=True), "/themes/tag-search") == []
+    url = "/kb?q=onboarding&kind=debrief&from=2024-01-01"
+    html = manager.get(url).get_data(as_text=True)
+    [form] = forms(html, "/themes/tag-search")
+    assert form.buttons == ["Tag all 46 results"] and 'rel="next"' in html  # all pages
+    response = submit(manager, form, theme=theme)
+    assert response.status_code == 302 and response.location == url
+    message = "Tagged 45 of 46 results (1 had the theme already)."
+    assert message in visible_text(manager.get(response.location).get_data(as_text=True))
+    assert index_slugs(app, theme) == set(matching)
+    assert all(file_themes(app, s) == [theme] for s in matching)
+    assert all(file_themes(app, s) == [] for s in (lesson, older, other))
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/kb", "/\\evil"])
+def test_tag_all_goes_back_only_to_a_local_page(app, manager, target):
+    theme = make_theme(app, "Onboarding")
+    publish(app, "Deal", body="onboarding")
+    response = post(manager, "/themes/tag-search", {"q": "onboarding", "theme": theme,
+                                                   "next": target})  # fmt: skip
+    assert response.status_code == 302 and response.location.startswith("/")
+    assert not response.location.startswith(("//", "/\\"))
+
+
+def test_a_rep_sees_tags_but_no_controls(app, client, auth, tagged):
+    auth.login(REP)
+    for url in ("/kb", "/kb?q=only", "/kb?theme=slow-onboarding", f"/kb/{tagged['e1']}"):
+        html = client.get(url).get_data(as_text=True)
+        assert '<a class="tag" href="/kb?theme=slow-onboarding">Slow onboarding</a>' in html
+        for action in ("/themes/tag", "/themes/untag", "/themes/tag-search"):
+            assert forms(html, action) == [], (url, action)
+    response = post(client, "/themes/tag-search", {"q": "only", "theme": tagged["slow"],
+                                                   "next": "/kb?q=only"}, "/kb")  # fmt: skip
+    assert response.status_code == 403
+    assert file_themes(app, tagged["e3"]) == [tagged["price"]]
 
 
 def test_suggestions_come_from_similar_tagged_entries_and_accept_in_one_click(app, manager):

@@ -1,4 +1,4 @@
-"""A deal's value as people type it: one rule for the web form, the API and CSV files.
+"""A deal's value as people type it (one rule for the web form, the API and CSV) and as shown.
 
 Accepted: ASCII digits, grouped by thousands with commas or spaces ("12,500", "12 500"), an
 optional decimal point with at most 2 decimals, a currency symbol or 3-letter code before or
@@ -44,3 +44,8 @@ def parse_amount(raw: str | None) -> float | None:
     if number > MAX_VALUE:
         raise AmountError(f"is over the largest value we take ({MAX_VALUE:,})")
     return number
+
+
+def format_amount(value: float) -> str:
+    """A value as people write it and parse_amount reads it back: 12,500 or 1,200.50."""
+    return f"{value:,.2f}".removesuffix(".00")

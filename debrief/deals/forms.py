@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     Field,
     Form,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -19,7 +20,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
 from debrief import mail, taxonomy, text
@@ -71,7 +79,7 @@ class AmountField(StringField):
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return f"{self.data:,.2f}".removesuffix(".00") if isinstance(self.data, float) else ""
+        return amount.format_amount(self.data) if isinstance(self.data, float) else ""
 
 
 class ClaimsField(Field):
@@ -236,3 +244,29 @@ def upload_name(name: str | None) -> str:
         return text.clean_text(name)[:200] or "upload.csv"
     except text.TextError as exc:
         return exc.repaired[:200] or "upload.csv"
+
+
+class ListFilters(WebForm):
+    """The deal list's query string (a GET form: no CSRF); a bad value is a 400 with its message.
+
+    The rep choices are set by the view: every account for a manager, none for a rep (a rep's
+    list holds only their own deals, so any rep value from a rep is refused).
+    """
+
+    q = StringField("Company", validators=[Optional(), Length(max=service.QUERY_MAX)])
+    status = SelectField(
+        "Status",
+        choices=taxonomy.options([("", "Any status"), *service.STATUS_LABELS.items()]),
+        validators=[Optional()],
+    )
+    rep = SelectField("Rep", choices=taxonomy.options([("", "All reps")]), validators=[Optional()])
+    sort = SelectField("Sort by", choices=taxonomy.options(service.SORTS), default="lost")
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1)])
+
+    class Meta:
+        csrf = False
+
+    def value(self, name: str) -> Any:
+        """A field's value, or its default when it was refused."""
+        field = self[name]
+        return field.default if field.errors else field.data

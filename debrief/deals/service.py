@@ -39,6 +39,9 @@ STATUS_LABELS = {
     "failed": "Failed",
 }
 PER_PAGE = 25
+QUERY_MAX = 200  # characters of a company search
+# The list's orders: lost date (the default: the latest losses are the ones to act on) or value.
+SORTS = {"lost": "Lost date, newest first", "value": "Value, highest first"}
 
 
 class DealError(ValueError):
@@ -174,21 +177,43 @@ def deal_status(deal: Deal, invitation: dict[str, Any] | None) -> str:
 
 
 def visible_deals(
-    store: Store, user: dict[str, Any], status: str | None = None, q: str | None = None
+    store: Store,
+    user: dict[str, Any],
+    status: str | None = None,
+    q: str | None = None,
+    *,
+    rep_id: int | None = None,
+    sort: str = "lost",
 ) -> list[dict[str, Any]]:
-    """The deals user may see, newest first, as {deal, invitation, status}; filtered if asked."""
+    """The deals user may see as {deal, invitation, status, rep}, filtered and sorted if asked.
+
+    sort "lost": lost date, newest first (a deal with none last); "value": highest value first
+    (a deal with none last). Ties, newest recorded first.
+    """
     invites = {i["deal_id"]: i for i in store.table("invitations").all()}
+    names = {u["id"]: u["name"] for u in users.list_users(store)}
     needle = (q or "").strip().lower()
     rows = []
     for deal in reversed(store.table("deals").all()):
         if not can_see(user, deal) or (needle and needle not in (deal["company"] or "").lower()):
             continue
+        if rep_id is not None and deal.get("rep_id") != rep_id:
+            continue
         invitation = invites.get(deal["id"])
         row_status = deal_status(deal, invitation)
         if status and row_status != status:
             continue
-        rows.append({"deal": deal, "invitation": invitation, "status": row_status})
-    return rows
+        rep = names.get(deal.get("rep_id"))
+        rows.append({"deal": deal, "invitation": invitation, "status": row_status, "rep": rep})
+    # Python's sort is stable, reverse=True too: equal keys keep the newest recorded first.
+    return sorted(rows, key=_SORT_KEYS[sort], reverse=True)
+
+
+# Sort keys, highest first: a deal without the value sorts after every deal with one.
+_SORT_KEYS = {
+    "lost": lambda row: (row["deal"].get("lost_on") is not None, row["deal"].get("lost_on") or ""),
+    "value": lambda row: (row["deal"].get("value") is not None, row["deal"].get("value") or 0),
+}
 
 
 def page_of(items: list[Any], page: int, per_page: int = PER_PAGE) -> tuple[list[Any], int, int]:
@@ -206,6 +231,11 @@ def deal_page(store: Store, deal: Deal) -> dict[str, Any]:
         "invitation": invitation,
         "status": deal_status(deal, invitation),
     }
+
+
+def rep_names(store: Store) -> list[tuple[int, str]]:
+    """(id, name) of every account, active or not (a former rep's deals stay), by name."""
+    return sorted(((u["id"], u["name"]) for u in users.list_users(store)), key=lambda u: u[1])
 
 
 def rep_choices(store: Store) -> list[tuple[int, str]]:

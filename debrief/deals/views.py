@@ -16,8 +16,11 @@ from flask import (
     url_for,
 )
 
+from debrief import taxonomy
 from debrief.auth.views import is_manager, login_required, manager_required
-from debrief.deals import csvimport, forms, imports, sending, service
+from debrief.deals import csvimport, forms, home, imports, sending, service
+from debrief.kb import learned
+from debrief.kb import service as kb_service
 from debrief.store import get_store
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -36,28 +39,45 @@ def _reps() -> list[tuple[int, str]] | None:
     return service.rep_choices(get_store()) if is_manager() else None
 
 
+def rep_home():
+    """A rep's home page (the app's `/`): new answers, deals waiting, lessons still to write."""
+    store = get_store()
+    since = home.visit(store, g.user)
+    lists = home.rep_home(
+        store, g.user, since, lambda deal_id: kb_service.wrote_lesson(deal_id, g.user["email"])
+    )
+    return render_template("deals/home.html", home=lists, shown=home.SHOWN)
+
+
 @bp.get("")
 @login_required
 def index():
-    """The deals this user may see, newest first, filtered by status and company."""
-    status = request.args.get("status", "")
-    status = status if status in service.STATUS_LABELS else ""
-    q = request.args.get("q", "").strip()[:200]
-    rows = service.visible_deals(get_store(), g.user, status or None, q)
-    shown, page, pages = service.page_of(rows, request.args.get("page", 1, type=int))
-    batches = imports.recent_batches(get_store()) if is_manager() else []
+    """The deals this user may see, by lost date or value, filtered by status, company and rep."""
+    store = get_store()
+    form = forms.ListFilters(formdata=request.args)
+    if is_manager():
+        form.rep.choices += taxonomy.options((str(i), n) for i, n in service.rep_names(store))
+    form.validate()
+    rep = form.value("rep")
+    rows = service.visible_deals(
+        store, g.user, form.value("status") or None, (form.value("q") or "").strip(),
+        rep_id=int(rep) if rep else None, sort=form.value("sort"),
+    )  # fmt: skip
+    shown, page, pages = service.page_of(rows, form.value("page") or 1)
+    args = {name: form.value(name) for name in ("q", "status", "rep", "sort")}
     return render_template(
         "deals/index.html",
-        batches=batches,
+        form=form,
+        problems=form.problems(),
+        batches=imports.recent_batches(store) if is_manager() else [],
         action_form=forms.ActionForm(),
         rows=shown,
         total=len(rows),
         page=page,
         pages=pages,
-        status=status,
-        q=q,
         statuses=service.STATUS_LABELS,
-    )
+        args={k: v for k, v in args.items() if v and (k, v) != ("sort", "lost")},
+    ), 400 if form.errors else 200
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -87,6 +107,8 @@ def show(deal_id: int):
         deal=deal,
         action_form=forms.ActionForm(),
         statuses=service.STATUS_LABELS,
+        lessons=kb_service.deal_lessons(deal_id, deal),
+        learned=learned.for_deal(deal),
         **page,
     )
 

@@ -4,7 +4,7 @@ The column holds ~60 links (one per facet value, each the current search with on
 changed) and cost ~3.5 ms of a 7-8 ms results page. The same search is asked again and again
 (its next pages, other people, a page reloaded), so the HTML is kept, keyed by everything it is
 made of: the facet counts, the search's parameters and the versions of the tables the labels
-come from (account names, theme names).
+come from (account, theme and competitor names).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from flask import render_template
 from markupsafe import Markup
 
+from debrief.kb.service import labels_key
 from debrief.lru import LRU
-from debrief.store import get_store
 
 _columns = LRU(256)  # a few KB each
 
@@ -27,14 +27,11 @@ def column(
     label: Callable[[str, str], str],
 ) -> Markup:
     """The <aside> of facet links for these counts and this search (page left out of `args`)."""
-    store = get_store()
     key = (
         tuple((facet, tuple(values)) for facet, values in facets.items()),
         tuple(sorted(filters.items())),
         tuple(sorted(args.items())),
-        store.root,  # one process may serve several data folders (tests do)
-        store.table("users").version(),
-        store.table("themes").version(),
+        labels_key(),
     )
     html = _columns.get(key)
     if html is None:

@@ -53,15 +53,20 @@ def deal_choices(user: dict[str, Any], wanted: str | None = None) -> list[tuple[
         key=lambda d: (d.get("lost_on") or "", d["id"]),
         reverse=True,
     )[:DEAL_CHOICES_MAX]
-    if _is_id(wanted) and all(str(d["id"]) != wanted for d in own):
+    linked = linked_deal(user, wanted)
+    if linked is not None and all(d["id"] != linked["id"] for d in own):
         # A deal asked for by link (?deal=ID) may be older than the list, or, for a manager,
         # another rep's deal; it is offered only if this account may tie a lesson to it.
-        deal = deals.get(int(wanted))
-        if deal is not None and may_use_deal(deal, user):
-            own.insert(0, deal)
+        own.insert(0, linked)
     return [("", "No deal: a lesson standing alone")] + [
         (str(d["id"]), _deal_label(d)) for d in own
     ]
+
+
+def linked_deal(user: dict[str, Any], wanted: str | None) -> dict[str, Any] | None:
+    """The deal a link asks to write about (?deal=ID), if this account may open it; else None."""
+    deal = get_store().table("deals").get(int(wanted)) if _is_id(wanted) else None
+    return deal if deal is not None and may_use_deal(deal, user) else None
 
 
 def _is_id(value: object) -> bool:
@@ -78,8 +83,8 @@ def _deal(deal_id: str | int | None, user: dict[str, Any]) -> dict[str, Any] | N
     """The deal to tie the lesson to, checked again at save time (the list may be stale)."""
     if deal_id in (None, ""):
         return None
-    deal = get_store().table("deals").get(int(deal_id)) if _is_id(deal_id) else None
-    if deal is None or not may_use_deal(deal, user):
+    deal = linked_deal(user, str(deal_id))
+    if deal is None:
         raise LessonError("Choose one of your own deals, or no deal.")
     return deal
 

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from debrief import entries, taxonomy
 from debrief.auth import users
 from debrief.index import Hit, Results, SearchIndex
+from debrief.kb import competitors
 from debrief.store import Store, get_store
 from debrief.survey import anonymity
 
@@ -108,12 +109,19 @@ def read(slug: str) -> entries.Entry | entries.EntryError | None:
 
 
 def search(
-    q: str, filters: dict[str, str], date_from: str | None, date_to: str | None, page: int
+    q: str,
+    filters: dict[str, str],
+    date_from: str | None,
+    date_to: str | None,
+    page: int,
+    per_page: int = 20,
 ) -> Results:
     """One page of results for the /kb query, after picking up files changed by hand."""
     index = get_index()
     index.sync_if_stale()
-    return index.query(q, date_from=date_from, date_to=date_to, page=page, **filters)
+    return index.query(
+        q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, **filters
+    )
 
 
 def problems() -> list[tuple[str, str]]:
@@ -211,39 +219,70 @@ def related(entry: entries.Entry, user: dict[str, Any] | None) -> Related:
     else:
         slug, anonymous = _debrief_slug(deal_id, entry.rep)
         shown.debrief = slug if knows or not anonymous else None
+    shown.lessons = [h for h in deal_lessons(deal_id, deal, entry.rep) if h.slug != entry.slug]
+    return shown
+
+
+def deal_lessons(deal_id: int, deal: dict[str, Any] | None, author: str | None = None) -> list[Hit]:
+    """A deal's lessons, newest first: by its rep, a manager or author (a lesson's own writer)."""
     # A lesson is tied to a deal only by the deal's rep or a manager (may_know_deal), so their
     # lessons are the ones listed. The index finds a deal's few entries by its deal column
     # (one indexed lookup; browsing each author's lessons cost ~27 ms a page under load).
+    store = get_store()
     owner = users.get_user(store, deal["rep_id"]) if deal and deal.get("rep_id") else None
-    authors = {entry.rep, owner["email"] if owner else None} - {None}
+    authors = {author, owner["email"] if owner else None} - {None}
     authors |= {u["email"] for u in users.list_users(store) if u["role"] == "manager"}
-    shown.lessons = [
-        hit
-        for hit in get_index().deal_hits(deal_id)
-        if hit.kind == "lesson" and hit.rep in authors and hit.slug != entry.slug
+    lessons = [
+        hit for hit in get_index().deal_hits(deal_id) if hit.kind == "lesson" and hit.rep in authors
     ]
-    shown.lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
-    return shown
+    lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
+    return lessons
+
+
+def wrote_lesson(deal_id: int, email: str) -> bool:
+    """Whether this account has a lesson tied to the deal (one indexed lookup)."""
+    email = email.lower()
+    return any(
+        hit.kind == "lesson" and (hit.rep or "").lower() == email
+        for hit in get_index().deal_hits(deal_id)
+    )
 
 
 _labellers: dict[tuple, Callable[[str, str], str]] = {}
 
 
+def labels_key() -> tuple:
+    """What every label is made of (accounts, themes, competitor names): keys labelled HTML."""
+    store = get_store()
+    return (
+        store.root,  # one process may serve several data folders (tests do)
+        store.table("users").version(),
+        store.table("themes").version(),
+        competitors.names(store, _cache_dir())[0],
+    )
+
+
+def _cache_dir() -> Path:
+    """Where derived files are kept (<DATA_DIR>/cache/, safe to delete)."""
+    return Path(current_app.config["DATA_DIR"]) / "cache"
+
+
 def labeller() -> Callable[[str, str], str]:
     """A function giving the label a person reads for a facet value (names, not emails or slugs)."""
-    store = get_store()
-    # Built again only when an account or a theme changed: every results and entry page asks.
-    key = (store.root, store.table("users").version(), store.table("themes").version())
+    # Built again only when an account, a theme or a competitor's name changed: every results
+    # and entry page asks.
+    key = labels_key()
     if key not in _labellers:
         _labellers.clear()
-        _labellers[key] = _labeller(store)
+        _labellers[key] = _labeller(get_store())
     return _labellers[key]
 
 
 def _labeller(store: Store) -> Callable[[str, str], str]:
-    """labeller() for the store's accounts and themes as they are now."""
+    """labeller() for the store's accounts, themes and competitor names as they are now."""
     names = {u["email"].lower(): u["name"] for u in users.list_users(store)}
     themes = {t.get("slug"): t.get("name") for t in store.table("themes").all()}
+    rivals = competitors.names(store, _cache_dir())[1]
     kinds = {"debrief": "Debrief", "lesson": "Lesson"}
 
     def label(facet: str, value: str) -> str:
@@ -257,6 +296,8 @@ def _labeller(store: Store) -> Callable[[str, str], str]:
             return names.get(str(value).lower(), value)
         if facet == "outcome":
             return taxonomy.outcome_label(value)
+        if facet == "competitor":
+            return rivals.get(value) or value
         return value
 
     return label

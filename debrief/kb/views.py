@@ -17,6 +17,8 @@ from debrief.auth.views import is_manager, login_required, manager_required
 from debrief.entries import EntryError, render_body, sweep_temporary
 from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
+from debrief.store import get_store
+from debrief.themes.service import theme_names
 
 bp = Blueprint("kb", __name__, cli_group="kb")
 
@@ -83,9 +85,11 @@ def index():
         results=results,
         filters=filters,
         args=args,
+        dates=dict(zip(("from", "to"), dates, strict=True)),
         pages=max(1, math.ceil(results.total / results.per_page)),
         label=label,
         facets_html=facets.column(results.facets, filters, args, label),
+        themes=_theme_choices(),
     )
 
 
@@ -104,14 +108,21 @@ def entry(slug: str):
         related=service.related(found, g.user),
         can_edit=lessons.can_edit(found, g.user),
         label=service.labeller(),
+        themes=_theme_choices(),
     )
+
+
+def _theme_choices() -> list[tuple[str, str]] | None:
+    """(slug, name) of every theme for a manager's tag controls; None for a rep (no controls)."""
+    return list(theme_names(get_store()).items()) if is_manager() else None
 
 
 @bp.route("/kb/lessons/new", methods=["GET", "POST"])
 @login_required
 def new_lesson():
-    """Write a lesson, with a preview first if wanted."""
-    form = NewLessonForm(deal=request.args.get("deal", ""))
+    """Write a lesson, with a preview first if wanted; from a deal's page, tied to that deal."""
+    about = lessons.linked_deal(g.user, request.args.get("deal"))  # None: not a deal of theirs
+    form = NewLessonForm(deal=str(about["id"]) if about else "")
     form.set_deals(lessons.deal_choices(g.user, request.args.get("deal")))
     preview = None
     if form.validate_on_submit():
@@ -124,8 +135,12 @@ def new_lesson():
                 form.deal.errors = [str(e)]
             else:
                 flash("Lesson saved. It is in the knowledge base now.", "ok")
+                if about is not None and saved.deal == about["id"]:
+                    return redirect(url_for("deals.show", deal_id=about["id"]))
                 return redirect(url_for("kb.entry", slug=saved.slug))
-    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=None)
+    return render_template(
+        "kb/lesson_form.html", form=form, preview=preview, entry=None, about=about
+    )
 
 
 @bp.route("/kb/<slug>/edit", methods=["GET", "POST"])
@@ -146,7 +161,9 @@ def edit_lesson(slug: str):
             lessons.edit(found, g.user, form.title.data, form.body.data)
             flash("Lesson saved.", "ok")
             return redirect(url_for("kb.entry", slug=slug))
-    return render_template("kb/lesson_form.html", form=form, preview=preview, entry=found)
+    return render_template(
+        "kb/lesson_form.html", form=form, preview=preview, entry=found, about=None
+    )
 
 
 @bp.get("/kb/problems")

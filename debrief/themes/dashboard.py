@@ -26,7 +26,7 @@ from debrief.auth import users
 from debrief.index import SearchIndex
 from debrief.kb import service as kb
 from debrief.store import Store
-from debrief.taxonomy import REASONS
+from debrief.taxonomy import REASONS, reason_label
 from debrief.themes import counting, entry_counts, funnel_counts, stats
 from debrief.themes.entry_counts import EntryCounts
 from debrief.themes.service import theme_names
@@ -50,6 +50,7 @@ class Dashboard:
     rep_names: dict[str, str] = field(default_factory=dict)
     theme_names: dict[str, str] = field(default_factory=dict)
     entries: int = 0
+    losses: stats.Losses = field(default_factory=stats.Losses)  # deals lost in the dates
 
     def rep_name(self, email: str) -> str:
         """A rep's display name (the email for an unknown account, a dash for none)."""
@@ -63,6 +64,16 @@ class Dashboard:
     def rising(self) -> list[stats.Trend]:
         """The rising themes only."""
         return [t for t in self.trends if t.rising]
+
+
+def lost_reason_label(slug: str) -> str:
+    """A buyer's main reason as people read it; "" stands for the deals with no answer yet."""
+    return reason_label(slug) if slug else "No answer from the buyer"
+
+
+def competitor_label(name: str) -> str:
+    """A competitor as typed; "" stands for the deals where nobody named one."""
+    return name or "None named"
 
 
 def parse_day(value: str | None) -> datetime.date | None:
@@ -222,15 +233,21 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
         rep_names={u["email"].lower(): u["name"] for u in accounts},
         theme_names=theme_names(store),
         entries=c.entries,
+        losses=_losses(store, filters, emails),
     )
+
+
+def _store_range(filters: stats.Filters) -> tuple[dict, str, str]:
+    """The app's memory for the store-side counts, and the filters' dates as a text range."""
+    memory = current_app.extensions.setdefault("debrief.funnel", {})
+    return memory, filters.date_from or "", filters.date_to or "\uffff"
 
 
 def _funnel(
     store: Store, filters: stats.Filters, emails: dict[int, str]
 ) -> tuple[stats.Funnel, dict[str, stats.Funnel], dict[str, stats.Funnel]]:
     """The funnel from its counts per month, rep and stage (funnel_counts.py)."""
-    memory = current_app.extensions.setdefault("debrief.funnel", {})
-    start, end = filters.date_from or "", filters.date_to or "\uffff"
+    memory, start, end = _store_range(filters)
     sent = funnel_counts.sent_counts(store, current_app.config["DATA_DIR"], memory, start, end)
     return stats.funnel_counts(
         (
@@ -239,6 +256,13 @@ def _funnel(
         ),
         stats.Filters(rep=filters.rep),
     )
+
+
+def _losses(store: Store, filters: stats.Filters, emails: dict[int, str]) -> stats.Losses:
+    """The deals lost and their value, from the funnel's inputs (funnel_counts.loss_counts)."""
+    memory, start, end = _store_range(filters)
+    rows = funnel_counts.loss_counts(store, current_app.config["DATA_DIR"], memory, start, end)
+    return stats.loss_counts(((emails.get(rep, ""), *rest) for rep, *rest in rows), filters)
 
 
 def reps(store: Store) -> list[tuple[str, str]]:

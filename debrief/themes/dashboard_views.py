@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request
 from debrief.auth.views import manager_required
 from debrief.store import get_store
 from debrief.taxonomy import REASONS, reason_label
+from debrief.templating import amount
 from debrief.themes import charts, export, stats
 from debrief.themes import dashboard as board
 from debrief.themes.forms import DashboardFilters
@@ -40,21 +41,25 @@ def _filters() -> tuple[stats.Filters, DashboardFilters]:
     return filters, form
 
 
-def _problems(form: DashboardFilters) -> list[str]:
-    """Each refused filter as "label: message" (empty when every filter is good)."""
-    return [
-        f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items()
-    ]
-
-
 def _charts(d: board.Dashboard) -> dict:
     """The dashboard's SVG charts (their numbers are in the tables beside them)."""
-    reasons = d.reasons
+    reasons, losses = d.reasons, d.losses
+    shown = list(d.per_month.items())[:12]
+    peak = max((max(counts) for _, counts in shown), default=0)  # one scale for every theme
     return {
         "reasons": charts.grouped_hbar(
             "chart-reasons", "Main reason: as buyers gave it, as reps logged it",
             [reason_label(r.reason) for r in reasons],
             [("Buyers", [r.buyer_main for r in reasons]), ("Reps", [r.rep_main for r in reasons])],
+        ),
+        "value_reasons": charts.hbar(
+            "chart-value-reasons", "Value lost by the buyer's main reason",
+            [(board.lost_reason_label(r.label), r.value) for r in losses.by_reason], fmt=amount,
+        ),
+        "value_competitors": charts.hbar(
+            "chart-value-competitors", "Value lost by competitor",
+            [(board.competitor_label(r.label), r.value) for r in losses.by_competitor[:15]],
+            fmt=amount,
         ),
         "competitors": charts.hbar(
             "chart-competitors", "Competitors lost to", d.competitors[:15]
@@ -72,11 +77,12 @@ def _charts(d: board.Dashboard) -> dict:
         "themes": {
             theme: charts.columns(
                 f"chart-theme-{i}", f"{d.theme_name(theme)} per month", d.months,
-                [("", counts)], width=300, height=110,
+                [("", counts)], width=260, height=130, peak=peak,
                 highlight=any(t.theme == theme and t.rising for t in d.trends),
             )
-            for i, (theme, counts) in enumerate(list(d.per_month.items())[:12])
+            for i, (theme, counts) in enumerate(shown)
         },
+        "themes_peak": peak,
     }  # fmt: skip
 
 
@@ -89,6 +95,8 @@ def dashboard():
     return render_template(
         "themes/dashboard.html", d=d, form=form, charts=_charts(d), percent=stats.percent,
         args=_args(filters), REASON_ORDER=list(REASONS),
+        month_label=charts.month_label, lost_reason_label=board.lost_reason_label,
+        competitor_label=board.competitor_label,
     ), 400 if form.errors else 200  # fmt: skip
 
 
@@ -110,13 +118,13 @@ def cell():
     rows = board.cell_deals(get_store(), filters, rep_reason, buyer_reason)
     return render_template(
         "themes/cell.html", rows=rows, rep_reason=rep_reason, buyer_reason=buyer_reason,
-        filters=filters, args=_args(filters), problems=_problems(form),
+        filters=filters, args=_args(filters), problems=form.problems(),
     ), 400 if form.errors else 200  # fmt: skip
 
 
 def _refused(form: DashboardFilters) -> Response:
     """A CSV request with a bad filter: 400 with the messages as plain text."""
-    text = "".join(f"{problem}\n" for problem in _problems(form))
+    text = "".join(f"{problem}\n" for problem in form.problems())
     return Response(text, status=400, mimetype="text/plain")
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from debrief.store import Store
 from debrief.survey import anonymity
 from debrief.taxonomy import reason_label
 from debrief.themes import stats
-from debrief.themes.dashboard import Dashboard
+from debrief.themes.dashboard import Dashboard, competitor_label, lost_reason_label
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_COLUMNS = (
@@ -81,6 +81,10 @@ def _funnel_row(label: str, f: stats.Funnel) -> list[object]:
     return [label, f.sent, f.opened, f.answered, stats.percent(f.rate)]
 
 
+def _value_rows(rows: list[stats.ValueRow], name: Callable[[str], str]) -> list[list[object]]:
+    return [[name(r.label), r.deals, r.unvalued, round(r.value, 2)] for r in rows]
+
+
 def tables(d: Dashboard) -> dict[str, tuple[list[str], list[list[object]]]]:
     """Every dashboard table by its CSV name: (header, rows)."""
     agreement = d.agreement
@@ -126,6 +130,14 @@ def tables(d: Dashboard) -> dict[str, tuple[list[str], list[list[object]]]]:
             ],
         ),  # fmt: skip
         "competitors": (["competitor", "debriefs"], [list(row) for row in d.competitors]),
+        "value-by-reason": (
+            ["buyer's main reason", "deals lost", "without a value", "value lost"],
+            _value_rows(d.losses.by_reason, lost_reason_label),
+        ),
+        "value-by-competitor": (
+            ["competitor", "deals lost", "without a value", "value lost"],
+            _value_rows(d.losses.by_competitor, competitor_label),
+        ),
         "funnel-by-month": (
             ["month", "sent", "opened", "answered", "response rate"],
             [_funnel_row(m, f) for m, f in d.funnel_by_month.items()],

@@ -68,6 +68,7 @@ class TagSearchForm(SearchFields, WebForm):
     theme = SelectField(
         "Tag every result with", validators=[DataRequired()], choices=[], id="tag-theme"
     )
+    next = HiddenField()  # where to go back to (a /kb search); the preview page when empty
 
 
 # The dates the dashboard takes: wide enough for any sales history, narrow enough that month

@@ -1,12 +1,13 @@
-"""The invitation funnel's inputs, derived per store shard, kept in memory and in a cache file.
+"""The dashboard's store-side inputs, derived per store shard, kept in memory and in a cache file.
 
-The funnel needs three facts per invitation (its deal, the day it was sent, how far it got) and
-one per deal (its rep). Reading them through Table.all() parses every shard of 50k invitations
-and 50k deals: 2.5 s, where the whole dashboard has 200 ms (SPEC 4). So the facts are derived
-one shard at a time, keyed by the shard file's stamp (inode, size, mtime), kept in this process
-and saved to <DATA_DIR>/cache/funnel.json for the next one. After a change only the changed
-shards are parsed again (~10 ms each). The file is derived data: a missing, torn or foreign one
-is ignored and rebuilt from the store.
+The invitation funnel needs three facts per invitation (its deal, the day it was sent, how far it
+got) and one per deal (its rep); the value lost needs a deal's day lost, value and competitor,
+and its answer's main reason and the vendor the buyer named. Reading them through Table.all()
+parses every shard of 50k invitations and 50k deals: 2.5 s, where the whole dashboard has
+200 ms (SPEC 4). So the facts are derived one shard at a time, keyed by the shard file's stamp
+(inode, size, mtime), kept in this process and saved to <DATA_DIR>/cache/funnel.json for the
+next one. After a change only the changed shards are parsed again (~10 ms each). The file is
+derived data: a missing, torn or foreign one is ignored and rebuilt from the store.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from debrief.store import Record, Store
 from debrief.themes import derived, stats
 
 CACHE_FILE = Path("cache") / "funnel.json"
-FORMAT = 2  # bump when the derived rows change shape: an older file is then ignored
+FORMAT = 3  # bump when the derived rows change shape: an older file is then ignored
 
 # shard number -> (file stamp, derived columns). Columns, not rows: a third fewer objects to
 # parse from the file and to keep in memory.
@@ -40,14 +41,35 @@ def invitation_columns(records: list[Record]) -> list[list]:
     return columns
 
 
+def lost_day(deal: Record) -> str:
+    """The day a deal was lost (YYYY-MM-DD): its lost date, else the day it was recorded."""
+    return deal.get("lost_on") or (deal.get("created") or "")[:10]
+
+
 def deal_columns(records: list[Record]) -> list[list]:
-    """[deal ids, their reps' user ids]."""
-    return [[record["id"] for record in records], [record.get("rep_id") for record in records]]
+    """[deal ids, their reps' user ids, days lost, values (None: not given), competitors]."""
+    return [
+        [record["id"] for record in records],
+        [record.get("rep_id") for record in records],
+        [lost_day(record) for record in records],
+        [record.get("value") for record in records],
+        [record.get("competitor") for record in records],
+    ]
+
+
+def answer_columns(records: list[Record]) -> list[list]:
+    """[deal ids, the buyers' main reasons, the vendors they named (None: none)]."""
+    return [
+        [record.get("deal_id") for record in records],
+        [record.get("reason") for record in records],
+        [record.get("competitor") for record in records],
+    ]
 
 
 DERIVE: dict[str, Callable[[list[Record]], list[list]]] = {
     "invitations": invitation_columns,
     "deals": deal_columns,
+    "answers": answer_columns,
 }
 _lock = threading.Lock()
 
@@ -84,8 +106,8 @@ def stamps(store: Store) -> dict[str, dict[int, tuple | None]]:
 
 def inputs(
     store: Store, data_dir: str | Path, memory: dict, now: dict | None = None
-) -> tuple[list[list], list[list]]:
-    """(invitation columns, deal columns) as now, parsing only the shards changed since last time.
+) -> tuple[list[list], list[list], list[list]]:
+    """(invitation, deal, answer columns) as now, parsing only the shards changed since last time.
 
     memory: where this app keeps the cache between calls (an empty dict the first time).
     now: the tables' stamps() if the caller has just read them.
@@ -115,4 +137,4 @@ def inputs(
             out.append(columns)
         if changed:
             _save(path, cache)
-    return out[0], out[1]
+    return out[0], out[1], out[2]

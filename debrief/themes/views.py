@@ -80,7 +80,7 @@ def show(slug: str):
     return render_template(
         "themes/show.html", theme=theme, results=results, page=page, pages=pages, chart=chart,
         months=months, counts=counts, older=older, edit=edit, merge=merge, confirm=ConfirmForm(),
-        tag=TagForm(),
+        tag=TagForm(), label=service.kb.labeller(),
     )  # fmt: skip
 
 
@@ -195,6 +195,7 @@ def tag_search_preview():
     return render_template(
         "themes/tag_search.html", search=search, form=form, results=results, page=page,
         pages=pages, args=args, tag=TagForm(), themes=form.theme.choices,
+        label=service.kb.labeller(),
     )  # fmt: skip
 
 
@@ -206,6 +207,7 @@ def tag_search():
     form.theme.choices = list(service.theme_names(get_store()).items())
     params = _params(form)
     back = url_for("themes.tag_search_preview", **_query_string(params))
+    back = safe_next(form.next.data) if form.next.data else back
     if not form.validate_on_submit():
         _form_errors(form)
         return redirect(back)
@@ -214,7 +216,8 @@ def tag_search():
     except service.ThemeError as e:
         _fail(e)
         return redirect(back)
-    flash(f"Tagged {tagged} of {total} results ({total - tagged} had the theme already).", "ok")
+    had = f" ({total - tagged} had the theme already)" if total > tagged else ""
+    flash(f"Tagged {tagged} of {total} results{had}.", "ok")
     return redirect(back)
 
 

@@ -1,4 +1,6 @@
-"""In Chromium: a manager tags every result of a search and sees the dashboard's counts change."""
+"""In Chromium: a manager tags every result of a search and sees the dashboard's counts change;
+the dashboard and the deals list at 390 and 1280 px: no sideways page, readable chart text,
+tables scrolled by keyboard, no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 import pytest
 from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, page_width, screenshot
+from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
 from debrief import entries
 from debrief.kb import service as kb
 from debrief.store import get_store
@@ -78,9 +80,101 @@ def test_a_manager_tags_a_search_and_the_dashboard_counts_change(live_server, ne
     assert f"{MATCHING} entries" in page.locator("main").inner_text()
 
 
-def test_the_dashboard_fits_a_phone(live_server, new_page):
+def seed_deals(app) -> None:
+    """Deals of two reps with values, long competitor names, invitations and answers."""
+    today = datetime.date.today().isoformat()
+    with app.app_context():
+        store = get_store()
+        reps = [u["id"] for u in store.table("users").all() if u["role"] == "rep"]
+        for i in range(14):
+            deal = store.table("deals").insert(
+                {"company": f"Northwind Trading Company {i}", "rep_id": reps[i % 2],
+                 "contact_email": f"buyer{i}@example.test", "contact_name": "Nora Lind",
+                 "value": None if i % 4 == 0 else 1250.5 * (i + 1), "lost_on": today,
+                 "competitor": ["Rivalry CRM Enterprise Edition", "株式会社ライバル", None][i % 3],
+                 "rep_reason": "price", "rep_reasons": []}
+            )  # fmt: skip
+            if i % 3:
+                store.table("invitations").insert(
+                    {"deal_id": deal, "status": "answered" if i % 2 else "sent",
+                     "sent_at": today + "T09:00:00", "email": f"buyer{i}@example.test"}
+                )  # fmt: skip
+            if i % 3 and i % 2:
+                store.table("answers").insert(
+                    {"deal_id": deal, "reason": ["trust", "overpromising"][i % 4 // 2],
+                     "competitor": None}
+                )  # fmt: skip
+        for i, (buyer, rep) in enumerate(
+            [("trust", "price"), ("price", "price"), ("speed", "trust")]
+        ):
+            kb.publish(entries.Entry(kind="debrief", title=f"Debrief {i}", rep="rep@example.test",
+                                     date=datetime.date.today(), prospect_reasons=[buyer],
+                                     rep_reasons=[rep], competitor="Rivalry CRM",
+                                     themes=["rollout-pain"], body="Why."))  # fmt: skip
+
+
+def chart_font_sizes(page) -> list[float]:
+    """The size each chart text is drawn at, in CSS pixels (its font size times the SVG's scale)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart text')]
+            .filter(t => t.getBoundingClientRect().width > 0)
+            .map(t => parseFloat(t.getAttribute('font-size'))
+                      * t.ownerSVGElement.getScreenCTM().a)"""
+    )
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_dashboard_reflows_and_passes_axe(
+    live_server, new_page, axe_source, tmp_path, viewport
+):
     seed(live_server.app)
-    page = new_page(PHONE)
+    seed_deals(live_server.app)
+    page = new_page(viewport)
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/dashboard")
-    assert page_width(page) <= PHONE["width"]
+    for summary in page.locator("details > summary").all():
+        summary.click()  # every folded table open: axe and the width check see them all
+    assert page_width(page) <= viewport["width"], overflowing(page)
+    sizes = chart_font_sizes(page)
+    assert len(sizes) > 30 and min(sizes) >= 11.5, sorted(sizes)[:5]
+    charts = page.locator("svg.chart").evaluate_all(
+        "svgs => svgs.map(s => s.getBoundingClientRect().right)"
+    )
+    assert max(charts) <= viewport["width"]
+    regions = page.locator('main .table-wrap[role=region][tabindex="0"]')
+    assert regions.count() == page.locator("main table").count() >= 9
+    regions.first.focus()
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "region"
+    headline = page.locator("dl.headline").inner_text()
+    assert "Deals lost" in headline and "Value lost" in headline
+    assert re.search(r"\b[A-Z][a-z]{2} \d{4}\b", page.locator("main").inner_text())
+    current = page.locator("nav[aria-label=Main] [aria-current=page]")
+    assert current.all_inner_texts() == ["Dashboard"]
+    name = f"dashboard-{viewport['width']}"
+    screenshot(page, tmp_path, name)
+    assert axe_violations(page, axe_source) == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_deals_list_fits_and_passes_axe(live_server, new_page, axe_source, tmp_path, viewport):
+    seed_deals(live_server.app)
+    page = new_page(viewport)
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/deals")
+    page.get_by_label("Sort by").select_option(label="Value, highest first")
+    page.get_by_role("button", name="Show").click()
+    assert "sort=value" in page.url
+    values = page.locator("table.deals td[data-label=Value]").all_inner_texts()
+    assert values[0] == "17,507" and values[-1] == "—"
+    page.get_by_label("Rep", exact=True).select_option(label="Otto Other")
+    page.get_by_role("button", name="Show").click()
+    reps = set(page.locator("table.deals td[data-label=Rep]").all_inner_texts())
+    assert reps == {"Otto Other"}
+    assert page_width(page) <= viewport["width"], overflowing(page)
+    current = page.locator("nav[aria-label=Main] [aria-current=page]")
+    assert current.all_inner_texts() == ["Deals"]
+    screenshot(page, tmp_path, f"deals-{viewport['width']}")
+    assert axe_violations(page, axe_source) == []
+    page.goto(f"{live_server.url}/deals?sort=price")
+    assert "Sort by: Not a valid choice" in page.locator(".error-summary").inner_text()
+    assert axe_violations(page, axe_source) == []

@@ -57,7 +57,7 @@ def survey_link(app) -> str:
 
 
 def sign_in(page, url: str, email_address: str) -> None:
-    page.goto(f"{url}/login")
+    page.goto(f"{url}/login?next=/deals")  # a rep's home is /: straight to deals
     page.get_by_label("Email").fill(email_address)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")

@@ -182,5 +182,6 @@ def test_no_payload_runs_on_any_page(live_server, page, tmp_path):
         visit(page, url + path)
 
     sign_in(page, url, "rep@example.test")  # the owner's view of the deal shows the buyer's name
-    for path in (f"/deals/{made['deals'][0]}", "/deals", "/kb"):
+    mine = made["deals"][0]
+    for path in (f"/deals/{mine}", "/deals", "/kb", "/", f"/kb/lessons/new?deal={mine}"):
         visit(page, url + path)

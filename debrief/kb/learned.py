@@ -1,0 +1,64 @@
+"""What the team learned: the knowledge base's best entries for one deal's competitor and reasons.
+
+Found through the search index's query (filters competitor=<slug> and reason=<slug>), never by
+reading files. "Best" means sharing the most with the deal (the competitor counts as two reasons),
+then newest. The deal's own entries are left out: its lessons are listed apart, and its debrief
+(anonymous ones name no deal) is found through its answer. A hit shows its title, kind, date and
+what it shares with the deal, nothing of the deal it came from, so another rep's anonymous debrief
+listed here cannot be tied to its deal (SPEC 2.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from debrief import entries
+from debrief.index import Hit
+from debrief.kb import service
+from debrief.store import get_store
+
+SHOWN = 6  # a short list to read before writing a lesson, not a search page
+POOL = 20  # newest entries looked at per competitor or reason
+MAX_REASONS = 4  # the main reasons: later ones add searches more than they add lessons
+
+
+@dataclass
+class Learned:
+    """One entry worth reading beside a deal, with what it shares with the deal."""
+
+    hit: Hit
+    competitor: bool  # the same competitor as the deal
+    reasons: list[str]  # reason slugs it shares with the deal (rep's or buyer's)
+
+
+def deal_reasons(deal: dict[str, Any], answer: dict[str, Any] | None) -> list[str]:
+    """The deal's reasons, the rep's main one first, then the buyer's, then the others."""
+    answer = answer or {}
+    reasons = [deal.get("rep_reason"), answer.get("reason")]
+    reasons += [*(deal.get("rep_reasons") or []), *(answer.get("reasons") or [])]
+    return [r for r in dict.fromkeys(reasons) if r][:MAX_REASONS]
+
+
+def for_deal(deal: dict[str, Any]) -> list[Learned]:
+    """The team's best lessons and debriefs for this deal's competitor and reasons."""
+    answer = get_store().table("answers").find_one("deal_id", deal["id"])
+    competitor = entries.slugify(deal.get("competitor") or "")
+    reasons = deal_reasons(deal, answer)
+    own = {answer.get("entry_slug")} if answer else set()
+    searches = [{"competitor": competitor}] if competitor else []
+    searches += [{"reason": reason} for reason in reasons]
+    found: dict[str, Learned] = {}
+    for filters in searches:
+        for hit in service.search("", filters, None, None, 1, per_page=POOL).hits:
+            if hit.slug in found or hit.slug in own or hit.deal == deal["id"]:
+                continue
+            shared = set(hit.prospect_reasons) | set(hit.rep_reasons)
+            found[hit.slug] = Learned(
+                hit=hit,
+                competitor=bool(competitor) and hit.competitor == competitor,
+                reasons=[r for r in reasons if r in shared],
+            )
+    best = sorted(found.values(), key=lambda item: (item.hit.date, item.hit.slug), reverse=True)
+    best.sort(key=lambda item: 2 * item.competitor + len(item.reasons), reverse=True)
+    return best[:SHOWN]
