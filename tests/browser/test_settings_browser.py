@@ -30,7 +30,7 @@ def test_settings_turn_the_weekly_digest_off_and_on(
     url, app = live_server.url, live_server.app
     monkeypatch.setenv("DEBRIEF_SCREENSHOTS", str(SHOTS))
     page = new_page(viewport)
-    page.goto(f"{url}/login")
+    page.goto(f"{url}/login?next=/deals")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
