@@ -10,6 +10,7 @@ from debrief import text
 from debrief.auth import users
 from debrief.config import ConfigError
 from debrief.deals.commands import deals_cli, invites_cli
+from debrief.digest.commands import digest_command
 from debrief.store import get_store
 
 
@@ -112,6 +113,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(deals_cli)
     app.cli.add_command(invites_cli)
+    app.cli.add_command(digest_command)
 
 
 def _create_app() -> Flask:

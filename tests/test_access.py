@@ -45,6 +45,8 @@ TABLE: dict[tuple[str, str], tuple[str, dict, dict]] = {
     ("auth.login", "GET"): ("/login", {}, EVERYONE),
     ("auth.login", "POST"): ("/login", {"email": "x@example.test", "password": "nope"}, EVERYONE),
     ("auth.logout", "POST"): ("/logout", {}, _who(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
+    ("auth.settings", "GET"): ("/settings", {}, SIGNED_IN),
+    ("auth.settings", "POST"): ("/settings", {"digest": "y"}, _who(LOGIN, LOGIN, GO, GO, GO)),
     ("api.create_deal", "POST"): ("/api/deals", {}, _who(401, 401, 401, 401, 401)),
     ("deals.index", "GET"): ("/deals", {}, SIGNED_IN),
     ("deals.new", "GET"): ("/deals/new", {}, SIGNED_IN),

@@ -27,6 +27,7 @@ FILLED = {
     "debrief deals import": "debrief deals import {tmp}/deals.csv --as ana@demo.test",
     "debrief invites send": "debrief invites send",
     "debrief invites remind": "debrief invites remind",
+    "debrief digest": "debrief digest",
     "debrief kb reindex": "debrief kb reindex",
     "debrief kb export": "debrief kb export --out {tmp}/export.zip",
 }

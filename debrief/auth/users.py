@@ -98,3 +98,13 @@ def set_password(store: Store, user_id: int, password: str) -> None:
 def set_active(store: Store, user_id: int, active: bool) -> None:
     """Deactivate (or reactivate) an account; its deals and entries stay."""
     _users(store).update(user_id, {"active": active})
+
+
+def wants_digest(user: dict[str, Any]) -> bool:
+    """Whether the account gets the weekly digest (on unless its owner turned it off)."""
+    return user.get("digest", True) is not False
+
+
+def set_digest(store: Store, user_id: int, on: bool) -> None:
+    """Turn an account's weekly digest on or off (its owner's choice, on /settings)."""
+    _users(store).update(user_id, {"digest": bool(on)})

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, and the decorators every rep or manager route uses."""
+"""Sign-in, sign-out, one's own settings, and the decorators every rep or manager route uses."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from flask import (
 )
 
 from debrief.auth import users
-from debrief.auth.forms import LoginForm
+from debrief.auth.forms import LoginForm, SettingsForm
 from debrief.auth.sessions import get_sessions
 from debrief.ratelimit import Unavailable, get_limiter
 from debrief.store import get_store
@@ -163,3 +163,15 @@ def logout():
         get_sessions().end(sid)  # so a copy of the cookie no longer works either
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The signed-in person's own settings: the weekly digest on or off."""
+    form = SettingsForm(digest=users.wants_digest(g.user))
+    if form.validate_on_submit():
+        users.set_digest(get_store(), g.user["id"], form.digest.data)
+        flash(f"Weekly digest turned {'on' if form.digest.data else 'off'}.", "ok")
+        return redirect(url_for("auth.settings"))
+    return render_template("auth/settings.html", form=form)
