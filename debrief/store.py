@@ -595,24 +595,11 @@ class Table:
     def update_many(self, doc_ids: list[int], changes: Record) -> int:
         """The same change to many records, one file write per shard; how many were found."""
         changes = {k: v for k, v in changes.items() if k != "id"}
-        by_shard: dict[int, list[int]] = {}
-        for doc_id in dict.fromkeys(doc_ids):
-            by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
 
-        def change(table: Any, wanted: list[int]) -> int:
-            found = [i for i in wanted if table.contains(doc_id=i)]
-            if found:
-                table.update(changes, doc_ids=found)
-            return len(found)
+        def change(table: Any, found: list[int]) -> None:
+            table.update(changes, doc_ids=found)
 
-        updated = 0
-        with self._locked() as fd:
-            for shard, wanted in sorted(by_shard.items()):
-                found = self._change_shard(fd, shard, lambda t, w=wanted: change(t, w))
-                if found:
-                    self._bump(fd, shard)
-                updated += found
-        return updated
+        return self._per_shard(doc_ids, change)
 
     def remove(self, doc_id: int) -> bool:
         """Delete one record; False if it was not there."""
@@ -631,24 +618,28 @@ class Table:
 
     def remove_many(self, doc_ids: list[int]) -> int:
         """Delete many records, one file write per shard; how many were there."""
+        return self._per_shard(doc_ids, lambda table, found: table.remove(doc_ids=found))
+
+    def _per_shard(self, doc_ids: list[int], change: Callable[[Any, list[int]], None]) -> int:
+        """change(table, the ids found there) on each shard, one write per shard; how many found."""
         by_shard: dict[int, list[int]] = {}
         for doc_id in dict.fromkeys(doc_ids):
             by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
 
-        def change(table: Any, wanted: list[int]) -> int:
+        def apply(table: Any, wanted: list[int]) -> int:
             found = [i for i in wanted if table.contains(doc_id=i)]
             if found:
-                table.remove(doc_ids=found)
+                change(table, found)
             return len(found)
 
-        removed = 0
+        total = 0
         with self._locked() as fd:
             for shard, wanted in sorted(by_shard.items()):
-                found = self._change_shard(fd, shard, lambda t, w=wanted: change(t, w))
+                found = self._change_shard(fd, shard, lambda t, w=wanted: apply(t, w))
                 if found:
                     self._bump(fd, shard)
-                removed += found
-        return removed
+                total += found
+        return total
 
 
 def now() -> datetime:

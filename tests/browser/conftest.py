@@ -7,6 +7,7 @@ axe-core comes from the npm registry (package.json beside this file, installed o
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -154,3 +155,18 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, folder / path.name)
     return path
+
+
+def sign_in(page, url: str, email_address: str, then: str = "") -> None:
+    """Sign in through the form, as a person does; land on `then` when given (a rep's / is home)."""
+    from conftest import PASSWORD
+
+    page.goto(f"{url}/login" + (f"?next={then}" if then else ""))
+    page.get_by_label("Email").fill(email_address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    if then:
+        page.wait_for_url(re.compile(re.escape(then.split("?")[0])))
+    else:
+        page.wait_for_load_state()
+    assert "/login" not in page.url, "sign-in failed"

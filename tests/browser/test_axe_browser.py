@@ -10,10 +10,17 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from conftest import PASSWORD
 from world import build, open_link
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+    sign_in,
+)
 from debrief.deals import invitations
 from debrief.store import get_store
 from debrief.survey import service
@@ -87,15 +94,6 @@ PAGES = [
 # Violations found on pages this change does not own, by (page, width), with their owner: they
 # are reported to that change rather than fixed here.
 KNOWN: dict[tuple[str, int], str] = {}
-
-
-def sign_in(page, url: str, email_address: str) -> None:
-    """Sign in through the form."""
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email_address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_load_state()
 
 
 def answer_in_browser(page) -> None:

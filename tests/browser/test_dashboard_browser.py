@@ -8,9 +8,16 @@ import datetime
 import re
 
 import pytest
-from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+    sign_in,
+)
 from debrief import entries
 from debrief.kb import service as kb
 from debrief.store import get_store
@@ -33,15 +40,6 @@ def seed(app) -> None:
                                      body="They said the price was too high."))  # fmt: skip
 
 
-def sign_in(page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill("boss@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-
-
 def rising_text(page) -> str:
     return page.locator("section[aria-labelledby=rising-h]").inner_text()
 
@@ -50,7 +48,7 @@ def test_a_manager_tags_a_search_and_the_dashboard_counts_change(live_server, ne
     url = live_server.url
     seed(live_server.app)
     page = new_page(DESKTOP)
-    sign_in(page, url)
+    sign_in(page, url, "boss@example.test")
 
     page.goto(f"{url}/dashboard")
     assert "Rollout pain" not in rising_text(page)
@@ -130,7 +128,7 @@ def test_the_dashboard_reflows_and_passes_axe(
     seed(live_server.app)
     seed_deals(live_server.app)
     page = new_page(viewport)
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "boss@example.test")
     page.goto(f"{live_server.url}/dashboard")
     for summary in page.locator("details > summary").all():
         summary.click()  # every folded table open: axe and the width check see them all
@@ -159,7 +157,7 @@ def test_the_dashboard_reflows_and_passes_axe(
 def test_the_deals_list_fits_and_passes_axe(live_server, new_page, axe_source, tmp_path, viewport):
     seed_deals(live_server.app)
     page = new_page(viewport)
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "boss@example.test")
     page.goto(f"{live_server.url}/deals")
     page.get_by_label("Sort by").select_option(label="Value, highest first")
     page.get_by_role("button", name="Show").click()

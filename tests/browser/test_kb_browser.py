@@ -6,9 +6,16 @@ import datetime
 import re
 
 import pytest
-from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+    sign_in,
+)
 from debrief import entries
 from debrief.kb import service
 
@@ -44,20 +51,11 @@ def seed(app) -> None:
         )
 
 
-def sign_in(page, url: str, email_address: str) -> None:
-    """Sign in through the form."""
-    page.goto(f"{url}/login?next=/kb")
-    page.get_by_label("Email").fill(email_address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url(re.compile(r"/kb$"))
-
-
 def test_a_rep_finds_an_entry_and_writes_a_lesson(live_server, new_page, axe_source, tmp_path):
     url, app = live_server.url, live_server.app
     seed(app)
     page = new_page(DESKTOP)
-    sign_in(page, url, "rep@example.test")
+    sign_in(page, url, "rep@example.test", then="/kb")
 
     # Search by a word remembered (a prefix of it, even).
     page.get_by_label("Search the knowledge base").fill("per se")
@@ -113,7 +111,7 @@ def test_kb_pages_fit_a_phone(live_server, new_page, tmp_path):
     url, app = live_server.url, live_server.app
     seed(app)
     page = new_page(PHONE)
-    sign_in(page, url, "rep@example.test")
+    sign_in(page, url, "rep@example.test", then="/kb")
     for path in ("/kb?q=seat", "/kb/2024-05-04-globex-chose-initech", "/kb/lessons/new"):
         page.goto(url + path)
         name = "phone-" + re.sub(r"\W+", "-", path).strip("-")
@@ -155,7 +153,7 @@ def test_an_anonymous_debrief_shows_its_deal_to_its_rep_and_nothing_to_another_r
     for who, knows in (("rep@example.test", True), ("other@example.test", False)):
         for viewport, size in ((PHONE, "390"), (DESKTOP, "1280")):
             page = new_page(viewport)
-            sign_in(page, url, who)
+            sign_in(page, url, who, then="/kb")
             page.goto(f"{url}/kb/{debrief.slug}")
             assert page.locator("code.language-buyer").count() == 1
             assert (page.locator(f'a[href="/deals/{deal_id}"]').count() == 1) is knows

@@ -7,9 +7,16 @@ import datetime
 import re
 
 import pytest
-from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+    sign_in,
+)
 from debrief import entries
 from debrief.kb import service
 from debrief.store import get_store
@@ -63,15 +70,6 @@ def file_themes(app, slug: str) -> list[str]:
     """The Themes header as written in the entry's file."""
     with app.app_context():
         return entries.read_entry(entries.find_entry(service.entries_dir(), slug)).themes
-
-
-def sign_in(page, url: str, email_address: str, then: str) -> None:
-    """Sign in through the form and land on `then`."""
-    page.goto(f"{url}/login?next={then}")
-    page.get_by_label("Email").fill(email_address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url(re.compile(re.escape(then.split("?")[0])))
 
 
 def check(page, axe_source: str, tmp_path, name: str, width: int) -> None:

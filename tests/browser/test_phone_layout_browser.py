@@ -5,23 +5,21 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    overflowing,
+    page_width,
+    screenshot,
+    sign_in,
+)
 from debrief import entries
 from debrief.kb import service
 from debrief.taxonomy import REASONS
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, url: str, email_address: str) -> None:
-    """Sign in through the form."""
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email_address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_load_state()
 
 
 def seed(app) -> None:

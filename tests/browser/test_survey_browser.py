@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
 
 from browser.conftest import (
     DESKTOP,
@@ -17,6 +16,7 @@ from browser.conftest import (
     overflowing,
     page_width,
     screenshot,
+    sign_in,
 )
 from debrief.deals import invitations
 from debrief.mail import text_links
@@ -56,20 +56,12 @@ def survey_link(app) -> str:
     return next(link for link in text_links(msg) if re.search(r"/s/[\w-]+$", link))
 
 
-def sign_in(page, url: str, email_address: str) -> None:
-    page.goto(f"{url}/login?next=/deals")  # a rep's home is /: straight to deals
-    page.get_by_label("Email").fill(email_address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url(re.compile(r"/deals"))
-
-
 def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     live_server, new_page, axe_source, tmp_path
 ):
     url, app = live_server.url, live_server.app
     rep = new_page(PHONE)
-    sign_in(rep, url, "rep@example.test")
+    sign_in(rep, url, "rep@example.test", then="/deals")
 
     # The rep records the lost deal and sends the invitation.
     rep.goto(f"{url}/deals/new")

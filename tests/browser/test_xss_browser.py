@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD
 
-from browser.conftest import CHROMIUM_ARGS, DESKTOP  # noqa: F401 - the browser runs with these
+from browser.conftest import CHROMIUM_ARGS, DESKTOP, sign_in  # noqa: F401 - the browser runs with these
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.deals import service as deals
@@ -121,14 +121,6 @@ def visit(page, url: str) -> None:
     ran = page.evaluate("() => window.__xss")
     assert ran is None, f"a payload ran on {url}"
     assert page.dialogs == [], page.dialogs
-
-
-def sign_in(page, url: str, email: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_load_state("load")
 
 
 @pytest.mark.slow
