@@ -169,3 +169,19 @@ def test_the_menu_marks_exactly_one_current_item(manager, losses, url, current):
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
     marked = re.findall(r'aria-current="page">([^<]+)</a>', nav)
     assert marked == [current]
+
+
+def test_competitors_lost_to_are_named_as_people_wrote_them(app, manager):
+    """The entries keep a competitor's slug; the dashboard shows the name from deals and answers."""
+    with app.app_context():
+        store = get_store()
+        rep = store.table("users").find_one("email", "rep@example.test")["id"]
+        store.table("deals").insert(
+            {"company": "Zed", "rep_id": rep, "lost_on": DAY, "competitor": "Rivalry CRM"}
+        )
+    publish(app, "Lost to Rivalry", kind="debrief", rep="rep@example.test",
+            competitor="rivalry-crm", prospect_reasons=["price"])  # fmt: skip
+    html = manager.get("/dashboard").get_data(as_text=True)
+    section = html.split('id="competitors-h"', 1)[1].split("</section>", 1)[0]
+    assert "Rivalry CRM" in section
+    assert "rivalry-crm" not in section

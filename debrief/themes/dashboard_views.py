@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 
 from flask import Response, abort, render_template, request
 
 from debrief.auth.views import manager_required
+from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.taxonomy import REASONS, reason_label
 from debrief.templating import amount
@@ -91,13 +93,19 @@ def _charts(d: board.Dashboard) -> dict:
 def dashboard():
     """Themes over time, reasons, agreement, competitors and the invitation funnel."""
     filters, form = _filters()
-    d = board.build(get_store(), filters)
+    d = _named(board.build(get_store(), filters))
     return render_template(
         "themes/dashboard.html", d=d, form=form, charts=_charts(d), percent=stats.percent,
         args=_args(filters), REASON_ORDER=list(REASONS),
         month_label=charts.month_label, lost_reason_label=board.lost_reason_label,
         competitor_label=board.competitor_label,
     ), 400 if form.errors else 200  # fmt: skip
+
+
+def _named(d: board.Dashboard) -> board.Dashboard:
+    """The dashboard with its competitors as people wrote them, not the entries' slugs."""
+    label = kb.labeller()
+    return replace(d, competitors=[(label("competitor", name), n) for name, n in d.competitors])
 
 
 def _args(filters: stats.Filters) -> dict[str, str]:
