@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import random
 import re
 import secrets
 import threading
@@ -453,14 +454,21 @@ SLUG_IN_ORDER = 9
 
 def _slugs(base: str, first: str = "") -> Iterator[str]:
     """Candidate stems in the order they are tried: `first` if given, base, base-2 ... base-9,
-    then base-<random number> (a wide range: one or two tries find a free one)."""
+    then base-<random number> (a wide range: one or two tries find a free one).
+
+    With `first` (a name chosen ahead and stored, e.g. an answer's entry_slug) the random numbers
+    are drawn from a sequence seeded by it: every try of that one entry's write (the request, its
+    retry, a repair after a kill) walks the same names, so an earlier copy written under one of
+    them is found (write_entry with `same`) and never written again under another.
+    """
+    draw = random.Random(first).randrange if first else secrets.randbelow
     if first:
         yield first
     for n in range(1, 10_000):
         if n <= SLUG_IN_ORDER:
             slug = base if n == 1 else f"{base}-{n}"
         else:
-            slug = f"{base}-{SLUG_IN_ORDER + 1 + secrets.randbelow(999_990)}"
+            slug = f"{base}-{SLUG_IN_ORDER + 1 + draw(999_990)}"
         if slug != first:
             yield slug
 
@@ -531,13 +539,13 @@ def _written_already(
     """The entry among the files this one could have been written to for which same() is true.
 
     Names are given in order (the wanted one, then base, base-2, ...): an earlier write of this
-    entry took one of the taken names before the first free one.
+    entry took one of the taken names before the first free one. A wanted name that is still
+    free ends the look at once: every try writes there first when it can, so no try came before
+    (this spares each answer's first write reading the day's other debriefs).
     """
     for slug in _slugs(base, wanted):
         path = find_entry(entries_dir, slug, deep=False)
         if path is None:
-            if slug == wanted:
-                continue  # a name chosen ahead that was never written: look along the others
             return None
         try:
             found = read_entry(path)

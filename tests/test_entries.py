@@ -157,6 +157,26 @@ def test_a_busy_title_takes_a_random_free_suffix_after_the_first_nine(tmp_path):
     assert write_entry(tmp_path, lesson(slug=chosen)).slug == chosen  # kept, as stored
 
 
+def test_a_retried_write_finds_its_copy_under_a_random_name(tmp_path):
+    # The hundred-kill test's duplicate: two answers were given the same free name at once
+    # (free_slug reserves nothing); the one that lost the race wrote under a random name and was
+    # killed before recording it. Its repair, walking the names again, must find that copy.
+    base = "2026-03-14-ask-about-the-budget-owner"
+    for n in range(9):  # the first nine names of the day are taken by other entries
+        write_entry(tmp_path, lesson(body=f"another entry {n}"))
+    mine = lesson(body="the answer that lost the race", slug=f"{base}-5")
+
+    def same(found: Entry) -> bool:
+        return found.body == mine.body
+
+    first = write_entry(tmp_path, mine, same)
+    assert first.slug not in {base} | {f"{base}-{n}" for n in range(2, 10)}
+    for _ in range(5):  # the retry of the request, the repair at each start, ...
+        assert write_entry(tmp_path, mine, same).slug == first.slug
+    copies = [p for p in (tmp_path / "2026").glob("*.md") if mine.body in p.read_text()]
+    assert copies == [first.path]
+
+
 def test_concurrent_writers_never_share_a_file(tmp_path):
     results = []
 

@@ -173,6 +173,7 @@ def _write_owed_entry(
         log.warning("answer %s stored; its entry is owed (%s)", answer["id"], exc)
         return answer, False
     if slug != answer.get("entry_slug"):  # the name was taken by another entry meanwhile
+        log.info("answer %s: entry written as %s, not %s", answer["id"], slug, wanted.slug)
         try:
             answer = store.table("answers").update(answer["id"], {"entry_slug": slug}) or answer
         except OSError as exc:  # the next repair finds the file and records its name
