@@ -21,6 +21,7 @@ from debrief.store import get_store
 from debrief.themes.service import theme_names
 
 bp = Blueprint("kb", __name__, cli_group="kb")
+log = logging.getLogger("debrief.kb")
 
 
 @bp.record_once
@@ -30,8 +31,6 @@ def sweep_at_start(state: BlueprintSetupState) -> None:
     if swept:
         log.info("%d temporary files of cut-off writes removed from the entries folder", swept)
 
-
-log = logging.getLogger("debrief.kb")
 
 FILTERS = ("kind", "theme", "reason", "competitor", "rep")
 PARAMS = ("q", *FILTERS, "from", "to")
