@@ -12,9 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from debrief.sqlitefile import SQLiteFile, Unavailable
-
-__all__ = ["Limiter", "Unavailable", "get_limiter"]
+from debrief.sqlitefile import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);

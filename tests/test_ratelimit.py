@@ -8,7 +8,8 @@ import time
 import pytest
 from conftest import at_once, refuse_sqlite_writes
 
-from debrief.ratelimit import Limiter, Unavailable
+from debrief.ratelimit import Limiter
+from debrief.sqlitefile import Unavailable
 
 
 @pytest.fixture
