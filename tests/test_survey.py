@@ -313,6 +313,22 @@ def test_the_thank_you_page_shows_the_buyers_own_answer_and_nothing_the_rep_reco
     assert "Only Rita and their managers at " in text  # and who will see it
 
 
+def test_the_buyers_words_read_alike_for_the_buyer_and_on_the_deal_page(app, client, auth, link):
+    deal, _, token = link
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    thanks = page_text(client.get(f"/s/{token}/thanks").get_data(as_text=True))
+    auth.login("rep@example.test")
+    deal_page = page_text(client.get(f"/deals/{deal['id']}").get_data(as_text=True))
+    for text, who, whose, the in (
+        (thanks, "you", "your", "your"),
+        (deal_page, "them", "their", "the"),
+    ):
+        assert f"In {whose} own words Their demo showed the real product" in text
+        assert f"What we told {who}, and whether it held Didn't hold: Live in two weeks" in text
+        assert "Not sure: 24/7 phone support" in text
+        assert f"What would have changed {the} decision A pilot with our own data." in text
+
+
 def test_the_thank_you_page_of_a_named_answer_shows_the_name_and_who_sees_it(app, client, link):
     token = link[2]
     client.post(
