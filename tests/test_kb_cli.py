@@ -261,6 +261,24 @@ def test_both_answer_exports_show_anonymous_text_as_the_entry_does(app, client, 
             assert secret.lower() not in text.lower()
 
 
+def test_both_answer_exports_write_the_same_cells_whatever_is_stored(app, client, auth):
+    deal = vexley_deal(app)
+    odd = {**vexley_answer(deal, None), "attribution": None, "submitted": "2024-05-02T10:00:00"}
+    odd["claims"] = [*odd["claims"], "a claim stored as a bare string"]
+    with app.app_context():
+        get_store().table("answers").insert(odd)
+    auth.login("boss@example.test")
+    with client.get("/kb/export") as response:
+        _, [row], _ = read_zip(response.get_data())
+    dashboard = client.get("/dashboard/answers.csv?from=2024-01-01")
+    assert dashboard.status_code == 200  # nothing stored can make a page fail
+    [other] = list(csv.DictReader(io.StringIO(dashboard.get_data(as_text=True))))
+    for column in set(row) & set(other):
+        assert row[column] == other[column], column
+    assert row["claims"] == "Native sync with the [the buyer's company] CRM (did-not-hold)"
+    assert row["attribution"] == "anonymous" and row["deal_id"] == ""
+
+
 def old_format_debrief(app, deal: dict) -> entries.Entry:
     """An anonymous debrief as Debrief wrote it before: `Deal: N`, "Deal N: ..." and names."""
     body = (
