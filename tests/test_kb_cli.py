@@ -355,6 +355,20 @@ def test_init_moves_old_anonymous_debriefs_to_a_name_without_the_deal_once(
         assert f"/kb/{old.slug}" not in html and f"deal-{deal['id']}" not in html
 
 
+@pytest.mark.parametrize("indexed", [True, False])
+def test_init_moves_an_old_debrief_whose_deal_header_was_taken_out_by_hand(app, runner, indexed):
+    old = old_format_debrief(app, vexley_deal(app))
+    text = old.path.read_text()
+    old.path.write_text(text.replace(f"Deal: {old.deal}\n", ""))  # title and name still say it
+    if indexed:  # the index has seen the edit before init (else init's own sync sees it)
+        with app.app_context():
+            service.get_index().sync()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    entry = moved_debrief(app, old)
+    assert "deal" not in entry.slug and "Deal" not in entry.path.read_text()
+
+
 @pytest.mark.parametrize("step", ["answer moved", "old file removed"])
 def test_a_move_cut_off_by_a_kill_is_finished_by_the_next_init(app, runner, monkeypatch, step):
     from debrief.survey import upgrade

@@ -12,6 +12,7 @@ deleted. Moved files name no deal, so a second run finds nothing to do.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -24,16 +25,16 @@ from debrief.survey.service import build_entry, is_entry_of
 
 log = logging.getLogger("debrief.survey")
 
+_OLD_NAME = re.compile(r"\d{4}-\d{2}-\d{2}-deal-(\d{1,18})-")  # <date>-deal-N-<summary>
+
 
 def anonymous_debriefs(store: Store) -> int:
     """Move every anonymous debrief that still names its deal to today's form; how many were."""
-    # Only debriefs with a Deal header can be of the old form: the index knows which, so the
-    # files of every other answer are not read (init runs on every `make run`).
-    named_deal = [
-        (fact["slug"], fact["deal"])
-        for fact in kb.get_index().facts()
-        if fact["kind"] == "debrief" and fact["deal"] is not None
-    ]
+    # Only debriefs with a Deal header, or a name made from a "Deal N: ..." title (the header
+    # taken out by hand), can be of the old form: the index knows which, so the files of every
+    # other answer are not read (init runs on every `make run`).
+    facts = (fact for fact in kb.get_index().facts() if fact["kind"] == "debrief")
+    named_deal = [(fact["slug"], deal) for fact in facts if (deal := _deal_named(fact))]
     moved = 0
     for slug, deal_id in named_deal:
         for answer in store.table("answers").find("deal_id", deal_id):
@@ -50,7 +51,7 @@ def _upgrade(store: Store, slug: str, answer: dict[str, Any]) -> bool:
     """Move the answer's old-form file, or delete a copy a cut-off move left; whether moved."""
     if answer.get("entry_slug") == slug:
         old = kb.answer_entry(answer)
-        if old is None or old.deal is None:
+        if old is None or not _names_deal(old, answer["deal_id"]):
             return False
         new = entries.normalized(replace(_today_form(store, old, answer), slug="", path=None))
         written = kb.publish(new, same=lambda found: is_entry_of(found, new))
@@ -59,11 +60,24 @@ def _upgrade(store: Store, slug: str, answer: dict[str, Any]) -> bool:
         return True
     # A move cut off after the answer was moved on: the old file is its copy in the old form.
     current, left = kb.answer_entry(answer), kb.load(slug)
-    if current is None or left is None or left.deal is None:
+    if current is None or left is None or not _names_deal(left, answer["deal_id"]):
         return False
     if is_entry_of(current, entries.normalized(_today_form(store, left, answer))):
         kb.remove(left)
     return False
+
+
+def _deal_named(fact: dict[str, Any]) -> int | None:
+    """The deal a debrief's header or file name gives, or None."""
+    old = _OLD_NAME.match(fact["slug"])
+    return fact["deal"] if fact["deal"] is not None else int(old.group(1)) if old else None
+
+
+def _names_deal(entry: entries.Entry, deal_id: int) -> bool:
+    """Whether an entry names its deal, in its header, its title or its file name."""
+    return entry.deal is not None or bool(
+        re.match(rf"Deal {deal_id}\b", entry.title) or _OLD_NAME.match(entry.slug)
+    )
 
 
 def _point_answer(store: Store, answer: dict[str, Any], slug: str) -> None:
