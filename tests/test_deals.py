@@ -397,6 +397,23 @@ def test_a_manager_undoes_an_import_and_invited_deals_are_listed_and_kept(app, c
     assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
 
 
+def test_a_second_submit_of_the_undo_says_so_and_keeps_the_first_undos_record(app, client, auth):
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    html = client.get("/deals").get_data(as_text=True)
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert "3 deals removed" in client.post(url, data=data, follow_redirects=True).get_data(True)
+    with app.app_context():
+        first = get_store().table("imports").get(import_id)
+    again = client.post(url, data=data, follow_redirects=True)  # a double click, a reload
+    assert "This import was undone already." in again.get_data(as_text=True)
+    with app.app_context():
+        assert get_store().table("imports").get(import_id) == first
+    assert first["removed"] == first["deal_ids"] and len(first["removed"]) == 3
+
+
 def test_reps_cannot_undo_an_import(app, client, auth):
     auth.login("boss@example.test")
     upload_csv(client, EXPORT)
