@@ -64,7 +64,7 @@ def test_a_rep_records_a_lost_deal_and_sees_it(app, client, auth):
     assert deal["rep_id"] == rep["id"] == deal["created_by"]
 
     page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
-    for text in ("Acme Widgets", "Rival Corp", "SSO included in every plan", "12,500.00", "Trust"):
+    for text in ("Acme Widgets", "Rival Corp", "SSO included in every plan", "12,500", "Trust"):
         assert text in page
     assert "Not sent yet" in page and "Preview and send" in page
     listing = client.get("/deals").get_data(as_text=True)
@@ -604,6 +604,17 @@ def test_the_list_shows_each_deals_rep_and_value(priced, client, auth):
     assert "1,200.50" in row
     row = re.search(r"<tr>\s*<td[^>]*><a[^>]*>Mid None</a>.*?</tr>", html, re.S).group(0)
     assert "Otto Other" in row and "—" in row
+
+
+def test_the_deal_page_shows_the_value_as_the_list_and_the_form_write_it(app, client, auth):
+    """One rule (deals.amount): 90,000 on the list is 90,000 on its page, not 90,000.00."""
+    whole = make_deal(app, company="Whole", value=90000)
+    cents = make_deal(app, company="Cents", value=1200.5)
+    auth.login()
+    for deal, shown in ((whole, "90,000"), (cents, "1,200.50")):
+        page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+        assert f"<dt>Value</dt><dd>{shown}</dd>" in page
+        assert f'value="{shown}"' in client.get(f"/deals/{deal['id']}/edit").get_data(True)
 
 
 def test_the_list_is_sorted_by_lost_date_or_by_value(priced, client, auth):
