@@ -414,6 +414,66 @@ def test_a_second_submit_of_the_undo_says_so_and_keeps_the_first_undos_record(ap
     assert first["removed"] == first["deal_ids"] and len(first["removed"]) == 3
 
 
+def invite_just_before_deals_are_removed(monkeypatch, store, deal_id: int) -> None:
+    """A rep's send (or the cron's `invites send`) creates the deal's invitation the moment
+    before an undo or a delete removes deals: the race between the two tables."""
+    from debrief.deals import invitations
+    from debrief.store import Table
+
+    for name in ("remove", "remove_many"):
+        real = getattr(Table, name)
+
+        def racing(table, *args, real=real, **kwargs):
+            if table.name == "deals":
+                invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
+            return real(table, *args, **kwargs)
+
+        monkeypatch.setattr(Table, name, racing)
+
+
+def every_invitation_has_its_deal(store) -> bool:
+    return all(store.table("deals").get(i["deal_id"]) for i in store.table("invitations").all())
+
+
+def test_a_deal_invited_while_its_import_is_undone_is_kept(app, monkeypatch):
+    with app.app_context():
+        store = get_store()
+        boss = users.find_user(store, "boss@example.test")
+        summary = imports.import_csv(store, io.StringIO(EXPORT), boss)
+        first = summary.deal_ids[0]
+        invite_just_before_deals_are_removed(monkeypatch, store, first)
+        removed, _ = imports.undo_import(store, summary.import_id)
+        assert first not in removed and store.table("deals").get(first) is not None
+        assert sorted(removed) == sorted(summary.deal_ids[1:])
+        assert every_invitation_has_its_deal(store)
+
+
+def test_an_invitation_sent_for_a_deal_removed_meanwhile_is_refused_and_not_mailed(app):
+    """`debrief invites send` lists the deals first, then mails them one by one for minutes."""
+    from pathlib import Path
+
+    from debrief.deals import sending
+
+    deal = make_deal(app, company="Undone meanwhile")  # the command's list, read before
+    with app.app_context():
+        store = get_store()
+        store.table("deals").remove(deal["id"])  # an undo or a delete, meanwhile
+        with pytest.raises(sending.InviteError, match="does not exist any more"):
+            sending.send_invitation(store, app.config, deal)
+        assert store.table("invitations").all() == [] and store.table("tokens").all() == []
+    assert list((Path(app.config["DATA_DIR"]) / "outbox").glob("*.eml")) == []
+
+
+def test_a_deal_invited_while_it_is_deleted_leaves_no_invitation_behind(app, monkeypatch):
+    deal = make_deal(app, company="Deleted while invited")
+    with app.app_context():
+        store = get_store()
+        invite_just_before_deals_are_removed(monkeypatch, store, deal["id"])
+        service.delete_deal(store, deal["id"])
+        assert store.table("deals").get(deal["id"]) is None
+        assert every_invitation_has_its_deal(store)
+
+
 def test_reps_cannot_undo_an_import(app, client, auth):
     auth.login("boss@example.test")
     upload_csv(client, EXPORT)

@@ -9,6 +9,7 @@ so no more than one batch of rows is ever held in memory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -240,17 +241,20 @@ def undo_import(store: Store, import_id: int) -> tuple[list[int], list[Deal]]:
     batch = get_batch(store, import_id)
     if batch is None:
         raise DealError("There is no such import.")
-    removed = [d["id"] for d in batch.removable]
     claimed = store.table("imports").update(
         import_id,
-        {
-            "undone": invitations.stamp(),
-            "removed": removed,
-            "kept": [d["id"] for d in batch.invited],
-        },
+        {"undone": invitations.stamp()},
         only_if=lambda record: not record.get("undone"),
     )
     if claimed is None:
         raise DealError(UNDONE_ALREADY)
-    store.table("deals").remove_many(removed)
-    return removed, batch.invited
+    # Asked again under the deals table's lock: a deal invited since get_batch stays
+    # (invitations.create_invitation orders itself against this lock).
+    invited_now = functools.cache(lambda: _invited(store))
+    removed = store.table("deals").remove_many(
+        [d["id"] for d in batch.removable], only_if=lambda deal: deal["id"] not in invited_now()
+    )
+    gone = set(removed)
+    kept = batch.invited + [d for d in batch.removable if d["id"] not in gone]
+    store.table("imports").update(import_id, {"removed": removed, "kept": [d["id"] for d in kept]})
+    return removed, kept
