@@ -28,14 +28,6 @@ REP, OTHER, BOSS = "rep@example.test", "other@example.test", "boss@example.test"
 BASE = "https://debrief.example.test"
 
 
-@pytest.fixture
-def smtp(app, smtp_server):
-    """The app mailing through the real SMTP server; its handler (what arrived)."""
-    port, handler = smtp_server
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
-    return handler
-
-
 def today() -> datetime.date:
     """The day the digest counts from (UTC, like the store's stamps)."""
     return now().date()
