@@ -1,10 +1,13 @@
 """Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
 
+import errno
 import io
 import re
+from pathlib import Path
 
 import pytest
 from conftest import csrf_token
+from disk import refuse_writes
 
 from debrief.auth import users
 from debrief.deals import imports, service
@@ -468,6 +471,30 @@ def test_reps_cannot_delete_deals(app, client, auth):
     data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
     assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 404
     assert companies(app) == {"Own Co"}
+
+
+def test_delete_pressed_twice_deletes_once_and_the_second_press_is_404(app, client, auth):
+    deal = make_deal(app, company="Gone Co")
+    make_deal(app, company="Kept Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    first = client.post(f"/deals/{deal['id']}/delete", data=data)
+    second = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert first.status_code == 302 and second.status_code == 404
+    assert companies(app) == {"Kept Co"}
+
+
+def test_a_full_disk_refuses_a_deletion_and_the_deal_stays(app, client, auth, monkeypatch):
+    deal = make_deal(app, company="Stays Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    refuse_writes(monkeypatch, Path(app.config["DATA_DIR"]), errno.ENOSPC)
+    response = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert response.status_code == 503
+    assert "Cannot save right now" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert companies(app) == {"Stays Co"}
+    assert client.get(f"/deals/{deal['id']}").status_code == 200
 
 
 # --- the deal page and the rep's lessons ------------------------------------------------------
