@@ -234,6 +234,8 @@ def undo_import(store: Store, import_id: int) -> tuple[list[int], list[Deal]]:
     batch = get_batch(store, import_id)
     if batch is None:
         raise DealError("There is no such import.")
+    if batch.record.get("undone"):  # a second press: the record of the first stays as it is
+        raise DealError("This import was undone already.")
     removed = [d["id"] for d in batch.removable]
     store.table("deals").remove_many(removed)
     store.table("imports").update(

@@ -230,7 +230,11 @@ def undo_import(import_id: int):
         abort(400)
     if not form.confirmed.data:
         return render_template("deals/confirm_undo.html", batch=batch, form=form)
-    removed, kept = imports.undo_import(get_store(), import_id)
+    try:
+        removed, kept = imports.undo_import(get_store(), import_id)
+    except service.DealError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("deals.index"))
     message = f"Import undone: {len(removed)} deal{'' if len(removed) == 1 else 's'} removed."
     if kept:
         message += f" {len(kept)} already invited kept: " + ", ".join(
