@@ -1,10 +1,13 @@
 """Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
 
+import errno
 import io
 import re
+from pathlib import Path
 
 import pytest
 from conftest import csrf_token
+from disk import refuse_writes
 
 from debrief.auth import users
 from debrief.deals import imports, service
@@ -545,6 +548,52 @@ def test_reps_cannot_delete_deals(app, client, auth):
     data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
     assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 404
     assert companies(app) == {"Own Co"}
+
+
+def test_delete_pressed_twice_deletes_once_and_the_second_press_is_404(app, client, auth):
+    deal = make_deal(app, company="Gone Co")
+    make_deal(app, company="Kept Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    first = client.post(f"/deals/{deal['id']}/delete", data=data)
+    second = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert first.status_code == 302 and second.status_code == 404
+    assert companies(app) == {"Kept Co"}
+
+
+def test_undo_pressed_twice_undoes_once_and_keeps_the_record_of_what_went(app, client, auth):
+    make_deal(app, company="By hand")
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    one = next(d for d in stored_deals(app) if d["company"] == "Imported One")
+    invite(app, one["id"])
+    html = client.get("/deals").get_data(as_text=True)
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(url, data=data).status_code == 302
+    with app.app_context():
+        undone = get_store().table("imports").get(import_id)
+    again = client.post(url, data=data, follow_redirects=True)
+    assert "This import was undone already" in again.get_data(as_text=True)
+    assert "0 deals removed" not in again.get_data(as_text=True)
+    assert companies(app) == {"By hand", "Imported One"}
+    with app.app_context():
+        assert get_store().table("imports").get(import_id) == undone  # when, and which deals
+    assert len(undone["removed"]) == 2
+
+
+def test_a_full_disk_refuses_a_deletion_and_the_deal_stays(app, client, auth, monkeypatch):
+    deal = make_deal(app, company="Stays Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    refuse_writes(monkeypatch, Path(app.config["DATA_DIR"]), errno.ENOSPC)
+    response = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert response.status_code == 503
+    assert "Cannot save right now" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert companies(app) == {"Stays Co"}
+    assert client.get(f"/deals/{deal['id']}").status_code == 200
 
 
 # --- the deal page and the rep's lessons ------------------------------------------------------

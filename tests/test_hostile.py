@@ -607,6 +607,22 @@ def test_the_one_click_opt_out_takes_either_form_encoding(app, content_type, sta
     assert (invitation["status"] == "opted-out") is opted_out
 
 
+@pytest.mark.parametrize("route", POST_ROUTES, ids=lambda r: r[0])
+def test_a_json_body_to_any_form_route_is_415_even_for_a_manager(shared, route):
+    """Every web form, the newer ones too (settings, delete, undo an import, tag, untag), with
+    its CSRF token and what would otherwise do the deed (confirmed=y): refused, nothing changed."""
+    app, world, clients = shared
+    path, data, _ = TABLE[route]
+    client = clients["manager"]  # may do everything: only the body's type can stop it
+    body = json.dumps({**{k: fill(v, world) for k, v in data.items()}, "confirmed": "y"})
+    token = page_token(client, "/deals")
+    before = versions(app)
+    response = json_post(client, fill(path, world), body, **{"X-CSRFToken": token})
+    assert response.status_code == 415, route
+    assert versions(app) == before
+    assert client.get("/deals").status_code == 200  # still signed in (logout refused too)
+
+
 @pytest.mark.parametrize("value", BAD_TEXT, ids=repr)
 @pytest.mark.parametrize("field", ["company", "contact_name", "competitor", "crm_id"])
 def test_control_characters_and_surrogates_are_refused_in_every_channel(shared, field, value):
