@@ -8,6 +8,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+from debrief import text
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG_NAME = "Harbourline"  # debug and tests only; `make run` sets the same name
 # Written by `make run` into the data folder, so `debrief ...` in a shell starts without exports.
@@ -83,17 +85,20 @@ def finish(config: dict[str, Any]) -> None:
 
 def _check_who_asks(config: dict[str, Any]) -> None:
     """No organisation name, no start (buyers must know who asks); links http(s), a sender."""
-    config["ORG_NAME"] = config.get("ORG_NAME") or _dev_file(config, DEV_ORG_FILE)
-    if not config.get("ORG_NAME"):
+    try:
+        # One line of text by the one rule: it goes into the From header of every buyer's mail,
+        # where no line break may split the header, and may be written in any script.
+        name = text.clean_text(config.get("ORG_NAME") or _dev_file(config, DEV_ORG_FILE))
+    except text.TextError as error:
+        raise ConfigError(f"DEBRIEF_ORG_NAME {error.reason}.") from None
+    if not name:
         if not (config.get("TESTING") or config.get("DEBUG")):
             raise ConfigError(
                 "DEBRIEF_ORG_NAME is not set: export DEBRIEF_ORG_NAME='Your Company' (the name "
                 "buyers see in every mail and page) and start again."
             )
-        config["ORG_NAME"] = DEMO_ORG_NAME
-    # It goes into the From header of every buyer's mail: no line break may split that header.
-    if not config["ORG_NAME"].isprintable():
-        raise ConfigError("DEBRIEF_ORG_NAME holds a line break or another control character.")
+        name = DEMO_ORG_NAME
+    config["ORG_NAME"] = name
     for key in ("ORG_URL", "PRIVACY_URL"):
         url = config.get(key)
         if url and not (_HTTP_URL.fullmatch(url) and url.isprintable()):
@@ -111,7 +116,7 @@ def _dev_file(config: dict[str, Any], name: str) -> str | None:
     """
     path = Path(config["DATA_DIR"]) / name
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        value = path.read_text(encoding="utf-8").strip()
         mode = path.stat().st_mode
     except (OSError, UnicodeDecodeError):
         return None
@@ -119,4 +124,4 @@ def _dev_file(config: dict[str, Any], name: str) -> str | None:
         raise ConfigError(
             f"{path} may be read by other users: run chmod 600 {path}, or set DEBRIEF_SECRET_KEY."
         )
-    return text or None
+    return value or None

@@ -21,6 +21,8 @@ import nh3
 from markdown.extensions.meta import END_RE, MetaPreprocessor
 from markupsafe import Markup, escape
 
+from debrief import text as text_rule
+
 KINDS = ("debrief", "lesson")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_MAX = 60
@@ -31,7 +33,6 @@ _CLEAN_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
 # C0 controls except \t and \n: NUL makes the file look binary, the others are invisible noise.
 _C0_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -70,9 +71,8 @@ class EntryError(Exception):
 def _clean_text(text: str) -> str:
     """Text safe to store: LF line ends, no C0 controls but tab/LF, no lone surrogates."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _C0_RE.sub("", text)
     # Lone surrogates cannot be encoded as UTF-8; they only come from broken clients.
-    return _SURROGATE_RE.sub("\ufffd", text)
+    return text_rule.repair(_C0_RE.sub("", text))
 
 
 def clean_header_value(value: object) -> str:

@@ -77,6 +77,8 @@ def refuse_other_bodies() -> None:
     """415 for a body to a web page that is not a form (JSON goes to /api/ only)."""
     if request.blueprint == "api" or request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.routing_exception is not None:
+        return  # no such page or verb: the 404 or 405 says more than "send a form"
     if request.mimetype and request.mimetype not in FORM_TYPES:
         abort(415, description="Send this form as a web form (urlencoded or multipart), not JSON.")
 

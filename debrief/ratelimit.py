@@ -12,9 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from debrief.sqlitefile import SQLiteFile, Unavailable
-
-__all__ = ["Limiter", "Unavailable", "get_limiter"]
+from debrief.sqlitefile import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);
@@ -52,8 +50,13 @@ class Limiter:
 
     def withdraw(self, keys: list[str], at: float) -> None:
         """Take back one attempt's records (it succeeded: a sign-in is not a failure)."""
+        # One record per key: another attempt in the same clock tick left an equal one.
+        one = (
+            "DELETE FROM hits WHERE rowid = "
+            "(SELECT rowid FROM hits WHERE key = ? AND at = ? LIMIT 1)"
+        )
         with self.db.write() as db:
-            db.executemany("DELETE FROM hits WHERE key = ? AND at = ?", [(k, at) for k in keys])
+            db.executemany(one, [(k, at) for k in keys])
 
     def reset(self, key: str) -> None:
         """Forget every attempt of key (an account's failures, after it signs in)."""

@@ -599,7 +599,7 @@ class Table:
         def change(table: Any, found: list[int]) -> None:
             table.update(changes, doc_ids=found)
 
-        return self._per_shard(doc_ids, change)
+        return len(self._per_shard(doc_ids, change))
 
     def remove(self, doc_id: int) -> bool:
         """Delete one record; False if it was not there."""
@@ -616,30 +616,46 @@ class Table:
                 self._bump(fd, doc_id // SHARD_SIZE)
             return removed
 
-    def remove_many(self, doc_ids: list[int]) -> int:
-        """Delete many records, one file write per shard; how many were there."""
-        return self._per_shard(doc_ids, lambda table, found: table.remove(doc_ids=found))
+    def remove_many(
+        self, doc_ids: list[int], only_if: Callable[[Record], bool] | None = None
+    ) -> list[int]:
+        """Delete many records, one file write per shard; the ids removed.
 
-    def _per_shard(self, doc_ids: list[int], change: Callable[[Any, list[int]], None]) -> int:
-        """change(table, the ids found there) on each shard, one write per shard; how many found."""
+        only_if(record), asked under the table's lock, keeps the records it refuses.
+        """
+        return self._per_shard(doc_ids, lambda table, found: table.remove(doc_ids=found), only_if)
+
+    def _per_shard(
+        self,
+        doc_ids: list[int],
+        change: Callable[[Any, list[int]], None],
+        only_if: Callable[[Record], bool] | None = None,
+    ) -> list[int]:
+        """change(table, the ids found there) on each shard, one write per shard; the ids found."""
         by_shard: dict[int, list[int]] = {}
         for doc_id in dict.fromkeys(doc_ids):
             by_shard.setdefault(doc_id // SHARD_SIZE, []).append(doc_id)
 
-        def apply(table: Any, wanted: list[int]) -> int:
-            found = [i for i in wanted if table.contains(doc_id=i)]
+        def wanted(table: Any, doc_id: int) -> bool:
+            if only_if is None:
+                return table.contains(doc_id=doc_id)
+            record = table.get(doc_id=doc_id)
+            return record is not None and only_if(self._out(doc_id, record))
+
+        def apply(table: Any, ids: list[int]) -> list[int]:
+            found = [i for i in ids if wanted(table, i)]
             if found:
                 change(table, found)
-            return len(found)
+            return found
 
-        total = 0
+        done: list[int] = []
         with self._locked() as fd:
-            for shard, wanted in sorted(by_shard.items()):
-                found = self._change_shard(fd, shard, lambda t, w=wanted: apply(t, w))
+            for shard, ids in sorted(by_shard.items()):
+                found = self._change_shard(fd, shard, lambda t, w=ids: apply(t, w))
                 if found:
                     self._bump(fd, shard)
-                total += found
-        return total
+                done += found
+        return done
 
 
 def now() -> datetime:

@@ -172,6 +172,14 @@ def smtp_server():
     controller.stop()
 
 
+@pytest.fixture
+def smtp(app, smtp_server):
+    """The app mailing through the real SMTP server on 127.0.0.1; its handler (what arrived)."""
+    port, handler = smtp_server
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    return handler
+
+
 def refuse_sqlite_writes(monkeypatch, path: Path, how: str = "full") -> None:
     """Make SQLite itself fail on one file as a full disk (a new file cannot grow: "database or
     disk is full") or a read-only one ("attempt to write a readonly database") would."""

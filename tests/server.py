@@ -77,9 +77,20 @@ def prepare(root: Path, buyers: int) -> Site:
     site.entries.mkdir(parents=True)
     app = site.app()
     with app.app_context():
+        for email in REPS:
+            users.add_user(get_store(), email, "rep", PASSWORD)
+    add_buyers(site, buyers)
+    return site
+
+
+def add_buyers(site: Site, buyers: int) -> list[str]:
+    """More lost deals, each with a fresh link (while no server runs): the new links."""
+    app = site.app()
+    with app.app_context():
         store = get_store()
-        reps = [users.add_user(store, email, "rep", PASSWORD) for email in REPS]
+        reps = [users.find_user(store, email) for email in REPS]
         deals = store.table("deals")
+        first = len(site.tokens)
         records = [
             {
                 "company": f"Loadco {i}",
@@ -94,12 +105,12 @@ def prepare(root: Path, buyers: int) -> Site:
                 "created": invitations.stamp(),
                 "source": "form",
             }
-            for i in range(buyers)
+            for i in range(first, first + buyers)
         ]
         for deal_id, _ in deals.insert_many(records):
             inv = invitations.create_invitation(store, deals.get(deal_id), 30)
             site.tokens.append(invitations.issue_token(store, inv["id"]))
-    return site
+    return site.tokens[first:]
 
 
 class Server:

@@ -88,6 +88,20 @@ def test_a_body_that_is_not_json_is_415(app, client):
 
 
 @pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("post", "/api/nothing", 404), ("put", "/api/deals", 405), ("delete", "/api/deals", 405)],
+)
+def test_a_json_body_to_no_route_is_404_or_405_not_a_web_form_415(
+    app, client, method, path, status
+):
+    """The form-body check is for web forms; a JSON client with a wrong path or verb is told so."""
+    response = client.open(path, method=method.upper(), json=BODY, headers=KEY)
+    assert response.status_code == status
+    assert "web form" not in response.get_json()["errors"]["request"]
+    assert deals(app) == []
+
+
+@pytest.mark.parametrize(
     "raw", ['{"company": "Acme",', "", "{'single': 1}", "[" * 100_000 + "]" * 100_000]
 )
 def test_malformed_json_is_400_with_a_message(app, client, raw):

@@ -72,6 +72,20 @@ def test_an_org_name_with_a_control_character_is_refused(tmp_path, bad):
         create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 64, "ORG_NAME": bad})
 
 
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("نرم\u200cافزار پارس", "نرم\u200cافزار پارس"),  # Persian: a ZWNJ inside the word
+        ("Société\u00a0Générale", "Société\u00a0Générale"),  # a no-break space
+        ("Cafe\u0301 Noir", "Café Noir"),  # NFC, as every other text we keep
+        ("株式会社ライバル", "株式会社ライバル"),
+    ],
+)
+def test_an_org_name_in_any_script_is_kept_by_the_one_text_rule(tmp_path, name, kept):
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 64, "ORG_NAME": name})
+    assert app.config["ORG_NAME"] == kept
+
+
 @pytest.mark.parametrize("bad", ["", "Debrief", "Debrief <>", "Debrief <debrief>"])
 def test_the_sender_setting_must_hold_an_address(tmp_path, bad):
     # Buyers' mail keeps this address under the rep's and organisation's name.

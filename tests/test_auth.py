@@ -345,3 +345,16 @@ def test_user_add_prompts_for_the_password(runner, auth):
     )
     assert result.exit_code == 0, result.output
     assert auth.login("p@example.test", "prompted-pass-1").status_code == 302
+
+
+def test_a_sign_out_the_server_cannot_record_still_clears_the_browser(app, client, auth):
+    """A full or read-only disk: 503 says so, and this browser is signed out all the same."""
+    auth.login()
+    del app.extensions["debrief.sessions"]  # a new connection, as in a fresh worker thread
+    with pytest.MonkeyPatch.context() as patch:
+        refuse_sqlite_writes(patch, Path(app.config["DATA_DIR"]) / "sessions.sqlite", "read-only")
+        response = auth.logout()
+    assert response.status_code == 503 and "Cannot save right now" in response.get_data(
+        as_text=True
+    )
+    assert client.get("/deals").status_code == 302  # the browser's cookie is gone

@@ -167,6 +167,29 @@ def test_the_command_shows_progress_and_the_service_reports_every_line(app, runn
     assert seen == list(range(2, 2_002))
 
 
+def test_the_command_reads_a_file_that_cannot_seek_such_as_a_pipe(app, runner, tmp_path):
+    """`debrief deals import /dev/stdin < export.csv`, `<(zcat export.csv.gz)`: a pipe."""
+    import os
+    import threading
+
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    text = "Company\n" + "".join(f"Piped {n}\n" for n in range(3))
+    threading.Thread(target=fifo.write_text, args=(text,), daemon=True).start()
+    results = []  # in a thread: a command that opens the pipe twice waits forever for a writer
+    command = threading.Thread(
+        target=lambda: results.append(runner.invoke(args=["deals", "import", str(fifo)])),
+        daemon=True,
+    )
+    command.start()
+    command.join(timeout=30)
+    assert results, "the command read the pipe twice and hung"
+    result = results[0]
+    assert result.exit_code == 0, result.output
+    assert "Imported: 3" in result.stdout
+    assert set(deals_by_company(app)) == {"Piped 0", "Piped 1", "Piped 2"}
+
+
 def upload(client, content: bytes, name="export.csv"):
     token = csrf_token(client, "/deals/import")
     return client.post(

@@ -98,6 +98,29 @@ def test_the_headline_follows_the_rep_filter(manager, losses):
     assert headline(html)["Value lost"].startswith("7,500 every deal has a value")
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("from=garbage", "from", "Not a valid date value."),
+        ("to=2024-02-30", "to", "Not a valid date value."),
+        ("from=2024-05-01&to=2024-01-01", "to", "Choose a date after “From”."),
+        ("from=0001-01-01", "from", "Choose a date between 2000-01-01 and 2100-12-31."),
+        ("rep=nobody@example.test", "rep", "Not a valid choice."),
+        ("rep=" + "x" * 5000, "rep", "Not a valid choice."),
+    ],
+    ids=["not-a-date", "no-such-day", "to-before-from", "out-of-range", "no-such-rep", "long"],
+)
+def test_a_bad_filter_is_400_says_why_and_the_page_uses_its_default(
+    manager, losses, query, field, message
+):
+    """A filter typed or kept in a bookmark: its message beside it, the dashboard still drawn."""
+    response = manager.get(f"/dashboard?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'<p class="error" id="{field}-error">{message}</p>' in html
+    assert headline(html)["Deals lost"] == "5"  # the default period, every rep
+
+
 def table_rows(html: str, caption: str) -> list[list[str]]:
     table = re.search(rf"<caption[^>]*>{re.escape(caption)}</caption>(.*?)</table>", html, re.S)
     rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)

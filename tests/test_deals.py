@@ -1,10 +1,13 @@
 """Deals: the form, the list with its filters, the deal page, editing, and who sees what."""
 
+import errno
 import io
 import re
+from pathlib import Path
 
 import pytest
 from conftest import csrf_token
+from disk import refuse_writes
 
 from debrief.auth import users
 from debrief.deals import imports, service
@@ -64,7 +67,7 @@ def test_a_rep_records_a_lost_deal_and_sees_it(app, client, auth):
     assert deal["rep_id"] == rep["id"] == deal["created_by"]
 
     page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
-    for text in ("Acme Widgets", "Rival Corp", "SSO included in every plan", "12,500.00", "Trust"):
+    for text in ("Acme Widgets", "Rival Corp", "SSO included in every plan", "12,500", "Trust"):
         assert text in page
     assert "Not sent yet" in page and "Preview and send" in page
     listing = client.get("/deals").get_data(as_text=True)
@@ -397,6 +400,83 @@ def test_a_manager_undoes_an_import_and_invited_deals_are_listed_and_kept(app, c
     assert "Undo this import" not in client.get("/deals").get_data(as_text=True)
 
 
+def test_a_second_submit_of_the_undo_says_so_and_keeps_the_first_undos_record(app, client, auth):
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    html = client.get("/deals").get_data(as_text=True)
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert "3 deals removed" in client.post(url, data=data, follow_redirects=True).get_data(True)
+    with app.app_context():
+        first = get_store().table("imports").get(import_id)
+    again = client.post(url, data=data, follow_redirects=True)  # a double click, a reload
+    assert "This import was undone already." in again.get_data(as_text=True)
+    with app.app_context():
+        assert get_store().table("imports").get(import_id) == first
+    assert first["removed"] == first["deal_ids"] and len(first["removed"]) == 3
+
+
+def invite_just_before_deals_are_removed(monkeypatch, store, deal_id: int) -> None:
+    """A rep's send (or the cron's `invites send`) creates the deal's invitation the moment
+    before an undo or a delete removes deals: the race between the two tables."""
+    from debrief.deals import invitations
+    from debrief.store import Table
+
+    for name in ("remove", "remove_many"):
+        real = getattr(Table, name)
+
+        def racing(table, *args, real=real, **kwargs):
+            if table.name == "deals":
+                invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
+            return real(table, *args, **kwargs)
+
+        monkeypatch.setattr(Table, name, racing)
+
+
+def every_invitation_has_its_deal(store) -> bool:
+    return all(store.table("deals").get(i["deal_id"]) for i in store.table("invitations").all())
+
+
+def test_a_deal_invited_while_its_import_is_undone_is_kept(app, monkeypatch):
+    with app.app_context():
+        store = get_store()
+        boss = users.find_user(store, "boss@example.test")
+        summary = imports.import_csv(store, io.StringIO(EXPORT), boss)
+        first = summary.deal_ids[0]
+        invite_just_before_deals_are_removed(monkeypatch, store, first)
+        removed, _ = imports.undo_import(store, summary.import_id)
+        assert first not in removed and store.table("deals").get(first) is not None
+        assert sorted(removed) == sorted(summary.deal_ids[1:])
+        assert every_invitation_has_its_deal(store)
+
+
+def test_an_invitation_sent_for_a_deal_removed_meanwhile_is_refused_and_not_mailed(app):
+    """`debrief invites send` lists the deals first, then mails them one by one for minutes."""
+    from pathlib import Path
+
+    from debrief.deals import sending
+
+    deal = make_deal(app, company="Undone meanwhile")  # the command's list, read before
+    with app.app_context():
+        store = get_store()
+        store.table("deals").remove(deal["id"])  # an undo or a delete, meanwhile
+        with pytest.raises(sending.InviteError, match="does not exist any more"):
+            sending.send_invitation(store, app.config, deal)
+        assert store.table("invitations").all() == [] and store.table("tokens").all() == []
+    assert list((Path(app.config["DATA_DIR"]) / "outbox").glob("*.eml")) == []
+
+
+def test_a_deal_invited_while_it_is_deleted_leaves_no_invitation_behind(app, monkeypatch):
+    deal = make_deal(app, company="Deleted while invited")
+    with app.app_context():
+        store = get_store()
+        invite_just_before_deals_are_removed(monkeypatch, store, deal["id"])
+        service.delete_deal(store, deal["id"])
+        assert store.table("deals").get(deal["id"]) is None
+        assert every_invitation_has_its_deal(store)
+
+
 def test_reps_cannot_undo_an_import(app, client, auth):
     auth.login("boss@example.test")
     upload_csv(client, EXPORT)
@@ -468,6 +548,52 @@ def test_reps_cannot_delete_deals(app, client, auth):
     data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
     assert client.post(f"/deals/{own['id']}/delete", data=data).status_code == 404
     assert companies(app) == {"Own Co"}
+
+
+def test_delete_pressed_twice_deletes_once_and_the_second_press_is_404(app, client, auth):
+    deal = make_deal(app, company="Gone Co")
+    make_deal(app, company="Kept Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    first = client.post(f"/deals/{deal['id']}/delete", data=data)
+    second = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert first.status_code == 302 and second.status_code == 404
+    assert companies(app) == {"Kept Co"}
+
+
+def test_undo_pressed_twice_undoes_once_and_keeps_the_record_of_what_went(app, client, auth):
+    make_deal(app, company="By hand")
+    auth.login("boss@example.test")
+    upload_csv(client, EXPORT)
+    one = next(d for d in stored_deals(app) if d["company"] == "Imported One")
+    invite(app, one["id"])
+    html = client.get("/deals").get_data(as_text=True)
+    import_id = int(re.search(r'action="/deals/imports/(\d+)/undo"', html).group(1))
+    url = f"/deals/imports/{import_id}/undo"
+    data = {"csrf_token": csrf_token(client, "/deals"), "confirmed": "y"}
+    assert client.post(url, data=data).status_code == 302
+    with app.app_context():
+        undone = get_store().table("imports").get(import_id)
+    again = client.post(url, data=data, follow_redirects=True)
+    assert "This import was undone already" in again.get_data(as_text=True)
+    assert "0 deals removed" not in again.get_data(as_text=True)
+    assert companies(app) == {"By hand", "Imported One"}
+    with app.app_context():
+        assert get_store().table("imports").get(import_id) == undone  # when, and which deals
+    assert len(undone["removed"]) == 2
+
+
+def test_a_full_disk_refuses_a_deletion_and_the_deal_stays(app, client, auth, monkeypatch):
+    deal = make_deal(app, company="Stays Co")
+    auth.login("boss@example.test")
+    data = {"csrf_token": csrf_token(client, f"/deals/{deal['id']}"), "confirmed": "y"}
+    refuse_writes(monkeypatch, Path(app.config["DATA_DIR"]), errno.ENOSPC)
+    response = client.post(f"/deals/{deal['id']}/delete", data=data)
+    assert response.status_code == 503
+    assert "Cannot save right now" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert companies(app) == {"Stays Co"}
+    assert client.get(f"/deals/{deal['id']}").status_code == 200
 
 
 # --- the deal page and the rep's lessons ------------------------------------------------------
@@ -587,6 +713,17 @@ def test_the_list_shows_each_deals_rep_and_value(priced, client, auth):
     assert "1,200.50" in row
     row = re.search(r"<tr>\s*<td[^>]*><a[^>]*>Mid None</a>.*?</tr>", html, re.S).group(0)
     assert "Otto Other" in row and "—" in row
+
+
+def test_the_deal_page_shows_the_value_as_the_list_and_the_form_write_it(app, client, auth):
+    """One rule (deals.amount): 90,000 on the list is 90,000 on its page, not 90,000.00."""
+    whole = make_deal(app, company="Whole", value=90000)
+    cents = make_deal(app, company="Cents", value=1200.5)
+    auth.login()
+    for deal, shown in ((whole, "90,000"), (cents, "1,200.50")):
+        page = client.get(f"/deals/{deal['id']}").get_data(as_text=True)
+        assert f"<dt>Value</dt><dd>{shown}</dd>" in page
+        assert f'value="{shown}"' in client.get(f"/deals/{deal['id']}/edit").get_data(True)
 
 
 def test_the_list_is_sorted_by_lost_date_or_by_value(priced, client, auth):

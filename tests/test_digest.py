@@ -7,6 +7,7 @@ the rising themes and the week's answers. Cron-safe: claimed per user and ISO we
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, at_once, csrf_token, free_port
+from disk import refuse_writes
 from world import deal_record, open_link
 
 from debrief import entries
@@ -26,14 +28,6 @@ from debrief.themes import service as themes
 
 REP, OTHER, BOSS = "rep@example.test", "other@example.test", "boss@example.test"
 BASE = "https://debrief.example.test"
-
-
-@pytest.fixture
-def smtp(app, smtp_server):
-    """The app mailing through the real SMTP server; its handler (what arrived)."""
-    port, handler = smtp_server
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
-    return handler
 
 
 def today() -> datetime.date:
@@ -323,6 +317,30 @@ def test_the_settings_page_turns_the_digest_off_and_on(app, client, auth):
     client.post("/settings", data={"csrf_token": token, "digest": "y"})
     with app.app_context():
         assert users.wants_digest(users.find_user(get_store(), REP))
+
+
+def test_a_full_disk_refuses_the_setting_and_it_stays_as_it_was(app, client, auth, monkeypatch):
+    auth.login(REP)
+    token = csrf_token(client, "/settings")
+    refuse_writes(monkeypatch, Path(app.config["DATA_DIR"]), errno.ENOSPC)
+    response = client.post("/settings", data={"csrf_token": token})  # the box unticked
+    assert response.status_code == 503
+    assert "Cannot save right now" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    with app.app_context():
+        assert users.wants_digest(users.find_user(get_store(), REP))
+    page = client.get("/settings").get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*name="digest"|name="digest"[^>]*checked', page)
+
+
+def test_settings_pressed_twice_says_the_same_and_keeps_the_choice(app, client, auth):
+    auth.login(REP)
+    token = csrf_token(client, "/settings")
+    for _ in range(2):
+        done = client.post("/settings", data={"csrf_token": token}, follow_redirects=True)
+        assert "Weekly digest turned off." in done.get_data(as_text=True)
+    with app.app_context():
+        assert not users.wants_digest(users.find_user(get_store(), REP))
 
 
 def test_the_menu_links_the_settings_page(client, auth):

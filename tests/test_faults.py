@@ -32,6 +32,7 @@ from server import (
     Browser,
     Server,
     Tally,
+    add_buyers,
     answer,
     check_acknowledged,
     index_slugs,
@@ -210,7 +211,9 @@ def test_a_full_store_leaves_reads_working_and_data_intact(app, client, auth):
 
 ANSWER_KILLS = 100
 KILLS_PER_START = 10  # 9 of a worker process (its master starts another), then the whole server
-ANSWER_LINKS = 1500  # more than the buyers get through: every kill lands under load
+# Fresh links at the start of each round: at least this many, and four times the most one round
+# used so far (a fast machine answers more), so every kill lands under load.
+ROUND_LINKS = 600
 ANSWERING = 4  # buyers answering at once
 
 
@@ -307,7 +310,7 @@ def debriefs_per_answer(site) -> tuple[dict[str, int], list]:
 @pytest.mark.timeout(600)
 def test_a_hundred_kills_while_buyers_answer_lose_no_entry(tmp_path):
     started = time.monotonic()
-    site = prepare(tmp_path, ANSWER_LINKS)
+    site = prepare(tmp_path, ROUND_LINKS)
     fresh: queue.Queue = queue.Queue()
     again: queue.Queue = queue.Queue()
     for token in site.tokens:
@@ -315,9 +318,15 @@ def test_a_hundred_kills_while_buyers_answer_lose_no_entry(tmp_path):
     acked: set[str] = set()
     odd: list[str] = []
     rng = random.Random()
+    most = 0  # the most fresh links one round used
     for _ in range(ANSWER_KILLS // KILLS_PER_START):
+        for token in add_buyers(site, max(ROUND_LINKS, 4 * most) - fresh.qsize()):
+            fresh.put(token)
+        before = fresh.qsize()
         server = Server(site, workers=3, threads=4)  # each start repairs what a kill cut off
         got, unexpected = killing_round(server, fresh, again, rng)
+        assert not fresh.empty(), f"the links ran out before the last kill ({before} at start)"
+        most = max(most, before - fresh.qsize())
         acked.update(got)
         odd += unexpected
         load_every_store(site)
@@ -333,7 +342,6 @@ def test_a_hundred_kills_while_buyers_answer_lose_no_entry(tmp_path):
         server.stop()
     load_every_store(site)
     assert odd == [], odd[:5]
-    assert not fresh.empty(), "the links ran out before the last kill: raise ANSWER_LINKS"
 
     counts, answers = debriefs_per_answer(site)
     stored = {a["own_words"]: a for a in answers}

@@ -571,6 +571,58 @@ def test_a_json_body_to_a_web_form_is_415_and_changes_nothing(shared, body, path
     assert versions(app) == before
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/cbor"])
+def test_any_body_but_a_form_to_a_web_form_is_415(shared, content_type):
+    app, _, clients = shared
+    client = clients["rep_a"]
+    before = versions(app)
+    headers = {"Content-Type": content_type, "X-CSRFToken": page_token(client, "/deals/new")}
+    response = client.post("/deals/new", data="company=Acme", headers=headers)
+    assert response.status_code == 415 and versions(app) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status", "opted_out"),
+    [
+        ("application/x-www-form-urlencoded", 200, True),
+        ("application/x-www-form-urlencoded; charset=utf-8", 200, True),
+        ("multipart/form-data", 200, True),  # RFC 8058 allows either form encoding
+        ("text/plain", 415, False),
+    ],
+)
+def test_the_one_click_opt_out_takes_either_form_encoding(app, content_type, status, opted_out):
+    """A mail provider's RFC 8058 POST (no cookie, no CSRF token) passes the body check."""
+    world = build(app)
+    client = app.test_client()
+    url = f"/s/{world.token_a}/optout"
+    if content_type.startswith("multipart/"):
+        response = client.post(
+            url, data={"List-Unsubscribe": "One-Click"}, content_type=content_type
+        )
+    else:
+        response = client.post(url, data="List-Unsubscribe=One-Click", content_type=content_type)
+    assert response.status_code == status
+    with app.app_context():
+        invitation = get_store().table("invitations").get(world.invitation_a)
+    assert (invitation["status"] == "opted-out") is opted_out
+
+
+@pytest.mark.parametrize("route", POST_ROUTES, ids=lambda r: r[0])
+def test_a_json_body_to_any_form_route_is_415_even_for_a_manager(shared, route):
+    """Every web form, the newer ones too (settings, delete, undo an import, tag, untag), with
+    its CSRF token and what would otherwise do the deed (confirmed=y): refused, nothing changed."""
+    app, world, clients = shared
+    path, data, _ = TABLE[route]
+    client = clients["manager"]  # may do everything: only the body's type can stop it
+    body = json.dumps({**{k: fill(v, world) for k, v in data.items()}, "confirmed": "y"})
+    token = page_token(client, "/deals")
+    before = versions(app)
+    response = json_post(client, fill(path, world), body, **{"X-CSRFToken": token})
+    assert response.status_code == 415, route
+    assert versions(app) == before
+    assert client.get("/deals").status_code == 200  # still signed in (logout refused too)
+
+
 @pytest.mark.parametrize("value", BAD_TEXT, ids=repr)
 @pytest.mark.parametrize("field", ["company", "contact_name", "competitor", "crm_id"])
 def test_control_characters_and_surrogates_are_refused_in_every_channel(shared, field, value):

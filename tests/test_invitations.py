@@ -18,14 +18,6 @@ from debrief.store import get_store
 BASE = "https://debrief.example.test"
 
 
-@pytest.fixture
-def smtp(app, smtp_server):
-    """Mail goes to a real SMTP server on 127.0.0.1; yields its handler."""
-    port, handler = smtp_server
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{port}"
-    return handler
-
-
 def make_deal(app, owner_email="rep@example.test", **fields):
     """A deal stored through the service."""
     with app.app_context():

@@ -647,6 +647,26 @@ def test_manager_may_tie_a_lesson_to_any_deal(client, auth, app):
     assert f'<a href="/kb/{debrief.slug}">the buyer' in page(client, f"/kb/{path.stem}")
 
 
+@pytest.mark.parametrize(
+    "wanted", ["abc", "-1", "0", "1.0", "9" * 30, "²", "¹", "٣", "１", "%00"], ids=repr
+)
+def test_a_link_to_a_deal_that_is_not_a_plain_id_is_a_lesson_about_no_deal(
+    client, auth, app, wanted
+):
+    """?deal= is typed into a URL by hand too: anything but a deal's digits ties to no deal
+    (Unicode digits such as "²" pass str.isdigit() but not int(): they were a 500)."""
+    add_deal(app, "rep@example.test")
+    add_deal(app, "rep@example.test", company="Initech")
+    add_deal(app, "rep@example.test", company="Globex")
+    auth.login()
+    url = f"/kb/lessons/new?deal={quote(wanted)}"
+    html = page(client, url)
+    assert '<option selected value="">' in html and "Write a lesson about" not in html
+    response = post_lesson(client, url, title="Standing alone", body="B.", deal="")
+    assert response.status_code == 302 and response.location.startswith("/kb/")
+    assert "Deal:" not in entry_files(app)[0].read_text()
+
+
 @pytest.fixture
 def lesson(app):
     """A lesson written by rep@example.test."""

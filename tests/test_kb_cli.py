@@ -261,6 +261,24 @@ def test_both_answer_exports_show_anonymous_text_as_the_entry_does(app, client, 
             assert secret.lower() not in text.lower()
 
 
+def test_both_answer_exports_write_the_same_cells_whatever_is_stored(app, client, auth):
+    deal = vexley_deal(app)
+    odd = {**vexley_answer(deal, None), "attribution": None, "submitted": "2024-05-02T10:00:00"}
+    odd["claims"] = [*odd["claims"], "a claim stored as a bare string"]
+    with app.app_context():
+        get_store().table("answers").insert(odd)
+    auth.login("boss@example.test")
+    with client.get("/kb/export") as response:
+        _, [row], _ = read_zip(response.get_data())
+    dashboard = client.get("/dashboard/answers.csv?from=2024-01-01")
+    assert dashboard.status_code == 200  # nothing stored can make a page fail
+    [other] = list(csv.DictReader(io.StringIO(dashboard.get_data(as_text=True))))
+    for column in set(row) & set(other):
+        assert row[column] == other[column], column
+    assert row["claims"] == "Native sync with the [the buyer's company] CRM (did-not-hold)"
+    assert row["attribution"] == "anonymous" and row["deal_id"] == ""
+
+
 def old_format_debrief(app, deal: dict) -> entries.Entry:
     """An anonymous debrief as Debrief wrote it before: `Deal: N`, "Deal N: ..." and names."""
     body = (
@@ -289,18 +307,33 @@ def old_format_debrief(app, deal: dict) -> entries.Entry:
     return entry
 
 
-def test_init_rewrites_old_anonymous_debriefs_in_place_once(app, runner, client, auth):
+def moved_debrief(app, old: entries.Entry) -> entries.Entry:
+    """The one anonymous debrief file there is now; the answer's entry_slug leads to it."""
+    root = Path(app.config["ENTRIES_DIR"])
+    found = [entries.read_entry(p) for p in entries.entry_files(root)]
+    [entry] = [e for e in found if e.kind == "debrief" and e.company is None]
+    with app.app_context():
+        [answer] = get_store().table("answers").all()
+    assert answer["entry_slug"] == entry.slug and not old.path.exists()
+    return entry
+
+
+def test_init_moves_old_anonymous_debriefs_to_a_name_without_the_deal_once(
+    app, runner, client, auth
+):
     deal = vexley_deal(app)
     old = old_format_debrief(app, deal)
+    assert f"deal-{deal['id']}" in old.slug  # the old title made the file's name
     named = publish(app, "Open Corp: Kept the current setup, mainly Timing", kind="debrief",
                     deal=7, company="Open Corp", body="Open Corp said so.")  # fmt: skip
     named_bytes = named.path.read_bytes()
     result = runner.invoke(args=["init"])
     assert result.exit_code == 0, result.output
     assert "1 anonymous debrief rewritten" in result.output
-    text = old.path.read_text()  # the same file: the answer's entry_slug still leads to it
-    entry = entries.read_entry(old.path)
-    assert entry.slug == old.slug and entry.deal is None and "Deal" not in text
+    entry = moved_debrief(app, old)  # the answer's entry_slug follows the file
+    text = entry.path.read_text()
+    assert entry.slug == "2024-05-01-a-buyer-s-debrief-chose-another-vendor-mainly-price"
+    assert entry.deal is None and "Deal" not in text
     assert entry.title == "A buyer's debrief: Chose another vendor, mainly Price"
     for secret in ("vexley", "vera", "vogt", "SF-0042"):
         assert secret.lower() not in text.lower()
@@ -314,7 +347,43 @@ def test_init_rewrites_old_anonymous_debriefs_in_place_once(app, runner, client,
     assert named.path.read_bytes() == named_bytes
     again = runner.invoke(args=["init"])
     assert again.exit_code == 0 and "rewritten" not in again.output
-    assert old.path.read_text() == text
+    assert entry.path.read_text() == text
     auth.login("other@example.test")
-    for query in ("Vexley", "Vera", f"Deal {deal['id']}"):
-        assert f"/kb/{old.slug}" not in client.get(f"/kb?q={query}").get_data(as_text=True)
+    assert client.get(f"/kb/{old.slug}").status_code == 404
+    for query in ("Vexley", "Vera", f"Deal {deal['id']}", ""):
+        html = client.get(f"/kb?q={query}").get_data(as_text=True)
+        assert f"/kb/{old.slug}" not in html and f"deal-{deal['id']}" not in html
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_init_moves_an_old_debrief_whose_deal_header_was_taken_out_by_hand(app, runner, indexed):
+    old = old_format_debrief(app, vexley_deal(app))
+    text = old.path.read_text()
+    old.path.write_text(text.replace(f"Deal: {old.deal}\n", ""))  # title and name still say it
+    if indexed:  # the index has seen the edit before init (else init's own sync sees it)
+        with app.app_context():
+            service.get_index().sync()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    entry = moved_debrief(app, old)
+    assert "deal" not in entry.slug and "Deal" not in entry.path.read_text()
+
+
+@pytest.mark.parametrize("step", ["answer moved", "old file removed"])
+def test_a_move_cut_off_by_a_kill_is_finished_by_the_next_init(app, runner, monkeypatch, step):
+    from debrief.survey import upgrade
+
+    old = old_format_debrief(app, vexley_deal(app))
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")
+
+    if step == "answer moved":  # killed with the new file written
+        monkeypatch.setattr(upgrade, "_point_answer", killed)
+    else:  # killed with the answer moved to the new file
+        monkeypatch.setattr(service, "remove", killed)
+    assert runner.invoke(args=["init"]).exit_code != 0
+    monkeypatch.undo()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    moved_debrief(app, old)

@@ -8,7 +8,8 @@ import time
 import pytest
 from conftest import at_once, refuse_sqlite_writes
 
-from debrief.ratelimit import Limiter, Unavailable
+from debrief.ratelimit import Limiter
+from debrief.sqlitefile import Unavailable
 
 
 @pytest.fixture
@@ -61,3 +62,14 @@ def test_an_attempt_that_cannot_be_recorded_raises_unavailable(path, monkeypatch
         Limiter(path).attempt(["k"], 5, 60)
     assert isinstance(caught.value, OSError)  # the error pages answer 503, never a 500
     assert ("disk is full" if how == "full" else "readonly") in str(caught.value)
+
+
+def test_withdraw_takes_back_one_attempt_when_two_share_a_time(path, monkeypatch):
+    """Two attempts in the same clock tick: a sign-in withdraws its own, not the other's too."""
+    limiter = Limiter(path)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.5)
+    first = limiter.attempt(["addr"], 5, 60)
+    second = limiter.attempt(["addr"], 5, 60)
+    assert first == second
+    limiter.withdraw(["addr"], first)
+    assert limiter.count("addr", 60) == 1

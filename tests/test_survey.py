@@ -18,7 +18,7 @@ from debrief import entries
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.store import get_store
-from debrief.survey import notices, service
+from debrief.survey import anonymity, notices, service
 
 CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
 
@@ -313,6 +313,22 @@ def test_the_thank_you_page_shows_the_buyers_own_answer_and_nothing_the_rep_reco
     assert "Only Rita and their managers at " in text  # and who will see it
 
 
+def test_the_buyers_words_read_alike_for_the_buyer_and_on_the_deal_page(app, client, auth, link):
+    deal, _, token = link
+    client.post(f"/s/{token}", data=answer_data(client, token))
+    thanks = page_text(client.get(f"/s/{token}/thanks").get_data(as_text=True))
+    auth.login("rep@example.test")
+    deal_page = page_text(client.get(f"/deals/{deal['id']}").get_data(as_text=True))
+    for text, who, whose, the in (
+        (thanks, "you", "your", "your"),
+        (deal_page, "them", "their", "the"),
+    ):
+        assert f"In {whose} own words Their demo showed the real product" in text
+        assert f"What we told {who}, and whether it held Didn't hold: Live in two weeks" in text
+        assert "Not sure: 24/7 phone support" in text
+        assert f"What would have changed {the} decision A pilot with our own data." in text
+
+
 def test_the_thank_you_page_of_a_named_answer_shows_the_name_and_who_sees_it(app, client, link):
     token = link[2]
     client.post(
@@ -548,6 +564,44 @@ def test_a_named_entry_keeps_the_deal_and_the_words_as_given(app, client):
     assert entry.deal == deal["id"] and entry.company == "Quuxbridge Ltd"
     assert entry.title == "Quuxbridge Ltd: Chose another vendor, mainly Trust"
     assert LEAKY["own_words"] in entry.body and "Quuxbridge CRM" in entry.body
+
+
+SCRUBBED = [
+    # Scripts written without spaces (Japanese, Chinese) or with words joined to the name
+    # (Arabic "و" and, "ل" for): the name stands inside a longer run of letters.
+    ("株式会社ライバル", "山田太郎", "株式会社ライバルの担当者、山田太郎さん。ライバルは遅い",
+     "[the buyer's company]の担当者、[the buyer]さん。[the buyer's company]は遅い"),
+    ("شركة النور", "أحمد", "تحدثت مع أحمد ولأحمد رأي. لشركة النور مشكلة",
+     "تحدثت مع [the buyer] ول[the buyer] رأي. ل[the buyer's company] مشكلة"),
+    # A contact is named by first name or surname alone as often as in full.
+    ("Quuxbridge Ltd", "Zelda Quimby", "Zelda told us. QUIMBY agreed; zelda@x.test",
+     "[the buyer] told us. [the buyer] agreed; [email]"),
+    # ... but a name part that is also a common word is replaced only where written as a name.
+    ("Vexley", "Will Bill", "The bill will matter, Bill said.",
+     "The bill will matter, [the buyer] said."),
+    # Latin names stay whole words; regex characters are plain characters.
+    ("Apple", "Bob", "We liked apples; Apple's price. Bob said so, bobby not.",
+     "We liked apples; [the buyer's company]'s price. [the buyer] said so, bobby not."),
+    ("C++ Labs (EU)", "", "C++ Labs (EU) and c++  labs (eu) and C++ Labs", "[the buyer's company] "
+     "and [the buyer's company] and C++ Labs"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("company, contact, text, shown", SCRUBBED)
+def test_the_deals_names_are_replaced_in_any_script_and_in_part(company, contact, text, shown):
+    deal = {"company": company, "contact_name": contact, "contact_email": "z@q.test"}
+    assert anonymity.scrub(text, deal) == shown
+
+
+def test_a_japanese_buyers_anonymous_entry_names_no_company_or_contact(app, client):
+    deal = make_deal(app, company="株式会社ライバル", contact_name="山田 太郎", claims=[])
+    _, token = invite(app, deal)
+    words = "株式会社ライバルの山田さんより。ライバルは遅かった。"
+    client.post(f"/s/{token}", data=answer_data(client, token, own_words=words))
+    text = entry_files(app)[0].read_text()
+    assert "遅かった" in text
+    for secret in ("ライバル", "山田"):
+        assert secret not in text, secret
 
 
 def test_other_readers_cannot_find_or_place_an_anonymous_debrief(app, client):

@@ -20,6 +20,13 @@ from debrief import text
         ("a\tb\u2028c", True, "a\tb\nc"),
         ("\n\u200b\n", True, ""),
         ("שלום 😀", False, "שלום 😀"),
+        # Combining marks (Mn) count as invisible only when nothing else is there: words whose
+        # vowels and tones are marks stay whole, in one-line and multi-line text alike.
+        ("น้ำไม่", False, "น้ำไม่"),  # Thai tone marks
+        ("हिंदी", False, "हिंदी"),  # Devanagari with a nasal mark
+        ("مَرْحَبًا", True, "مَرْحَبًا"),  # Arabic with harakat
+        ("\u05b0", False, ""),  # a Hebrew point alone
+        ("\u0e49\u0e31", False, ""),  # Thai marks with no letter
         (None, False, ""),
     ],
 )

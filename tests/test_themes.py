@@ -147,6 +147,24 @@ def test_tag_and_untag_one_entry(app, manager, tagged):
     assert index_slugs(app, "slow-onboarding") == {tagged["e1"]}
 
 
+@pytest.mark.parametrize("action", ["/themes/tag", "/themes/untag"])
+@pytest.mark.parametrize(
+    ("target", "back"),
+    [
+        ("/kb?q=slow#hit-2", "/kb?q=slow#hit-2"),  # the result the manager tagged, kept
+        ("https://evil.example/", "/"),
+        ("//evil.example/kb", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_tag_and_untag_go_back_only_to_a_local_page(app, manager, tagged, action, target, back):
+    response = post(manager, action, {"slug": tagged["e1"], "theme": tagged["slow"],
+                                      "next": target})  # fmt: skip
+    assert response.status_code == 302 and response.location == back
+    assert (tagged["slow"] in file_themes(app, tagged["e1"])) is (action == "/themes/tag")
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -24,7 +24,8 @@ from flask import (
 from debrief.auth import users
 from debrief.auth.forms import LoginForm, SettingsForm
 from debrief.auth.sessions import get_sessions
-from debrief.ratelimit import Unavailable, get_limiter
+from debrief.ratelimit import get_limiter
+from debrief.sqlitefile import Unavailable
 from debrief.store import get_store
 
 bp = Blueprint("auth", __name__)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO, TextIO
 
 import click
 from flask import current_app
@@ -44,30 +50,14 @@ def _importer(email: str | None) -> dict:
 def import_command(file: Path, as_email: str | None) -> None:
     """Import the lost deals of a CRM export (CSV); list every line that was not imported."""
     importer = _importer(as_email)
-    with open(file, "rb") as raw:
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
     with (
-        open(file, encoding="utf-8", newline="") as stream,
-        click.progressbar(length=max(lines, 1), label="Importing", file=sys.stderr) as bar,
+        _seekable(file) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="") as stream,
     ):
-        done = [1]  # the header line
-
-        def advance(line: int) -> None:
-            if line > done[0]:
-                bar.update(line - done[0])
-                done[0] = line
-
-        try:
-            summary = imports.import_csv(
-                get_store(),
-                stream,
-                importer,
-                on_row=advance,
-                max_rows=current_app.config["IMPORT_MAX_ROWS"],
-                file_name=file.name,
-            )
-        except imports.TooManyRows as exc:
-            raise click.ClickException(str(exc)) from None
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
+        raw.seek(0)
+        bar = click.progressbar(length=max(lines, 1), label="Importing", file=sys.stderr)
+        summary = _import(stream, importer, bar, file.name)
     click.echo(
         f"Imported: {summary.imported} lost deal(s)"
         + (
@@ -92,6 +82,46 @@ def import_command(file: Path, as_email: str | None) -> None:
         click.echo(f"line {line}: {kind}: {reason}")
     if summary.problems:
         raise SystemExit(1)  # so scripts notice that some lines need fixing
+
+
+@contextmanager
+def _seekable(file: Path) -> Iterator[BinaryIO]:
+    """The file opened for reading; a pipe (/dev/stdin, <(zcat ...)) is first copied to disk.
+
+    The import reads the file more than once (lines for the bar, rows against the limit, then
+    the rows themselves), and a pipe can be read only once.
+    """
+    with open(file, "rb") as raw:
+        if raw.seekable():
+            yield raw
+            return
+        with tempfile.TemporaryFile() as copy:
+            shutil.copyfileobj(raw, copy)
+            copy.seek(0)
+            yield copy
+
+
+def _import(stream: TextIO, importer: dict, bar: Any, file_name: str) -> imports.ImportSummary:
+    """Run the import with the progress bar; the row limit's refusal as a command error."""
+    done = [1]  # the header line
+
+    def advance(line: int) -> None:
+        if line > done[0]:
+            bar.update(line - done[0])
+            done[0] = line
+
+    with bar:
+        try:
+            return imports.import_csv(
+                get_store(),
+                stream,
+                importer,
+                on_row=advance,
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                file_name=file_name,
+            )
+        except imports.TooManyRows as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @invites_cli.command("send")

@@ -69,10 +69,11 @@ def rep_home(
     store: Store, user: dict[str, Any], since: str | None, has_lesson: Callable[[int], bool]
 ) -> Home:
     """The rep's three lists; has_lesson(deal_id) says whether they wrote a lesson on it."""
-    invites = {i["deal_id"]: i for i in store.table("invitations").all()}
     home = Home(since=since)
     for deal in store.table("deals").find("rep_id", user["id"]):
-        invitation = invites.get(deal["id"])
+        # One look-up per deal of this rep, through the store's index: reading every
+        # invitation (all()) on each view of the home page parsed the whole table again.
+        invitation = invitations.for_deal(store, deal["id"])
         if invitation is None:
             continue
         row = {"deal": deal, "invitation": invitation, "answered": answered_at(invitation)}

@@ -9,6 +9,7 @@ so no more than one batch of rows is ever held in memory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -21,6 +22,7 @@ from debrief.store import Store
 IMPORT_BATCH = 1000  # rows per store write: one shard rewrite per batch, not per row
 DEFAULT_MAX_ROWS = 50_000  # DEBRIEF_IMPORT_MAX_ROWS
 RECENT = 5  # batches offered for undo on the deals page
+UNDONE_ALREADY = "This import was undone already."
 
 
 class TooManyRows(ValueError):
@@ -230,18 +232,29 @@ def recent_batches(store: Store, count: int = RECENT) -> list[Batch]:
 
 
 def undo_import(store: Store, import_id: int) -> tuple[list[int], list[Deal]]:
-    """Remove the import's deals that are not invited yet: (ids removed, deals kept)."""
+    """Remove the import's deals that are not invited yet: (ids removed, deals kept).
+
+    DealError for no such import, or one undone already (a second submit, a reload): the
+    record is claimed before any deal goes, under the store's lock, so only one undo runs
+    and its record of what it removed stays. A crash after the claim keeps deals, never loses.
+    """
     batch = get_batch(store, import_id)
     if batch is None:
         raise DealError("There is no such import.")
-    removed = [d["id"] for d in batch.removable]
-    store.table("deals").remove_many(removed)
-    store.table("imports").update(
+    claimed = store.table("imports").update(
         import_id,
-        {
-            "undone": invitations.stamp(),
-            "removed": removed,
-            "kept": [d["id"] for d in batch.invited],
-        },
+        {"undone": invitations.stamp()},
+        only_if=lambda record: not record.get("undone"),
     )
-    return removed, batch.invited
+    if claimed is None:
+        raise DealError(UNDONE_ALREADY)
+    # Asked again under the deals table's lock: a deal invited since get_batch stays
+    # (invitations.create_invitation orders itself against this lock).
+    invited_now = functools.cache(lambda: _invited(store))
+    removed = store.table("deals").remove_many(
+        [d["id"] for d in batch.removable], only_if=lambda deal: deal["id"] not in invited_now()
+    )
+    gone = set(removed)
+    kept = batch.invited + [d for d in batch.removable if d["id"] not in gone]
+    store.table("imports").update(import_id, {"removed": removed, "kept": [d["id"] for d in kept]})
+    return removed, kept

@@ -35,8 +35,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_invitation(store: Store, deal: dict[str, Any], expiry_days: int) -> dict[str, Any]:
-    """A pending invitation for the deal's contact (one per deal: returns the existing one)."""
+def create_invitation(
+    store: Store, deal: dict[str, Any], expiry_days: int
+) -> dict[str, Any] | None:
+    """A pending invitation for the deal's contact (one per deal: returns the existing one).
+
+    None when the deal was removed meanwhile (an import undone, a delete): no invitation then.
+    """
     existing = store.table("invitations").find_one("deal_id", deal["id"])
     if existing is not None:
         return existing
@@ -49,7 +54,14 @@ def create_invitation(store: Store, deal: dict[str, Any], expiry_days: int) -> d
         "personal_note": "",
         "events": [{"at": stamp(), "what": "created"}],
     }
-    inv_id, _ = store.table("invitations").insert_unique(record, "deal_id")
+    inv_id, created = store.table("invitations").insert_unique(record, "deal_id")
+    # Deals are removed (imports.undo_import, service.delete_deal) under the deals table's lock,
+    # with their invitations looked up there. Touching the deal under that lock, now that its
+    # invitation exists, orders the two: either the removal saw the invitation and kept the
+    # deal, or the deal is gone here (one write of the deal's shard, once per deal).
+    if created and store.table("deals").update(deal["id"], {}) is None:
+        store.table("invitations").remove(inv_id)
+        return None
     return store.table("invitations").get(inv_id)
 
 

@@ -184,6 +184,8 @@ def send_invitation(
     if not email:
         raise InviteError("This deal has no contact email: add one on the edit page, then send.")
     invitation = invitations.create_invitation(store, deal, config["INVITE_EXPIRY_DAYS"])
+    if invitation is None:  # e.g. `invites send` reached a deal whose import was undone since
+        raise InviteError("This deal does not exist any more.")
     if invitation["status"] not in SENDABLE:
         raise InviteError(REFUSALS.get(invitation["status"], "This invitation cannot be sent."))
     note = invitation.get("personal_note", "") if note is None else note.strip()

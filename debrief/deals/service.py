@@ -150,11 +150,14 @@ def delete_deal(store: Store, deal_id: int) -> Deal:
         raise DealError("This deal does not exist any more.")
     if store.table("answers").find_one("deal_id", deal_id) is not None:
         raise DealError("The buyer has answered: a deal with an answer is kept.")
+    # The deal first: an invitation made from now on finds it gone (create_invitation), and one
+    # made before is found below.
+    if not store.table("deals").remove(deal_id):
+        raise DealError("This deal does not exist any more.")
     for invitation in store.table("invitations").find("deal_id", deal_id):
         tokens = store.table("tokens").find("invitation_id", invitation["id"])
         store.table("tokens").remove_many([t["id"] for t in tokens])
         store.table("invitations").remove(invitation["id"])
-    store.table("deals").remove(deal_id)
     return deal
 
 

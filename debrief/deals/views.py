@@ -197,6 +197,14 @@ def import_csv():
     )
 
 
+def _confirmation(template: str, **context):
+    """The confirmation page at the first press; None once the manager has confirmed."""
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return None if form.confirmed.data else render_template(template, form=form, **context)
+
+
 @bp.post("/<int:deal_id>/delete")
 @login_required
 def delete(deal_id: int):
@@ -204,11 +212,8 @@ def delete(deal_id: int):
     deal = _deal_or_404(deal_id)
     if not is_manager():
         abort(403)
-    form = forms.ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not form.confirmed.data:
-        return render_template("deals/confirm_delete.html", deal=deal, form=form)
+    if (page := _confirmation("deals/confirm_delete.html", deal=deal)) is not None:
+        return page
     try:
         service.delete_deal(get_store(), deal_id)
     except service.DealError as exc:
@@ -225,12 +230,13 @@ def undo_import(import_id: int):
     batch = imports.get_batch(get_store(), import_id)
     if batch is None:
         abort(404)
-    form = forms.ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not form.confirmed.data:
-        return render_template("deals/confirm_undo.html", batch=batch, form=form)
-    removed, kept = imports.undo_import(get_store(), import_id)
+    if (page := _confirmation("deals/confirm_undo.html", batch=batch)) is not None:
+        return page
+    try:
+        removed, kept = imports.undo_import(get_store(), import_id)
+    except service.DealError as exc:  # a second submit, or a page from before another's undo
+        flash(str(exc), "error")
+        return redirect(url_for("deals.index"))
     message = f"Import undone: {len(removed)} deal{'' if len(removed) == 1 else 's'} removed."
     if kept:
         message += f" {len(kept)} already invited kept: " + ", ".join(

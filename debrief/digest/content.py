@@ -15,6 +15,7 @@ from typing import Any
 
 from debrief.entries import slugify
 from debrief.index import SearchIndex
+from debrief.kb import learned
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.survey.service import rep_reasons
@@ -92,21 +93,15 @@ def deal_filters(store: Store, user_id: int) -> dict[tuple[str, str], str]:
 def for_rep(store: Store, index: SearchIndex, user: dict[str, Any], today: datetime.date) -> Digest:
     """The week's entries by others that share a competitor or reason with the rep's deals."""
     digest = Digest(since=window(today), today=today)
-    found: dict[str, Item] = {}
-    for (facet, slug), name in deal_filters(store, user["id"]).items():
-        results = index.query(
-            **{facet: slug},
-            date_from=digest.since.isoformat(),
-            date_to=today.isoformat(),
-            per_page=100,
-        )
-        for hit in results.hits:
-            if (hit.rep or "").lower() == user["email"].lower():
-                continue  # the rep's own lesson, or the debrief of a deal they were told about
-            item = found.setdefault(hit.slug, Item(hit.slug, hit.title, hit.kind, hit.date))
-            if name not in item.about:
-                item.about.append(name)
-    ordered = sorted(found.values(), key=lambda i: (i.date, i.slug), reverse=True)
+    wanted = deal_filters(store, user["id"])
+    since, until = digest.since.isoformat(), today.isoformat()
+    found = [
+        Item(hit.slug, hit.title, hit.kind, hit.date, list(dict.fromkeys(map(wanted.get, by))))
+        for hit, by in learned.sharing(index, wanted, 100, since, until).values()
+        # Not the rep's own lesson, nor the debrief of a deal they were told about.
+        if (hit.rep or "").lower() != user["email"].lower()
+    ]
+    ordered = sorted(found, key=lambda i: (i.date, i.slug), reverse=True)
     digest.entries, digest.more = ordered[:MAX_ENTRIES], max(len(ordered) - MAX_ENTRIES, 0)
     return digest
 

@@ -44,8 +44,10 @@ def neutralize(value: Any) -> Any:
     return value
 
 
-def answer_row(answer: dict[str, Any], deal: dict[str, Any] | None = None) -> list[Any]:
-    """One answer as CSV cells, anonymity respected (no deal, names replaced: anonymity.shown)."""
+def answer_cells(answer: dict[str, Any], deal: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An answer's fields as spreadsheet cells, anonymity kept (anonymity.shown): every export
+    of answers writes these."""
+    anonymous = anonymity.is_anonymous(answer)
     answer = anonymity.shown(answer, deal)
     claims = "; ".join(
         f"{c.get('claim', '')} ({c.get('verdict', '')})"
@@ -56,9 +58,16 @@ def answer_row(answer: dict[str, Any], deal: dict[str, Any] | None = None) -> li
         **answer,
         "reasons": ", ".join(answer.get("reasons") or []),
         "claims": claims,
+        "attribution": "anonymous" if anonymous else "named",
         "may_contact": "yes" if answer.get("may_contact") else "no",
     }
-    return [neutralize("" if values.get(c) is None else values.get(c)) for c in COLUMNS]
+    return {key: neutralize("" if value is None else value) for key, value in values.items()}
+
+
+def answer_row(answer: dict[str, Any], deal: dict[str, Any] | None = None) -> list[Any]:
+    """One answer as the CSV cells of COLUMNS."""
+    cells = answer_cells(answer, deal)
+    return [cells.get(column, "") for column in COLUMNS]
 
 
 def answers_csv(answers: Iterable[dict[str, Any]], deals: Deals | None = None) -> str:

@@ -14,7 +14,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from debrief.entries import clean_header_value
 from debrief.forms import WebForm
 from debrief.kb.lessons import BODY_MAX, TITLE_MAX
 
@@ -37,12 +36,6 @@ class SearchForm(Form):
             raise ValidationError("The end date is before the start date.")
 
 
-def _printable_title(form: WebForm, field: StringField) -> None:
-    """A title of only control characters would be empty in the file's header."""
-    if field.data and not clean_header_value(field.data):
-        raise ValidationError("Write a title with some words in it.")
-
-
 def _body_not_blank(form: WebForm, field: TextAreaField) -> None:
     """A lesson needs something to read."""
     if not (field.data or "").strip():
@@ -52,13 +45,13 @@ def _body_not_blank(form: WebForm, field: TextAreaField) -> None:
 class LessonForm(WebForm):
     """Title and Markdown body; Preview re-renders the form, Save writes the lesson."""
 
+    # WebForm's text rule refuses line breaks and controls and strips the title, and a title of
+    # only invisible characters arrives empty: the entry's Title header always has words.
     title = StringField(
         "Title",
-        filters=[_strip],
         validators=[
             DataRequired("Give the lesson a title."),
             Length(max=TITLE_MAX, message=f"Keep the title under {TITLE_MAX} characters."),
-            _printable_title,
         ],
     )
     body = TextAreaField(

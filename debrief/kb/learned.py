@@ -1,4 +1,5 @@
-"""What the team learned: the knowledge base's best entries for one deal's competitor and reasons.
+"""What the team learned: the knowledge base's best entries for one deal's competitor and reasons
+(and sharing(), the search by competitor and reasons the weekly digest makes too).
 
 Found through the search index's query (filters competitor=<slug> and reason=<slug>), never by
 reading files. "Best" means sharing the most with the deal (the competitor counts as two reasons),
@@ -10,11 +11,12 @@ listed here cannot be tied to its deal (SPEC 2.3).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from debrief import entries
-from debrief.index import Hit
+from debrief.index import Hit, SearchIndex
 from debrief.kb import service
 from debrief.store import get_store
 
@@ -40,25 +42,44 @@ def deal_reasons(deal: dict[str, Any], answer: dict[str, Any] | None) -> list[st
     return [r for r in dict.fromkeys(reasons) if r][:MAX_REASONS]
 
 
+def sharing(
+    index: SearchIndex,
+    wanted: Iterable[tuple[str, str]],
+    per_page: int,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> dict[str, tuple[Hit, list[tuple[str, str]]]]:
+    """The newest entries with any of the wanted (facet, slug) pairs (a competitor, a reason),
+    each with the pairs it was found by, in the order asked (this page and the digest)."""
+    found: dict[str, tuple[Hit, list[tuple[str, str]]]] = {}
+    for facet, slug in wanted:
+        results = index.query(
+            **{facet: slug}, date_from=date_from, date_to=date_to, per_page=per_page
+        )
+        for hit in results.hits:
+            found.setdefault(hit.slug, (hit, []))[1].append((facet, slug))
+    return found
+
+
 def for_deal(deal: dict[str, Any]) -> list[Learned]:
     """The team's best lessons and debriefs for this deal's competitor and reasons."""
     answer = get_store().table("answers").find_one("deal_id", deal["id"])
     competitor = entries.slugify(deal.get("competitor") or "")
     reasons = deal_reasons(deal, answer)
     own = {answer.get("entry_slug")} if answer else set()
-    searches = [{"competitor": competitor}] if competitor else []
-    searches += [{"reason": reason} for reason in reasons]
-    found: dict[str, Learned] = {}
-    for filters in searches:
-        for hit in service.search("", filters, None, None, 1, per_page=POOL).hits:
-            if hit.slug in found or hit.slug in own or hit.deal == deal["id"]:
-                continue
-            shared = set(hit.prospect_reasons) | set(hit.rep_reasons)
-            found[hit.slug] = Learned(
-                hit=hit,
-                competitor=bool(competitor) and hit.competitor == competitor,
-                reasons=[r for r in reasons if r in shared],
-            )
-    best = sorted(found.values(), key=lambda item: (item.hit.date, item.hit.slug), reverse=True)
+    wanted = [("competitor", competitor)] if competitor else []
+    wanted += [("reason", reason) for reason in reasons]
+    index = service.get_index()
+    index.sync_if_stale()
+    found = [
+        Learned(
+            hit=hit,
+            competitor=bool(competitor) and hit.competitor == competitor,
+            reasons=[r for r in reasons if r in {*hit.prospect_reasons, *hit.rep_reasons}],
+        )
+        for hit, _ in sharing(index, wanted, POOL).values()
+        if hit.slug not in own and hit.deal != deal["id"]
+    ]
+    best = sorted(found, key=lambda item: (item.hit.date, item.hit.slug), reverse=True)
     best.sort(key=lambda item: 2 * item.competitor + len(item.reasons), reverse=True)
     return best[:SHOWN]

@@ -70,8 +70,14 @@ def linked_deal(user: dict[str, Any], wanted: str | None) -> dict[str, Any] | No
 
 
 def _is_id(value: object) -> bool:
-    """Whether user input is a plausible record id (digits only, not absurdly long)."""
-    return isinstance(value, str | int) and str(value).isdigit() and len(str(value)) <= 18
+    """Whether user input is a plausible record id (ASCII digits only, not absurdly long)."""
+    # Not str.isdigit(): it takes "²" and "٣", which int() refuses or reads as another number.
+    return (
+        isinstance(value, str | int)
+        and str(value).isascii()
+        and str(value).isdigit()
+        and len(str(value)) <= 18
+    )
 
 
 def may_use_deal(deal: dict[str, Any], user: dict[str, Any]) -> bool:

@@ -71,6 +71,13 @@ def update(entry: entries.Entry) -> entries.Entry:
     return get_index().add_written(lambda: entries.save_entry(entry))
 
 
+def remove(entry: entries.Entry) -> None:
+    """Delete an entry's file and its row in the index (a file already gone is no error)."""
+    if entry.path is not None:
+        Path(entry.path).unlink(missing_ok=True)
+    get_index().remove(entry.slug)
+
+
 def locate(slug: str) -> Path | None:
     """The file of a slug: where entries are written (the year folders, one level down), else
     where the index found it. Never a walk of the whole tree: at 50k files that made every

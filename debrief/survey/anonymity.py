@@ -28,6 +28,14 @@ _LEGAL_FORM_RE = re.compile(
     r"company|ag|kg|se|sa|sas|sarl|srl|spa|bv|nv|ab|oy|as|pty|group|holding|holdings)\.?)+$",
     re.IGNORECASE,
 )
+# Japanese and Chinese legal forms come before or after the name, with no space: "株式会社ライバル"
+# is "ライバル" in a sentence.
+_CJK_LEGAL_FORM_RE = re.compile(
+    r"^(?:株式会社|有限会社|合同会社)|(?:株式会社|有限会社|合同会社|股份有限公司|有限公司)$"
+)
+# From Hebrew on, scripts either join words to a name (Hebrew, Arabic: "ول" and-for) or write no
+# spaces at all (Chinese, Japanese, Thai): there a name is matched inside a run of letters.
+_JOINED_SCRIPTS = "\u0590"
 _TEXT_FIELDS = ("own_words", "would_change")
 
 
@@ -38,13 +46,27 @@ def is_anonymous(answer: dict[str, Any]) -> bool:
 
 def _company_forms(company: str) -> list[str]:
     """The company's name as written, and without a trailing legal form."""
-    short = _LEGAL_FORM_RE.sub("", company).strip(" ,.")
+    short = _CJK_LEGAL_FORM_RE.sub("", _LEGAL_FORM_RE.sub("", company)).strip(" ,.")
     return [company] + ([short] if short and short.lower() != company.lower() else [])
+
+
+def _alternative(name: str, as_a_name: bool = False) -> str:
+    """A name's regex: spaces match any white space; whole words where the script has word ends.
+
+    as_a_name: a part of a contact name ("Bill") counts only capitalised or in capitals, as a
+    name is written, so that the same word in lower case ("the bill") is left alone.
+    """
+    body = r"\s+".join(map(re.escape, name.split()))
+    if as_a_name:
+        body = f"(?-i:{re.escape(name[0].upper() + name[1:])}|{re.escape(name.upper())})"
+    before = r"(?<!\w)" if name[0] < _JOINED_SCRIPTS else ""
+    after = r"(?!\w)" if name[-1] < _JOINED_SCRIPTS else ""
+    return f"{before}{body}{after}"
 
 
 @functools.lru_cache(maxsize=256)
 def _pattern(company: str, contact: str, email: str) -> tuple[re.Pattern | None, dict[str, str]]:
-    """One case-insensitive whole-word pattern for the deal's names, and name -> placeholder."""
+    """One case-insensitive pattern for the deal's names, and name -> placeholder."""
     names: dict[str, str] = {}
     if email:
         names[email.lower()] = EMAIL
@@ -53,12 +75,16 @@ def _pattern(company: str, contact: str, email: str) -> tuple[re.Pattern | None,
     if contact:
         names.setdefault(contact.lower(), CONTACT)
     names = {name: sub for name, sub in names.items() if len(name) >= 2}
-    if not names:
+    # A first name or surname alone names the contact too.
+    parts = [p for p in contact.split() if len(p) >= 2 and p.lower() not in names]
+    alternatives = [(name, False) for name in names] + [(part, True) for part in parts]
+    names.update((form.lower(), CONTACT) for part in parts for form in (part, part.upper()))
+    if not alternatives:
         return None, names
-    # Longest first, so "Vexley GmbH" wins over "Vexley"; spaces match any run of white space.
-    alternatives = sorted(names, key=len, reverse=True)
-    body = "|".join(r"\s+".join(map(re.escape, name.split())) for name in alternatives)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE), names
+    # Longest first, so "Vexley GmbH" wins over "Vexley".
+    alternatives.sort(key=lambda alt: len(alt[0]), reverse=True)
+    body = "|".join(_alternative(name, part) for name, part in alternatives)
+    return re.compile(body, re.IGNORECASE), names
 
 
 def scrub(text: str | None, deal: dict[str, Any] | None) -> str | None:

@@ -20,7 +20,7 @@ from debrief.deals import invitations
 from debrief.kb import service as kb
 from debrief.store import Store, Table
 from debrief.survey import anonymity, notices
-from debrief.taxonomy import CLAIM_VERDICTS, outcome_label, reason_label
+from debrief.taxonomy import outcome_label, reason_label, verdict_label
 
 log = logging.getLogger("debrief.survey")
 
@@ -437,7 +437,8 @@ def entry_body(deal: dict[str, Any], answer: dict[str, Any]) -> str:
         parts.append("## What we told them, and whether it held")
         parts.append(
             "\n".join(
-                f"- **{_verdict(c['verdict'])}**: {_inline(c['claim'])}" for c in answer["claims"]
+                f"- **{verdict_label(c['verdict'])}**: {_inline(c['claim'])}"
+                for c in answer["claims"]
             )
         )
     if answer.get("would_change"):
@@ -456,10 +457,6 @@ def entry_body(deal: dict[str, Any], answer: dict[str, Any]) -> str:
         who = ", ".join(v for v in (answer.get("name"), answer.get("company")) if v)
         parts += ["## Who answered", entries.buyer_block(who)]
     return "\n\n".join(parts) + "\n" if parts else ""
-
-
-def _verdict(slug: str) -> str:
-    return CLAIM_VERDICTS.get(slug, slug)
 
 
 def _inline(text: str) -> str:

@@ -1,47 +1,88 @@
 """Bring debrief entries written by earlier versions to today's form (run by `debrief init`).
 
 Earlier versions wrote an anonymous debrief with `Deal: N` in its header, "Deal N: ..." as its
-title and the buyer's and the rep's words as given, names and all. Those files are rewritten in
-place (same file, same slug: answers.entry_slug still leads to them) the way build_entry writes
-an anonymous debrief today. Rewritten files name no deal, so a second run finds nothing to do.
+title (so "...-deal-N-..." as its file name and address) and the buyer's and the rep's words as
+given, names and all. Each such file is written again the way build_entry writes an anonymous
+debrief today, under a name of today's form; the answer's entry_slug is moved to it, then the old
+file is deleted. A kill between two of these steps is finished by the next run: the new file is
+found again rather than written twice (is_entry_of), and an old file whose answer has moved on is
+deleted. Moved files name no deal, so a second run finds nothing to do.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
+from typing import Any
 
 from debrief import entries
 from debrief.auth import users
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.survey import anonymity
-from debrief.survey.service import build_entry
+from debrief.survey.service import build_entry, is_entry_of
 
 log = logging.getLogger("debrief.survey")
 
+_OLD_NAME = re.compile(r"\d{4}-\d{2}-\d{2}-deal-(\d{1,18})-")  # <date>-deal-N-<summary>
+
 
 def anonymous_debriefs(store: Store) -> int:
-    """Rewrite every anonymous debrief that still names its deal; returns how many were."""
-    # Only debriefs with a Deal header can be of the old form: the index knows which, so the
-    # files of every other answer are not read (init runs on every `make run`).
-    named_deal = {
-        fact["slug"]
-        for fact in kb.get_index().facts()
-        if fact["kind"] == "debrief" and fact["deal"] is not None
-    }
-    rewritten = 0
-    for answer in store.table("answers").all():
-        if answer.get("entry_slug") in named_deal and anonymity.is_anonymous(answer):
-            entry = kb.answer_entry(answer)
-            if entry is not None and entry.deal is not None:
-                try:
-                    kb.update(_today_form(store, entry, answer))
-                except (OSError, ValueError):
-                    log.exception("could not rewrite the anonymous debrief %s", entry.slug)
-                    continue
-                rewritten += 1
-    return rewritten
+    """Move every anonymous debrief that still names its deal to today's form; how many were."""
+    # Only debriefs with a Deal header, or a name made from a "Deal N: ..." title (the header
+    # taken out by hand), can be of the old form: the index knows which, so the files of every
+    # other answer are not read (init runs on every `make run`).
+    facts = (fact for fact in kb.get_index().facts() if fact["kind"] == "debrief")
+    named_deal = [(fact["slug"], deal) for fact in facts if (deal := _deal_named(fact))]
+    moved = 0
+    for slug, deal_id in named_deal:
+        for answer in store.table("answers").find("deal_id", deal_id):
+            if not anonymity.is_anonymous(answer):
+                continue
+            try:
+                moved += _upgrade(store, slug, answer)
+            except (OSError, ValueError):
+                log.exception("could not move the anonymous debrief %s", slug)
+    return moved
+
+
+def _upgrade(store: Store, slug: str, answer: dict[str, Any]) -> bool:
+    """Move the answer's old-form file, or delete a copy a cut-off move left; whether moved."""
+    if answer.get("entry_slug") == slug:
+        old = kb.answer_entry(answer)
+        if old is None or not _names_deal(old, answer["deal_id"]):
+            return False
+        new = entries.normalized(replace(_today_form(store, old, answer), slug="", path=None))
+        written = kb.publish(new, same=lambda found: is_entry_of(found, new))
+        _point_answer(store, answer, written.slug)
+        kb.remove(old)  # last: until now, the answer or the old file leads to the debrief
+        return True
+    # A move cut off after the answer was moved on: the old file is its copy in the old form.
+    current, left = kb.answer_entry(answer), kb.load(slug)
+    if current is None or left is None or not _names_deal(left, answer["deal_id"]):
+        return False
+    if is_entry_of(current, entries.normalized(_today_form(store, left, answer))):
+        kb.remove(left)
+    return False
+
+
+def _deal_named(fact: dict[str, Any]) -> int | None:
+    """The deal a debrief's header or file name gives, or None."""
+    old = _OLD_NAME.match(fact["slug"])
+    return fact["deal"] if fact["deal"] is not None else int(old.group(1)) if old else None
+
+
+def _names_deal(entry: entries.Entry, deal_id: int) -> bool:
+    """Whether an entry names its deal, in its header, its title or its file name."""
+    return entry.deal is not None or bool(
+        re.match(rf"Deal {deal_id}\b", entry.title) or _OLD_NAME.match(entry.slug)
+    )
+
+
+def _point_answer(store: Store, answer: dict[str, Any], slug: str) -> None:
+    """Lead the answer (and so its deal's pages) to its entry's new file."""
+    store.table("answers").update(answer["id"], {"entry_slug": slug})
 
 
 def _today_form(store: Store, entry: entries.Entry, answer: dict) -> entries.Entry:

@@ -10,24 +10,17 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 
+from debrief.kb.export import answer_cells, neutralize
 from debrief.store import Store
-from debrief.survey import anonymity
 from debrief.taxonomy import reason_label
 from debrief.themes import stats
 from debrief.themes.dashboard import Dashboard, competitor_label, lost_reason_label
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_COLUMNS = (
     "submitted", "deal_id", "rep", "outcome", "competitor", "reason", "other_reasons",
     "own_words", "claims", "would_change", "trust", "attribution", "name", "company",
     "may_contact",
 )  # fmt: skip
-
-
-def neutralize(value: object) -> str:
-    """A cell as text a spreadsheet shows and never evaluates."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
@@ -50,30 +43,9 @@ def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
         day = (answer.get("submitted") or "")[:10] or None
         if not filters.keeps(day, rep):
             continue
-        named = answer.get("attribution") == "named"
-        answer = anonymity.shown(answer, deal)  # the deal names the buyer's company
-        claims = "; ".join(
-            f"{c.get('claim', '')} [{c.get('verdict', '')}]" for c in answer.get("claims") or []
-        )
-        rows.append(
-            [
-                answer.get("submitted"),
-                answer.get("deal_id"),
-                rep,
-                answer.get("outcome"),
-                answer.get("competitor"),
-                answer.get("reason"),
-                ", ".join(answer.get("reasons") or []),
-                answer.get("own_words"),
-                claims,
-                answer.get("would_change"),
-                answer.get("trust"),
-                "named" if named else "anonymous",
-                answer.get("name"),
-                answer.get("company"),
-                "yes" if answer.get("may_contact") else "no",
-            ]
-        )
+        cells = answer_cells(answer, deal)  # the deal names the buyer's company
+        cells.update(rep=rep, other_reasons=cells["reasons"])
+        rows.append([cells.get(column, "") for column in ANSWER_COLUMNS])
     return rows
 
 
