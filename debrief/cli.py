@@ -20,7 +20,7 @@ def init_command() -> None:
     """Create the data folder, the store, the entries folder and the search index."""
     from pathlib import Path
 
-    from debrief.entries import sweep_temporary
+    from debrief.files import sweep_temporary
     from debrief.kb.service import get_index
     from debrief.survey import upgrade
     from debrief.survey.service import repair_owed_entries

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime
 import functools
-import os
 import random
 import re
 import secrets
 import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -21,13 +19,12 @@ import nh3
 from markdown.extensions.meta import END_RE, MetaPreprocessor
 from markupsafe import Markup, escape
 
+from debrief import files
 from debrief import text as text_rule
 
 KINDS = ("debrief", "lesson")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_MAX = 60
-# Temporary files of atomic writes end so (hidden: readers skip names starting with a dot).
-TMP_SUFFIX = ".tmp"
 _CLEAN_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 _BUYER_OPEN_RE = re.compile(r"^(~{3,})[ ]*buyer[ ]*$")
@@ -379,63 +376,6 @@ def _serialize(entry: Entry) -> bytes:
     return (_header(entry) + "\n" + entry.body).encode("utf-8")
 
 
-def _write_tmp(directory: Path, stem: str, data: bytes) -> Path:
-    """A fully written and fsynced hidden temporary file in `directory` (ignored by readers)."""
-    tmp = directory / f".{stem}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        # A full or read-only disk fails the write or the fsync: leave no empty or torn file.
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def sweep_temporary(entries_dir: Path, older_than: float = 60.0, deep: bool = True) -> int:
-    """Remove the temporary files of writes cut off by a kill; how many were removed.
-
-    Only files older than `older_than` seconds: a younger one may be a write in progress in
-    another process. `deep=False` looks in the folder and the current year's folder only (where
-    new entries are written), cheap enough for every start.
-    """
-    root = Path(entries_dir)
-    if deep:
-        folders = []
-        for top, dirs, _ in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]  # never inside .git
-            folders.append(Path(top))
-    else:
-        folders = [root, root / f"{datetime.date.today().year:04d}"]
-    limit = time.time() - older_than
-    removed = 0
-    for folder in folders:
-        for tmp in folder.glob(f".*{TMP_SUFFIX}"):
-            try:
-                if tmp.is_file() and tmp.lstat().st_mtime <= limit:
-                    tmp.unlink()
-                    removed += 1
-            except OSError:
-                continue  # gone already, or a read-only folder: nothing to clean there
-    return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable; not every platform can open a directory, which is fine there."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _slug_taken(entries_dir: Path, slug: str) -> bool:
     """Whether this stem exists at the top or one folder down (year folders, starter)."""
     return find_entry(entries_dir, slug, deep=False) is not None
@@ -508,29 +448,12 @@ def write_entry(
         if found is not None:
             return found
     year_dir.mkdir(parents=True, exist_ok=True)
-    data = _serialize(entry)
-    tmp = _write_tmp(year_dir, base, data)
+    names = (f"{slug}.md" for slug in _slugs(base, wanted) if not _slug_taken(entries_dir, slug))
     try:
-        for slug in _slugs(base, wanted):
-            if _slug_taken(entries_dir, slug):
-                continue
-            target = year_dir / f"{slug}.md"
-            try:
-                # link() fails when the name exists, so two writers can never take the same slug,
-                # and the file appears complete in one step.
-                os.link(tmp, target)
-            except FileExistsError:
-                continue
-            except OSError:
-                # No hard links on this file system: a plain rename, race-free only per process.
-                if target.exists():
-                    continue
-                os.replace(tmp, target)
-            _fsync_dir(year_dir)
-            return replace(entry, slug=slug, path=target)
-        raise OSError(f"no free file name for {base}")
-    finally:
-        tmp.unlink(missing_ok=True)
+        path = files.write_new(year_dir, names, _serialize(entry), hint=base)
+    except FileExistsError:
+        raise OSError(f"no free file name for {base}") from None
+    return replace(entry, slug=path.stem, path=path)
 
 
 def _written_already(
@@ -562,12 +485,7 @@ def save_entry(entry: Entry) -> Entry:
         raise ValueError("save_entry needs an entry read from or written to a file")
     path = Path(entry.path)
     entry = replace(normalized(entry), slug=path.stem, path=path)
-    tmp = _write_tmp(path.parent, path.stem, _serialize(entry))
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    files.atomic_write(path, _serialize(entry), fsync_folder=True)
     return entry
 
 
@@ -659,14 +577,8 @@ def inside(root: Path, path: Path) -> bool:
 
 
 def entry_files(entries_dir: Path) -> Iterator[Path]:
-    """Every *.md file under the folder in a stable order, hidden files and folders skipped."""
-    for root, dirs, files in os.walk(entries_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(".md") and not name.startswith("."):
-                path = Path(root) / name
-                if not path.is_symlink():  # as the index and the export: links are not entries
-                    yield path
+    """Every *.md file under the folder in a stable order (hidden files and links left out)."""
+    return files.walk(entries_dir)
 
 
 def iter_entries(entries_dir: Path) -> Iterator[Entry | EntryError]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from debrief import files
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
 from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
 from debrief.lru import LRU
@@ -558,33 +559,7 @@ class SearchIndex:
 
     def _scan(self, start: str = ".") -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
         """Entry files (relative path -> (mtime_ns, size)) and folder mtimes under a folder."""
-        files: dict[str, tuple[int, int]] = {}
-        folders: dict[str, int] = {}
-        root = str(self.entries_dir)
-        stack = [root if start == "." else os.path.join(root, start)]
-        while stack:
-            folder = stack.pop()
-            try:
-                mtime = os.stat(folder).st_mtime_ns
-                listing = list(os.scandir(folder))
-            except OSError:
-                continue
-            rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-            folders[rel_folder] = mtime
-            prefix = "" if rel_folder == "." else rel_folder + "/"
-            for item in listing:
-                if item.name.startswith("."):
-                    continue
-                if item.is_dir(follow_symlinks=False):
-                    stack.append(item.path)
-                elif item.name.endswith(".md") and item.is_file(follow_symlinks=False):
-                    # A symlink (say, pulled in by git) could point anywhere: not an entry.
-                    try:
-                        st = item.stat()
-                    except OSError:
-                        continue
-                    files[prefix + item.name] = (st.st_mtime_ns, st.st_size)
-        return files, folders
+        return files.scan(self.entries_dir, start)
 
     def _parse(self, rel: str) -> Entry:
         """Read and parse one file given by its relative path."""

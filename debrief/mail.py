@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from debrief.store import atomic_write
+from debrief.files import atomic_write
 
 logger = logging.getLogger("debrief.mail")
 

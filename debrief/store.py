@@ -21,7 +21,6 @@ other 499; `debrief init` rewrites files of the older one-line format (Store.upg
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -41,6 +40,7 @@ from tinydb.storages import Storage
 from tinydb.table import Document
 
 from debrief import text
+from debrief.files import atomic_write, file_lock
 
 log = logging.getLogger("debrief.store")
 
@@ -87,7 +87,7 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict) -> None:
         """Replace the file atomically with the new content."""
-        atomic_write(self.path, _dumps(data), self.fsync)
+        atomic_write(self.path, _dumps(data), fsync=self.fsync)
         self.data = data
 
     def close(self) -> None:
@@ -153,21 +153,6 @@ def _loads(raw: bytes) -> Any:
         log.warning("a stored record holds a lone surrogate: it is shown as U+FFFD")
         data = text.repair_all(data)
     return data
-
-
-def atomic_write(path: Path, content: bytes, fsync: bool = True) -> None:
-    """Write bytes to path so that readers see the old or the new file, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(content)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 Stamp = tuple[int, int, int]
@@ -246,13 +231,9 @@ class Table:
     @contextmanager
     def _locked(self) -> Iterator[int]:
         """Hold the table's write lock, shared by threads and processes alike."""
-        try:
-            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except FileNotFoundError:  # the folder could not be made when the table was opened
+        if not self.dir.is_dir():  # the folder could not be made when the table was opened
             self.dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self.state_path) as fd:
             if not self._swept:
                 # Temp files are only written under this lock: any found now belong to
                 # a writer that was killed mid-write, and were never the real file.
@@ -260,8 +241,6 @@ class Table:
                     stale.unlink(missing_ok=True)
                 self._swept = True
             yield fd
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def _bump(self, fd: int, shard: int, next_id: int | None = None) -> None:
         """Tell every reader that a shard changed (after the shard is in place; -1: several)."""
@@ -491,7 +470,7 @@ class Table:
                     continue
                 records = self._load(path)
                 content = {"_default": {str(i): r for i, r in records.items()}}
-                atomic_write(path, _dumps(content), self.fsync)
+                atomic_write(path, _dumps(content), fsync=self.fsync)
                 rewritten += 1
             if rewritten:
                 self._bump(fd, -1)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from debrief import files
 from debrief.survey import anonymity
 
 Deals = dict[int, dict[str, Any]]
@@ -80,17 +80,6 @@ def answers_csv(answers: Iterable[dict[str, Any]], deals: Deals | None = None) -
     return out.getvalue()
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    """Every regular file under the folder, hidden files and folders and symlinks left out."""
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(root) / name
-            # Temporary files of a write in progress are hidden; a symlink could point anywhere.
-            if not name.startswith(".") and not path.is_symlink() and path.is_file():
-                yield path
-
-
 def write_zip(
     out: IO[bytes], entries_dir: Path, answers: Iterable[dict[str, Any]], deals: Deals | None = None
 ) -> int:
@@ -98,7 +87,7 @@ def write_zip(
     count = 0
     entries_dir = Path(entries_dir)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in _files(entries_dir):
+        for path in files.walk(entries_dir, suffix=None):
             archive.write(path, "entries/" + path.relative_to(entries_dir).as_posix())
             count += 1
         archive.writestr("answers.csv", answers_csv(answers, deals))

@@ -14,7 +14,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 
 from debrief.auth.views import is_manager, login_required, manager_required
-from debrief.entries import EntryError, render_body, sweep_temporary
+from debrief.entries import EntryError, render_body
+from debrief.files import sweep_temporary
 from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
 from debrief.store import get_store

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from debrief.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +18,8 @@ def save(path: Path, data: Any, what: str) -> None:
 
     A failure is logged, never raised: the next process computes `what` again.
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(orjson.dumps(data))
-        os.replace(tmp, path)
+        atomic_write(path, orjson.dumps(data), fsync=False)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         log.warning("%s not saved: %s", what, exc)

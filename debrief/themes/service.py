@@ -10,8 +10,6 @@ the same rename, merge or delete again finishes the job (the old record is still
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -23,6 +21,7 @@ from flask import current_app
 
 from debrief.entries import slugify
 from debrief.facts import Filters
+from debrief.files import file_lock
 from debrief.kb import service as kb
 from debrief.store import Store, stamp
 
@@ -55,13 +54,8 @@ def _themes(store: Store):
 @contextmanager
 def _entries_lock() -> Iterator[None]:
     """One theme change at a time across threads and worker processes (read-modify-write)."""
-    path = Path(current_app.config["DATA_DIR"]) / "themes.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(Path(current_app.config["DATA_DIR"]) / "themes.lock"):
         yield
-    finally:
-        os.close(fd)
 
 
 # --- reading ------------------------------------------------------------------------------------
