@@ -40,7 +40,7 @@ __all__ = ["Hit", "Results", "SearchIndex", "match_expression"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: the warning table (repairs made reading hand-written files)
 BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
 FULL_SYNC_EVERY = 30.0  # seconds; catches in-place edits that do not touch a folder's mtime
 CACHE_SIZE = 64  # rankings kept per process, keyed by the index version
@@ -81,6 +81,8 @@ CREATE VIRTUAL TABLE fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );
 CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
+CREATE TABLE warning(entry_id INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX warning_entry ON warning(entry_id);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
@@ -97,7 +99,7 @@ COUNT_COLUMNS = {
     "buyer_main": _MAIN.format("prospect_reasons"),  # the first listed reason is the main one
     "rep_main": _MAIN.format("rep_reasons"),
 }
-_TABLES = ("entry", "entry_tag", "fts", "problem", "folder", "state")
+_TABLES = ("entry", "entry_tag", "fts", "problem", "warning", "folder", "state")
 # The entry columns that, with the fts body, make a re-added entry the same as its indexed row.
 _SAME = ("path", "mtime_ns", "size", "title", "date", "kind", "rep", "competitor", "outcome",
          "themes", "prospect_reasons", "rep_reasons", "trust", "deal")  # fmt: skip
@@ -106,6 +108,8 @@ _SAME = ("path", "mtime_ns", "size", "title", "date", "kind", "rep", "competitor
 def _row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
     """The entry as the named parameters of the entry, fts and tag inserts."""
     reasons = list(dict.fromkeys(entry.prospect_reasons + entry.rep_reasons))
+    # A hand-written file's Deal reference (a CRM id) is searchable like its text.
+    text = plain_text(entry.body) + (f"\n\n{entry.reference}" if entry.reference else "")
     return {
         "slug": entry.slug,
         "path": rel_path,
@@ -123,10 +127,11 @@ def _row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
         "trust": entry.trust,
         "deal": entry.deal,
         "fts_title": strip_marks(entry.title),
-        "fts_body": strip_marks(plain_text(entry.body)),
+        "fts_body": strip_marks(text),
         "fts_reasons": " ".join(reasons),
-        "fts_themes": " ".join(entry.themes),
+        "fts_themes": " ".join(entry.themes + entry.tags),
         "tags": [("theme", t) for t in entry.themes] + [("reason", r) for r in reasons],
+        "warnings": list(entry.warnings),
     }
 
 
@@ -279,6 +284,10 @@ class SearchIndex:
             "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
             [(entry_id, facet, value) for facet, value in row["tags"]],
         )
+        conn.executemany(
+            "INSERT INTO warning (entry_id, message) VALUES (?, ?)",
+            [(entry_id, message) for message in row["warnings"]],
+        )
         conn.execute("DELETE FROM problem WHERE path = ?", (row["path"],))
 
     @staticmethod
@@ -286,6 +295,7 @@ class SearchIndex:
         """Remove one entry's rows from every table."""
         conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
         conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
+        conn.execute("DELETE FROM warning WHERE entry_id = ?", (entry_id,))
         conn.execute("DELETE FROM entry WHERE id = ?", (entry_id,))
 
     def add(self, entry: Entry) -> None:
@@ -363,6 +373,14 @@ class SearchIndex:
     def entry_count(self) -> int:
         """How many entries the index holds."""
         return self._conn().execute("SELECT count(*) FROM entry").fetchone()[0]
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """(path, warning) of every repair made reading the indexed files (SPEC 2.4)."""
+        rows = self._conn().execute(
+            "SELECT e.path, w.message FROM warning w JOIN entry e ON e.id = w.entry_id"
+            " ORDER BY e.path, w.rowid"
+        )
+        return [(path, message) for path, message in rows]
 
     def problems(self) -> list[tuple[str, str]]:
         """(path, reason) of every file skipped at the last sync or rebuild."""
@@ -561,14 +579,14 @@ class SearchIndex:
         """Entry files (relative path -> (mtime_ns, size)) and folder mtimes under a folder."""
         return files.scan(self.entries_dir, start)
 
-    def _parse(self, rel: str) -> Entry:
-        """Read and parse one file given by its relative path."""
+    def _parse(self, rel: str, mtime_ns: int) -> Entry:
+        """Read and parse one file by its relative path (mtime_ns: the date of last resort)."""
         path = self.entries_dir / rel
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise EntryError(path, f"cannot read: {exc.strerror or exc}") from None
-        return parse_entry(path, raw)
+        return parse_entry(path, raw, mtime_ns)
 
     def sync(self, within: list[str] | None = None) -> tuple[int, int, int, list[EntryError]]:
         """Pick up new, changed and deleted files; only changed files are parsed again.
@@ -616,7 +634,7 @@ class SearchIndex:
             parsed: list[tuple[str, Entry | EntryError]] = []
             for rel in batch:
                 try:
-                    parsed.append((rel, self._parse(rel)))
+                    parsed.append((rel, self._parse(rel, files[rel][0])))
                 except EntryError as exc:
                     parsed.append((rel, exc))
             with self._write() as conn:
@@ -680,7 +698,7 @@ class SearchIndex:
         for done, rel in enumerate(order, 1):
             mtime, size = files[rel]
             try:
-                entry = self._parse(rel)
+                entry = self._parse(rel, mtime)
                 if entry.slug in seen:
                     raise EntryError(rel, f"duplicate slug {entry.slug!r}: {seen[entry.slug]}")
                 seen[entry.slug] = rel
@@ -710,6 +728,10 @@ class SearchIndex:
             conn.executemany(
                 "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
                 [(i, f, v) for i, r in enumerate(rows, 1) for f, v in r["tags"]],
+            )
+            conn.executemany(
+                "INSERT INTO warning (entry_id, message) VALUES (?, ?)",
+                [(i, m) for i, r in enumerate(rows, 1) for m in r["warnings"]],
             )
             conn.executemany("INSERT INTO problem VALUES (?, ?, ?, ?)", problems)
             conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())

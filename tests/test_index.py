@@ -250,9 +250,19 @@ def test_sync_picks_up_new_changed_deleted_and_broken_files(index, entries_dir):
 def test_a_good_file_that_breaks_leaves_the_index(index, entries_dir):
     write_by_hand(entries_dir / "one.md", "One")
     index.sync()
-    (entries_dir / "one.md").write_text("---\nTitle: One\n---\n")
+    (entries_dir / "one.md").write_bytes("---\nTitle: Caf\xe9\n---\n".encode("latin-1"))
     assert index.sync()[2] == 1
-    assert index.entry_count() == 0 and index.problems()[0][1] == "missing Kind in the header"
+    assert index.entry_count() == 0 and index.problems()[0][1].startswith("not UTF-8 text")
+
+
+def test_a_hand_written_file_s_repairs_are_kept_as_warnings(index, entries_dir):
+    (entries_dir / "one.md").write_text("---\nTitle: One\nDate: 2026-01-02\n---\n\nBody.\n")
+    index.sync()
+    assert index.warnings() == [("one.md", "no Kind: read as a lesson")]
+    (entries_dir / "one.md").write_text("---\nTitle: One\nDate: 2026-01-02\nKind: lesson\n---\n")
+    os.utime(entries_dir / "one.md", ns=(1, 1))  # a new mtime even on coarse clocks
+    index.sync()
+    assert index.warnings() == [] and index.entry_count() == 1
 
 
 def test_duplicate_slugs_are_reported(index, entries_dir):
@@ -278,7 +288,8 @@ def test_sync_if_stale_notices_a_hand_added_file(index, entries_dir):
 def test_rebuild_from_nothing_equals_incremental(tmp_path, index, entries_dir, catalogue):
     (entries_dir / "starter").mkdir()
     write_by_hand(entries_dir / "starter" / "starter-one.md", "A starter lesson", "trust first")
-    (entries_dir / "broken.md").write_bytes(b"")
+    (entries_dir / "broken.md").write_bytes(b"\x00")
+    (entries_dir / "no-header.md").write_text("Only a line of text.\n")
     index.sync()
     index.remove(catalogue[0].slug)
     catalogue[0].path.unlink()
@@ -286,13 +297,14 @@ def test_rebuild_from_nothing_equals_incremental(tmp_path, index, entries_dir, c
     fresh = SearchIndex(tmp_path / "other" / "index.sqlite3", entries_dir)
     progress = []
     problems = fresh.rebuild(lambda done, total: progress.append((done, total)))
-    assert progress[-1] == (6, 6) and [Path(p.path).name for p in problems] == ["broken.md"]
+    assert progress[-1] == (7, 7) and [Path(p.path).name for p in problems] == ["broken.md"]
 
     def key(facts):
         return sorted(facts, key=lambda f: f["slug"])
 
     assert key(fresh.facts()) == key(index.facts())
     assert fresh.problems() == index.problems()
+    assert fresh.warnings() == index.warnings() and len(index.warnings()) == 1
     for q in ("", "trust", "lesson", "price"):
         a, b = fresh.query(q), index.query(q)
         assert (a.total, a.facets) == (b.total, b.facets)

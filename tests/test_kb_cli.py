@@ -25,11 +25,11 @@ def publish(app, title: str, **fields) -> entries.Entry:
 
 @pytest.fixture
 def folder(app) -> Path:
-    """The entries folder with two good entries, one broken file and a stray hidden file."""
+    """The entries folder with two good entries, one unreadable file and a stray hidden file."""
     root = Path(app.config["ENTRIES_DIR"])
     publish(app, "Ask the ones who leave")
     publish(app, "Trust before features", date=datetime.date(2024, 6, 2))
-    (root / "2024" / "2024-01-01-bad-header.md").write_text("---\nTitle Broken\n---\n\nBody\n")
+    (root / "2024" / "2024-01-01-binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     (root / "2024" / ".2024-01-02-half-written.md.tmp").write_text("partial")
     return root
 
@@ -43,10 +43,10 @@ def test_reindex_rebuilds_and_reports_broken_files(app, runner, folder):
     assert result.exit_code == 0, result.output
     assert "Indexed 2 entries from 3 files." in result.output
     assert "1 broken files skipped" in result.output
-    assert "2024/2024-01-01-bad-header.md: bad header line" in result.output
+    assert "2024/2024-01-01-binary.md: binary file" in result.output
     with app.app_context():
         assert service.get_index().query("features").total == 1
-        assert [p for p, _ in service.get_index().problems()] == ["2024/2024-01-01-bad-header.md"]
+        assert [p for p, _ in service.get_index().problems()] == ["2024/2024-01-01-binary.md"]
 
 
 def test_reindex_drops_entries_whose_files_are_gone(app, runner, folder):

@@ -131,11 +131,12 @@ def search(
     )
 
 
-def problems() -> list[tuple[str, str]]:
-    """(path, reason) of every entry file the index had to skip, as of a fresh look."""
+def problems() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(path, reason) of every file the index skipped, and (path, warning) of every repair made
+    reading a hand-written file (SPEC 2.4), as of a fresh look."""
     index = get_index()
     index.sync_if_stale()
-    return index.problems()
+    return index.problems(), index.warnings()
 
 
 # --- a debrief and its deal, through the store ---------------------------------------------------

@@ -169,8 +169,9 @@ def edit_lesson(slug: str):
 @bp.get("/kb/problems")
 @manager_required
 def problems():
-    """Entry files the index skipped, with the reason, so someone can fix them."""
-    return render_template("kb/problems.html", problems=service.problems())
+    """Entry files the index skipped, and repairs made reading others, so someone can fix them."""
+    problems, warnings = service.problems()
+    return render_template("kb/problems.html", problems=problems, warnings=warnings)
 
 
 @bp.get("/kb/export")
@@ -199,6 +200,11 @@ def reindex_command() -> None:
             progress=lambda done, _total: bar.update(done - bar.pos)
         )
     click.echo(f"Indexed {service.get_index().entry_count()} entries from {total} files.")
+    warnings = service.get_index().warnings()
+    if warnings:
+        click.echo(f"{len(warnings)} repairs made reading hand-written files (fix them if wrong):")
+        for path, message in warnings:
+            click.echo(f"  {path}: {message}")
     if problems:
         click.echo(f"{len(problems)} broken files skipped (fix them and run reindex again):")
         for problem in problems:
