@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, redirect, url_for
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from debrief import config, template_cache
+# Flask is imported by create_app, not here: the knowledge-base engine (debrief.files,
+# debrief.entries, debrief.index) is a plain library, usable without the web app.
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, store, security, blueprints, error pages, commands."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from debrief import config, template_cache
+
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -72,7 +78,7 @@ def register_blueprints(app: Flask) -> None:
     @app.get("/")
     def index():
         """Home: a rep's home page, a manager's deals, the sign-in page before."""
-        from flask import g, render_template
+        from flask import g, redirect, render_template, url_for
 
         if g.user is None:
             return redirect(url_for("auth.login"))
