@@ -311,7 +311,7 @@ _MARKDOWN = threading.local()
 
 
 def _markdown() -> markdown.Markdown:
-    """This thread's Markdown converter, reset (building one was ~0.7 ms of each entry page)."""
+    """This thread's Markdown converter, reset (built once per thread: building one is slow)."""
     # One per thread: instances are not thread-safe. No `meta` extension here: the header is
     # already split off, and meta would swallow a first line such as "Note: ...".
     md = getattr(_MARKDOWN, "md", None)
@@ -337,8 +337,9 @@ def render_body(entry: Entry) -> Markup:
     return _render_text(entry.body, entry.kind == "debrief")
 
 
-# Bodies rendered lately, by their text: Markdown and nh3 cost ~1.5 ms of a ~4 ms entry page,
-# and the same entries are opened again and again (SPEC 4). The HTML depends on the text alone.
+# Bodies rendered lately, by their text: Markdown and nh3 are most of an entry page's work, and
+# the same entries are opened again and again. The HTML depends on the text alone, so a changed
+# body is a new key: nothing to invalidate.
 @functools.lru_cache(maxsize=512)
 def _render_text(body: str, buyer_blocks: bool) -> Markup:
     """render_body() of a body text, its buyer blocks quoted or (not a debrief) left as Markdown."""
@@ -451,7 +452,7 @@ def write_entry(
     year_dir = Path(entries_dir) / f"{entry.date.year:04d}"
     base = _stem(entry)
     suffix = entry.slug[len(base) + 1 :] if entry.slug.startswith(f"{base}-") else ""
-    # Only a name of this entry's own form (compiling a pattern per entry cost 0.5 ms).
+    # Only a name of this entry's own form (a digit suffix: no pattern compiled per entry).
     wanted = entry.slug if entry.slug == base or (suffix.isascii() and suffix.isdigit()) else ""
     # A write that may be a retry walks the same names each time: seeded by the name chosen
     # ahead, or by the content when none was (the slug could not be chosen before a disk error).
@@ -798,7 +799,7 @@ def find_entry(entries_dir: Path, slug: str, *, deep: bool = True) -> Path | Non
     def candidates() -> Iterator[Path]:
         yield root / slug[:4] / name  # the year folder first: the common case
         yield root / name
-        # Listing the folder only when needed: it was ~1 ms of each entry page.
+        # The folder is listed only when needed: every entry page looks up its file.
         if root.is_dir():
             for folder in sorted(root.iterdir()):
                 if folder.is_dir() and not folder.name.startswith("."):

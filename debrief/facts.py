@@ -1,7 +1,7 @@
 """An in-memory copy of every entry's header facts: fast filters and facet counts for the index.
 
 Counting facets in SQL costs about a microsecond per matching row and facet; over thousands of
-matches that alone blows the search budget (SPEC 4). Python's Counter over lists indexed by entry
+matches that alone blows the search budget. Python's Counter over lists indexed by entry
 id is several times faster. The copy stays correct cheaply because an index row never changes
 under its id: an update deletes the row and inserts a new one under a new, larger id
 (AUTOINCREMENT), so refreshing means loading the rows above the largest id seen, and a rebuild
@@ -29,7 +29,7 @@ FACT_COLUMNS = (
 class Fact(NamedTuple):
     """The header facts of one indexed entry (lists as tuples: shared, so never mutated)."""
 
-    # A NamedTuple, not a frozen dataclass: 50k of them are built when a process first searches,
+    # A NamedTuple, not a frozen dataclass: one per entry is built when a process first searches,
     # and a frozen dataclass's __init__ is about ten times slower.
     slug: str
     date: str
@@ -109,9 +109,9 @@ def _lists(themes: str, pros: str, reps: str) -> tuple:
 
 _new_tuple = tuple.__new__
 
-# Every row read from SQLite brings new str objects, though 50k entries share a few hundred
+# Every row read from SQLite brings new str objects, though the entries share a few hundred
 # dates, kinds, reps, vendors and outcomes, and a few thousand combinations of codes: one
-# shared copy of each keeps ~20 MB less resident per process at 50k entries.
+# shared copy of each keeps the process's resident memory down (BENCHMARKS.md).
 _SHARED: dict[str | None, str | None] = {}
 _CODE_SETS: dict[tuple, tuple[int, ...]] = {}
 
@@ -137,7 +137,7 @@ def fact_from_row(row: tuple) -> Fact:
             _code(f, v) for f, v in (("kind", kind), ("competitor", competitor), ("rep", rep)) if v
         )
         all_codes = _CODE_SETS[key] = own + codes
-    # tuple.__new__ skips NamedTuple's Python-level __new__: this runs 50k times on a cold start.
+    # tuple.__new__ skips NamedTuple's Python-level __new__: this runs per entry on a cold start.
     return _new_tuple(Fact, (slug, date, kind, rep, competitor, outcome, themes_t, pros_t, reps_t,
                              reasons, trust, deal, all_codes))  # fmt: skip
 
@@ -221,8 +221,8 @@ class FactCache:
                     (self._max_id,),
                 )
                 # Added in place, not to a copy: readers only look up ids of their own snapshot
-                # (nothing iterates this dict; compact() replaces it whole), and copying 50k
-                # entries for each answer cost ~2.5 ms per worker per answer under load.
+                # (nothing iterates this dict; compact() replaces it whole), and copying every
+                # entry's facts for each answer, in every worker, is what this avoids.
                 facts = self._facts
                 for row in rows:
                     facts[row[0]] = fact_from_row(row[1:])

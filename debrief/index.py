@@ -223,7 +223,7 @@ class SearchIndex:
                 self._create_tables(conn)
         if fresh:
             # Filled from the files now: new tables alone would answer every search with nothing
-            # (after an upgrade, until some request happened to sync 50k files on its own path).
+            # (after an upgrade, until some request happened to sync every file on its own path).
             self.rebuild()
 
     def _create_tables(self, conn: sqlite3.Connection) -> None:
@@ -257,7 +257,7 @@ class SearchIndex:
         ).fetchone()
         if old and old[1:] == (*(row[c] for c in _SAME), row["fts_body"]):
             # Exactly what is indexed (a sync and the entry's writer both adding it): the row
-            # keeps its id, so cached rankings need not start over (SPEC 4 throughput).
+            # keeps its id, so cached rankings need not start over.
             return
         if old:
             self._delete_id(conn, old[0])
@@ -308,8 +308,8 @@ class SearchIndex:
 
         The file is written holding the index's write lock, so a check that finds a folder
         changed can wait for the lock and look again (_folders_changed): another worker's answer
-        in flight is then seen as indexed, not as a hand edit to sync (a sync of the current year
-        folder's ~20k files, 0.3-2 s, seen under the SPEC 4 load).
+        in flight is then seen as indexed, not as a hand edit to sync (a sync of the whole current
+        year folder, on the request that noticed it).
         """
         entry = None
         try:
@@ -438,8 +438,8 @@ class SearchIndex:
     ) -> list[tuple]:
         """(values of the columns..., [how many marks lie before the date,] entries) per group.
 
-        For the dashboard (SPEC 4: 200 ms at 50k entries), where a Python pass over 50k facts
-        took seconds. columns are names of COUNT_COLUMNS; reps=None means any rep (an empty list
+        For the dashboard, where a Python pass over every entry's facts is far too slow.
+        columns are names of COUNT_COLUMNS; reps=None means any rep (an empty list
         matches none); dates inclusive. group=False returns the matching rows' values ungrouped
         (no count): when the groups are nearly as many as the rows, SQLite's sort for GROUP BY
         costs more than a Counter over the fetched columns. ids=(low, high): only low < id <= high.
@@ -467,8 +467,8 @@ class SearchIndex:
             where.append(f"rep IN ({', '.join('?' * len(reps))})")
             params.extend(reps)
         groups = ", ".join(str(i) for i in range(1, len(exprs) + 1))
-        # NOT INDEXED: one sequential scan (~10 ms at 50k); through entry_rep or entry_kind the
-        # planner visits rows in index order with a random lookup each, ten times slower. A bare
+        # NOT INDEXED: one sequential scan; through entry_rep or entry_kind the planner visits
+        # rows in index order with a random lookup each, several times slower. A bare
         # count may use the indexes: entry_date covers a date range without reading rows.
         source = "entry NOT INDEXED" if exprs else "entry"
         sql = f"SELECT {', '.join([*exprs, 'count(*)'] if group else exprs)} FROM {source}"
@@ -520,7 +520,7 @@ class SearchIndex:
             with self._lock:
                 # Left in place (moved to most recent): another thread asking for the same
                 # search meanwhile must find it too (taken out, concurrent browse pages each
-                # ranked 50k entries from scratch under the SPEC 4 load).
+                # ranked every entry from scratch).
                 cached = self._rankings.pop(key, None)
                 if cached is not None:
                     self._rankings[key] = cached
@@ -556,7 +556,7 @@ class SearchIndex:
                 page_key = (state[0], match, tuple(ids))
             hits = self._pages.get(page_key)
             if hits is None:
-                # The snippets' FTS pass was ~1.5 ms of a results page (SPEC 4 throughput).
+                # The snippets' FTS pass is a large part of a results page's work.
                 hits = page_hits(conn, ids, match)
                 self._pages.put(page_key, hits)
         return Results(
@@ -592,7 +592,7 @@ class SearchIndex:
         """Pick up new, changed and deleted files; only changed files are parsed again.
 
         `within`: only these folders (relative, with their subfolders), as the cheap staleness
-        check finds them; None or "." is the whole tree (50k files: ~0.6 s).
+        check finds them; None or "." is the whole tree (a stat of every file).
         """
         conn = self._conn()
         scope = None if within is None or "." in within else _outermost(within)
@@ -761,7 +761,7 @@ class SearchIndex:
             changed = self._folders_changed()
             if changed:
                 # Usually one year folder, often just written by another worker whose index row
-                # was not in yet: a sync of that folder alone (not 50k files, ~0.6 s).
+                # was not in yet: a sync of that folder alone, not of every file.
                 self.sync(within=changed)
             elif full_due:
                 threading.Thread(target=self._background_sync, daemon=True).start()
@@ -774,8 +774,8 @@ class SearchIndex:
     def _claim_full_sync(self) -> bool:
         """Whether this process does the periodic full sync now (one process per period).
 
-        Every worker process has its own timer; a full sync costs ~0.6 s of CPU at 50k files,
-        so the time of the last one is kept in the index, and the others skip their turn.
+        Every worker process has its own timer; a full sync stats every file, so the time of
+        the last one is kept in the index, and the others skip their turn.
         """
         now = time.time()
         conn = self._conn()  # autocommit: one statement, and no version bump (rankings stay)

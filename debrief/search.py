@@ -19,7 +19,7 @@ from debrief.facts import FACETS, Fact, Filters, count_codes, facets_from_codes
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 16
 # A query matching more entries than this is ranked by BM25 among its newest RANK_POOL matches
-# (by index order); the total and the facets still count every match. Scoring costs ~1.5 us a
+# (by index order); the total and the facets still count every match. Scoring costs time per
 # row, so this bounds the slowest searches without changing results for ordinary ones.
 RANK_POOL = 1000
 # Private-use characters as highlight marks: they survive HTML escaping and are stripped from
@@ -69,7 +69,7 @@ class Ranking:
     facets: dict[str, list[tuple[str, int]]]
     rest: list[int] | None = None  # matches beyond the ranked pool, sorted on first use
     # Whether rest still needs sorting. Not a reference to the facts: a cached ranking holding
-    # its own snapshot of 50k facts kept one such copy alive per index version (SPEC 4 memory).
+    # its own snapshot of every fact kept one such copy alive per index version (memory).
     unsorted: bool = False
     # What advance() needs to take in entries added later without starting over.
     counts: Counter | None = None  # every facet value's count (facets keeps the top ones)
@@ -224,8 +224,8 @@ def advance(
 ) -> Ranking | None:
     """The ranking after entries `added` (ids above all earlier ones) joined; None: start over.
 
-    Every answer adds an entry, and a ranking computed from scratch costs 30-70 ms at 50k
-    (SPEC 4 wants 200 requests/s): this takes in just the new entries. BM25 scores of the
+    Every answer adds an entry, and a ranking computed from scratch costs a pass over every
+    match: this takes in just the new entries. BM25 scores of the
     earlier matches stay as computed (the corpus statistics moved by a few entries).
     """
     if old.counts is None or (match and old.scores is None):
@@ -233,7 +233,7 @@ def advance(
     fresh = filters.select(added, facts)
     if match and fresh:
         # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
-        # testing the whole match set against a list (~3 ms a search under load at 50k).
+        # testing the whole match set against a list.
         rows = conn.execute(
             f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND rowid >= ?", (match, min(fresh))
         )
@@ -242,7 +242,7 @@ def advance(
         fresh = [i for i in fresh if i in new_scores]
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking
-        # stands as it was (re-sorting a 1,000-entry pool cost ~1 ms per search under load).
+        # stands as it was (no re-sorting of its pool on every search after every answer).
         return old
     counts = old.counts + count_codes([facts[i] for i in fresh])
     if not match:
