@@ -1,19 +1,18 @@
 """The manager's dashboard: entry numbers from SQL aggregates, the funnel from the store.
 
-The entry side is five GROUP BY queries over the index (SearchIndex.count_by), each one scan of
+The entry side is a few GROUP BY queries over the index (SearchIndex.count_by), each one scan of
 the entry table returning at most a few thousand groups; the Python passes of stats.py run only
-over those. Before, a Python pass over 50k entry facts cost 2-3 s on the first view (SPEC 4:
-200 ms). Each computed dashboard is still kept per app and per filters, and recomputed as soon as
-the data changes: the key holds every source table's change counter and the index files' size
-and mtime (every index write commits to its WAL file). The raw entry counts and the funnel's
-counts are also saved for the next process (entry_counts.py, funnel_counts.py).
+over those (a Python pass over every entry's facts is far too slow for a first view). Each
+computed dashboard is kept per app and per filters, and recomputed as soon as the data changes:
+the key holds every source table's change counter and the knowledge base's version
+(SearchIndex.version, bumped by every index write in any process). The raw entry counts and the
+funnel's counts are also saved for the next process (entry_counts.py, funnel_counts.py).
 bench/dashboard.py measures it.
 """
 
 from __future__ import annotations
 
 import datetime
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -95,21 +94,13 @@ def default_filters(
 
 SOURCES = ("users", "deals", "invitations", "themes")
 CACHE_SIZE = 32  # filter combinations kept per app
-CACHE_AGE = 300.0  # seconds: a safety net should two index writes leave identical file stamps
 _cache_lock = threading.Lock()
 
 
 def _data_stamp(store: Store) -> tuple:
-    """Something that changes whenever any data the dashboard reads changes, in any process."""
-    db_path = str(kb.get_index().db_path)
-    files = []
-    for path in (db_path, db_path + "-wal"):
-        try:
-            st = os.stat(path)
-            files.append((st.st_ino, st.st_size, st.st_mtime_ns))
-        except OSError:
-            files.append(None)
-    return (*(store.table(name).version() for name in SOURCES), *files)
+    """Something that changes whenever any data the dashboard reads changes, in any process:
+    each source table's change counter and the knowledge base's version."""
+    return (*(store.table(name).version() for name in SOURCES), kb.get_index().version())
 
 
 def build(store: Store, filters: stats.Filters) -> Dashboard:
@@ -120,7 +111,7 @@ def build(store: Store, filters: stats.Filters) -> Dashboard:
     now = time.monotonic()
     with _cache_lock:
         hit = cache.get(key)
-        if hit and hit[0] == stamp and now - hit[1] < CACHE_AGE:
+        if hit and hit[0] == stamp:  # exact counters: no age limit needed as a safety net
             return hit[2]
     board = compute(store, filters)
     with _cache_lock:
