@@ -160,9 +160,11 @@ class SearchIndex:
         # (generation, match, ids) -> the page's Hits. An entry id is never reused (an edit gets
         # a new one), so a page of ids always shows the same rows and snippets.
         self._pages = LRU(CACHE_SIZE * 4)
+        # The clock of the staleness check; replaceable, so a test can let time pass at once.
+        self.clock: Callable[[], float] = time.monotonic
         self._checked_at = float("-inf")
         # Start by trusting folder mtimes: a full stat of every file waits for the first period.
-        self._full_sync_at = time.monotonic()
+        self._full_sync_at = self.clock()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._ensure_schema()
 
@@ -675,7 +677,7 @@ class SearchIndex:
             )
         if scope is None:
             with self._lock:
-                self._full_sync_at = time.monotonic()
+                self._full_sync_at = self.clock()
         return added, changed, removed, self._problem_errors()
 
     def path_of(self, slug: str) -> Path | None:
@@ -742,7 +744,7 @@ class SearchIndex:
             conn.executemany("INSERT INTO problem VALUES (?, ?, ?, ?)", problems)
             conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())
         with self._lock:
-            self._full_sync_at = time.monotonic()
+            self._full_sync_at = self.clock()
         return self._problem_errors()
 
     def sync_if_stale(self, max_age: float = 2.0) -> None:
@@ -753,7 +755,7 @@ class SearchIndex:
         folder, so a full sync also runs every FULL_SYNC_EVERY seconds, in a background thread,
         never on the request that notices it is due.
         """
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if now - self._checked_at < max_age:
                 return
