@@ -577,34 +577,43 @@ def _read_block(lines: list[str], first: int) -> tuple[dict[str, str], list[str]
 def split_header(text: str) -> tuple[dict[str, str], str, list[str]] | None:
     """(meta, body, warnings) of a file with a header; None when it has none."""
     lines = text.split("\n")
-    if lines and BEGIN_RE.match(lines[0]):
-        end = next((i for i in range(1, len(lines)) if END_RE.match(lines[i])), None)
-        warnings = []
-        if end is None:  # never closed: the header is what comes before the first blank line
-            end = next((i for i in range(1, len(lines)) if not lines[i].strip()), len(lines))
-            rest = lines[end:]
-            warnings.append("header not closed by a --- line")
-        else:
-            rest = lines[end + 1 :]
-        meta, kept, bad = _read_block(lines[1:end], 2)
-        if not meta:
-            return None  # a rule or a setext heading at the top, not a header
-        if rest and not rest[0].strip():
-            rest = rest[1:]  # the blank line that separates header and body
-        body = "\n".join(rest)
-        if kept:
-            body = "\n".join(kept) + "\n\n" + body
-        return meta, body, warnings + bad
+    if BEGIN_RE.match(lines[0]):
+        return _dashed_header(lines)
     # Python-Markdown's meta also reads a header with no --- lines: only of our own keys here,
     # so that a note starting "Note: call them back" stays a note.
-    first = META_RE.match(lines[0]) if lines else None
+    first = META_RE.match(lines[0])
     if first is None or first.group("key").lower() not in READ_KEYS:
         return None
     end = next((i for i, line in enumerate(lines) if not META_RE.match(line)
                 and not META_MORE_RE.match(line)), len(lines))  # fmt: skip
     meta, _, _ = _read_block(lines[:end], 1)
-    rest = lines[end + 1 :] if end < len(lines) and not lines[end].strip() else lines[end:]
-    return meta, "\n".join(rest), []
+    return meta, _after_header(lines[end:]), []
+
+
+def _dashed_header(lines: list[str]) -> tuple[dict[str, str], str, list[str]] | None:
+    """split_header() of a file whose first line is ---."""
+    end = next((i for i in range(1, len(lines)) if END_RE.match(lines[i])), None)
+    warnings = []
+    if end is None:  # never closed: the header is what comes before the first blank line
+        end = next((i for i in range(1, len(lines)) if not lines[i].strip()), len(lines))
+        rest = lines[end:]
+        warnings.append("header not closed by a --- line")
+    else:
+        rest = lines[end + 1 :]
+    meta, kept, bad = _read_block(lines[1:end], 2)
+    if not meta:
+        return None  # a rule or a setext heading at the top, not a header
+    body = _after_header(rest)
+    if kept:
+        body = "\n".join(kept) + "\n\n" + body
+    return meta, body, warnings + bad
+
+
+def _after_header(rest: list[str]) -> str:
+    """The body: the lines after the header, less the blank line that separates them."""
+    if rest and not rest[0].strip():
+        rest = rest[1:]
+    return "\n".join(rest)
 
 
 def first_heading(body: str) -> str:
@@ -680,6 +689,26 @@ def _date(path: Path, value: str, mtime_ns: int | None) -> tuple[datetime.date, 
     return date, f"{said}: dated {date.isoformat()}, {where}"
 
 
+def _title(value: str, body: str, path: Path) -> tuple[str, str | None]:
+    """(title, warning): the Title, else the body's first heading, else the file name's words."""
+    title = clean_header_value(value)
+    if title:
+        return title, None
+    heading = first_heading(body)
+    return heading or name_title(path), (
+        f"no Title: {'its first heading' if heading else 'its file name'} is its title"
+    )
+
+
+def _kind(value: str) -> tuple[str, str | None]:
+    """(kind, warning): the Kind, else a lesson."""
+    kind = value.strip().lower()
+    if kind in KINDS:
+        return kind, None
+    said = f"Kind {value.strip()[:30]!r} is not {' or '.join(KINDS)}" if kind else "no Kind"
+    return "lesson", f"{said}: read as a lesson"
+
+
 def _deal(value: str) -> tuple[int | None, str | None, str | None]:
     """(Debrief deal number, reference text, warning) from a Deal value."""
     value = clean_header_value(value)
@@ -714,19 +743,10 @@ def parse_entry(path: Path, raw: bytes, mtime_ns: int | None = None) -> Entry:
     meta, body, warnings = found if found is not None else ({}, text, [])
     if not text.strip():
         warnings.append("empty file: only its name is searchable")
-    title = clean_header_value(meta.get("title", ""))
-    if not title:
-        heading = first_heading(body)
-        title = heading or name_title(path)
-        if found is not None:
-            warnings.append(f"no Title: {'its first heading' if heading else 'its file name'}"
-                            " is its title")  # fmt: skip
-    kind = meta.get("kind", "").strip().lower()
-    if kind not in KINDS:
-        if found is not None:
-            said = f"Kind {meta['kind'][:30]!r} is not {' or '.join(KINDS)}" if kind else "no Kind"
-            warnings.append(f"{said}: read as a lesson")
-        kind = "lesson"
+    title, repair_title = _title(meta.get("title", ""), body, path)
+    kind, repair_kind = _kind(meta.get("kind", ""))
+    if found is not None:
+        warnings += [w for w in (repair_title, repair_kind) if w]
     date, repair = _date(path, meta.get("date", ""), mtime_ns)
     if found is None:
         warnings.insert(0, f"no header: read as a lesson titled {title[:60]!r}, "
