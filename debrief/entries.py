@@ -21,6 +21,7 @@ import nh3
 from markdown.extensions.meta import END_RE, MetaPreprocessor
 from markupsafe import Markup, escape
 
+from debrief import i18n
 from debrief import text as text_rule
 
 KINDS = ("debrief", "lesson")
@@ -52,6 +53,8 @@ class Entry:
     rep_reasons: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     trust: int | None = None
+    # The language a buyer answered in (a BCP 47 tag), when not English: header `Language: de`.
+    language: str | None = None
     slug: str = ""
     path: Path | None = None
 
@@ -168,7 +171,23 @@ def normalized(entry: Entry) -> Entry:
         rep_reasons=_slug_list(entry.rep_reasons),
         themes=_slug_list(entry.themes),
         trust=int(entry.trust) if entry.trust is not None else None,
+        language=_language(entry.language),
     )
+
+
+def _language(tag: object) -> str | None:
+    """A written Language header: a well-formed tag (LanguageError, a ValueError, if not);
+    English, the team's own language, is left out."""
+    tag = i18n.normalize(tag)
+    return tag if tag != i18n.ENGLISH else None
+
+
+def _read_language(tag: str | None) -> str | None:
+    """A read Language header: lenient, a hand-typed tag that is not one is ignored."""
+    try:
+        return _language(tag)
+    except i18n.LanguageError:
+        return None
 
 
 # --- buyer blocks ---------------------------------------------------------------------------
@@ -369,6 +388,7 @@ def _header(entry: Entry) -> str:
         "Rep-Reasons": ", ".join(entry.rep_reasons),
         "Themes": ", ".join(entry.themes),
         "Trust": entry.trust,
+        "Language": entry.language,
     }
     lines = [f"{key}: {value}" for key, value in values.items() if value not in (None, "")]
     return "---\n" + "\n".join(lines) + "\n---\n"
@@ -636,6 +656,7 @@ def _entry_from_meta(path: Path, meta: dict[str, str], body: str) -> Entry:
         rep_reasons=_slug_list(meta.get("rep-reasons", "")),
         themes=_slug_list(meta.get("themes", "")),
         trust=numbers["trust"],
+        language=_read_language(meta.get("language")),
         slug=path.stem,
         path=path,
     )
