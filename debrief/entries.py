@@ -472,16 +472,17 @@ def _stem(entry: Entry) -> str:
 SLUG_IN_ORDER = 9
 
 
-def _slugs(base: str, first: str = "") -> Iterator[str]:
+def _slugs(base: str, first: str = "", seed: str = "") -> Iterator[str]:
     """Candidate stems in the order they are tried: `first` if given, base, base-2 ... base-9,
     then base-<random number> (a wide range: one or two tries find a free one).
 
-    With `first` (a name chosen ahead and stored, e.g. an answer's entry_slug) the random numbers
-    are drawn from a sequence seeded by it: every try of that one entry's write (the request, its
-    retry, a repair after a kill) walks the same names, so an earlier copy written under one of
-    them is found (write_entry with `same`) and never written again under another.
+    With a `seed` (the name chosen ahead and stored, e.g. an answer's entry_slug, else the
+    entry's content) the random numbers are drawn from a sequence seeded by it: every try of that
+    one entry's write (the request, its retry, a repair after a kill) walks the same names, so an
+    earlier copy written under one of them is found (write_entry with `same`) and never written
+    again under another.
     """
-    draw = random.Random(first).randrange if first else secrets.randbelow
+    draw = random.Random(seed).randrange if seed else secrets.randbelow
     if first:
         yield first
     for n in range(1, 10_000):
@@ -523,15 +524,18 @@ def write_entry(
     suffix = entry.slug[len(base) + 1 :] if entry.slug.startswith(f"{base}-") else ""
     # Only a name of this entry's own form (compiling a pattern per entry cost 0.5 ms).
     wanted = entry.slug if entry.slug == base or (suffix.isascii() and suffix.isdigit()) else ""
+    # A write that may be a retry walks the same names each time: seeded by the name chosen
+    # ahead, or by the content when none was (the slug could not be chosen before a disk error).
+    seed = wanted or (f"{entry.deal}\n{entry.title}\n{entry.body}" if same else "")
     if same is not None:
-        found = _written_already(entries_dir, base, wanted, same)
+        found = _written_already(entries_dir, _slugs(base, wanted, seed), same)
         if found is not None:
             return found
     year_dir.mkdir(parents=True, exist_ok=True)
     data = _serialize(entry)
     tmp = _write_tmp(year_dir, base, data)
     try:
-        for slug in _slugs(base, wanted):
+        for slug in _slugs(base, wanted, seed):
             if _slug_taken(entries_dir, slug):
                 continue
             target = year_dir / f"{slug}.md"
@@ -554,16 +558,16 @@ def write_entry(
 
 
 def _written_already(
-    entries_dir: Path, base: str, wanted: str, same: Callable[[Entry], bool]
+    entries_dir: Path, slugs: Iterator[str], same: Callable[[Entry], bool]
 ) -> Entry | None:
     """The entry among the files this one could have been written to for which same() is true.
 
-    Names are given in order (the wanted one, then base, base-2, ...): an earlier write of this
-    entry took one of the taken names before the first free one. A wanted name that is still
-    free ends the look at once: every try writes there first when it can, so no try came before
-    (this spares each answer's first write reading the day's other debriefs).
+    `slugs` are the names in the order every try walks them (the wanted one, then base,
+    base-2, ...): an earlier write of this entry took one of the taken names before the first
+    free one. A free name ends the look at once: every try writes at the first free name, so
+    no try came before (this spares each answer's first write reading the day's other debriefs).
     """
-    for slug in _slugs(base, wanted):
+    for slug in slugs:
         path = find_entry(entries_dir, slug, deep=False)
         if path is None:
             return None

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from debrief import create_app
 from debrief.auth import users
 from debrief.store import Store
+from debrief.survey import notices
 
 # Property tests check behaviour, not speed: on a busy 2-core machine (CI shares it) generating
 # or running an example can take longer than Hypothesis' defaults, which then fail the test.
@@ -184,6 +185,9 @@ def smtp_server():
     """A plain SMTP server on 127.0.0.1: (port, handler)."""
     controller, handler = run_smtp_server()
     yield controller.port, handler
+    # A rep's notice still queued (sent after the response, by the notices thread) would meet a
+    # stopped server, and the connection it leaves fails a later test as a ResourceWarning.
+    notices.wait()
     controller.stop()
 
 

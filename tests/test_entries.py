@@ -177,6 +177,24 @@ def test_a_retried_write_finds_its_copy_under_a_random_name(tmp_path):
     assert copies == [first.path]
 
 
+def test_a_retried_write_without_a_chosen_name_finds_its_copy_too(tmp_path):
+    # An answer stored without a slug (free_slug failed on a disk error): each try of its entry
+    # (the repair at each start) must still walk the same names, or a copy written under a
+    # random one by a try killed before recording it is written again.
+    for n in range(9):
+        write_entry(tmp_path, lesson(body=f"another entry {n}"))
+    mine = lesson(body="an answer whose name was never chosen")
+
+    def same(found: Entry) -> bool:
+        return found.body == mine.body
+
+    first = write_entry(tmp_path, mine, same)
+    for _ in range(5):
+        assert write_entry(tmp_path, mine, same).slug == first.slug
+    copies = [p for p in (tmp_path / "2026").glob("*.md") if mine.body in p.read_text()]
+    assert copies == [first.path]
+
+
 def test_concurrent_writers_never_share_a_file(tmp_path):
     results = []
 

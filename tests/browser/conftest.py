@@ -157,6 +157,13 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def check_page(page, axe_source: str, tmp_path: Path, name: str) -> None:
+    """A screenshot to look at; no serious or critical axe violation; no sideways scrolling."""
+    screenshot(page, tmp_path, name)
+    assert axe_violations(page, axe_source) == [], name
+    assert page_width(page) <= page.viewport_size["width"], (name, overflowing(page))
+
+
 def sign_in(page, url: str, email_address: str, then: str = "") -> None:
     """Sign in through the form, as a person does; land on `then` when given (a rep's / is home)."""
     from conftest import PASSWORD

@@ -12,15 +12,7 @@ from dataclasses import dataclass
 import pytest
 from world import build, open_link
 
-from browser.conftest import (
-    DESKTOP,
-    PHONE,
-    axe_violations,
-    overflowing,
-    page_width,
-    screenshot,
-    sign_in,
-)
+from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from debrief.deals import invitations
 from debrief.store import get_store
 from debrief.survey import service
@@ -58,8 +50,10 @@ def populate(app) -> Site:
              "would_change": "A pilot.", "trust": 2, "attribution": "anonymous",
              "may_contact": False},
         )  # fmt: skip
-        deal = store.table("deals").get(world.deal_b)
-        expired = invitations.create_invitation(store, deal, -1)
+        # A deal of its own: create_invitation returns a deal's existing invitation.
+        deal = {**store.table("deals").get(world.deal_b), "company": "Lapsed Ltd"}
+        deal_id = store.table("deals").insert({k: v for k, v in deal.items() if k != "id"})
+        expired = invitations.create_invitation(store, store.table("deals").get(deal_id), -1)
         expired_token = invitations.issue_token(store, expired["id"])
     return Site(
         world.deal_a, answer["entry_slug"], world.theme, world.token_b, thanks_token, expired_token
@@ -125,9 +119,7 @@ def test_no_serious_or_critical_axe_violation(
     if who:
         sign_in(page, url, who)
     response = page.goto(url + path.format(**vars(site)))
-    assert response.status in (200, 410), (name, response.status)
+    assert response.status == (410 if name == "expired" else 200), (name, response.status)
     if name == "thanks":
         answer_in_browser(page)
-    screenshot(page, tmp_path, f"axe-{name}-{viewport['width']}px")
-    assert axe_violations(page, axe_source) == [], name
-    assert page_width(page) <= viewport["width"], overflowing(page)
+    check_page(page, axe_source, tmp_path, f"axe-{name}-{viewport['width']}px")

@@ -7,15 +7,7 @@ import re
 
 import pytest
 
-from browser.conftest import (
-    DESKTOP,
-    PHONE,
-    axe_violations,
-    overflowing,
-    page_width,
-    screenshot,
-    sign_in,
-)
+from browser.conftest import DESKTOP, PHONE, check_page, screenshot, sign_in
 from debrief import entries
 from debrief.kb import service
 
@@ -64,8 +56,7 @@ def test_a_rep_finds_an_entry_and_writes_a_lesson(live_server, new_page, axe_sou
     hits = page.locator("ol.hits h3").all_inner_texts()
     assert sorted(hits) == ["Northwind went with Acme", "Price per seat, said early"]
     assert page.locator("ol.hits mark").count() >= 2
-    screenshot(page, tmp_path, "kb-search")
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, "kb-search")
 
     # Narrow by the competitor facet, then remove the filter again.
     page.locator("aside.facets").get_by_role("link", name="acme").click()
@@ -80,8 +71,7 @@ def test_a_rep_finds_an_entry_and_writes_a_lesson(live_server, new_page, axe_sou
     page.wait_for_url(re.compile(r"/kb/2024-05-03-northwind-went-with-acme$"))
     assert page.locator("code.language-buyer").inner_text().endswith("<b>honest</b>")
     assert page.locator(".entry-body b").count() == 0
-    screenshot(page, tmp_path, "kb-entry")
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, "kb-entry")
     page.locator("dl.facts").get_by_role("link", name="Price").click()
     page.wait_for_url(re.compile(r"/kb\?reason=price$"))
     assert page.locator("ol.hits h3").all_inner_texts() == ["Northwind went with Acme"]
@@ -95,8 +85,7 @@ def test_a_rep_finds_an_entry_and_writes_a_lesson(live_server, new_page, axe_sou
     assert preview.locator("strong").inner_text() == "per seat"
     assert preview.locator("li").all_inner_texts() == ["say it early", "in writing"]
     assert page.get_by_label("Title").input_value() == "Name the seat price first"
-    screenshot(page, tmp_path, "kb-lesson-preview")
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, "kb-lesson-preview")
     page.get_by_role("button", name="Save lesson").click()
     page.wait_for_url(re.compile(r"/kb/\d{4}-\d{2}-\d{2}-name-the-seat-price-first$"))
     assert page.get_by_role("heading", level=1).inner_text() == "Name the seat price first"
@@ -107,16 +96,14 @@ def test_a_rep_finds_an_entry_and_writes_a_lesson(live_server, new_page, axe_sou
     assert "Name the seat price first" in page.locator("ol.hits h3").all_inner_texts()
 
 
-def test_kb_pages_fit_a_phone(live_server, new_page, tmp_path):
+def test_kb_pages_fit_a_phone(live_server, new_page, axe_source, tmp_path):
     url, app = live_server.url, live_server.app
     seed(app)
     page = new_page(PHONE)
     sign_in(page, url, "rep@example.test", then="/kb")
     for path in ("/kb?q=seat", "/kb/2024-05-04-globex-chose-initech", "/kb/lessons/new"):
         page.goto(url + path)
-        name = "phone-" + re.sub(r"\W+", "-", path).strip("-")
-        screenshot(page, tmp_path, name)
-        assert page_width(page) <= PHONE["width"], (path, overflowing(page))
+        check_page(page, axe_source, tmp_path, "phone-" + re.sub(r"\W+", "-", path).strip("-"))
 
 
 def test_an_anonymous_debrief_shows_its_deal_to_its_rep_and_nothing_to_another_rep(
@@ -158,9 +145,7 @@ def test_an_anonymous_debrief_shows_its_deal_to_its_rep_and_nothing_to_another_r
             assert page.locator("code.language-buyer").count() == 1
             assert (page.locator(f'a[href="/deals/{deal_id}"]').count() == 1) is knows
             assert (page.locator(f'a[href="/kb/{lesson.slug}"]').count() == 1) is knows
-            assert page_width(page) <= viewport["width"], overflowing(page)
-            screenshot(page, tmp_path, f"anonymous-debrief-{who.split('@')[0]}-{size}")
-            assert axe_violations(page, axe_source) == []
+            check_page(page, axe_source, tmp_path, f"anonymous-debrief-{who.split('@')[0]}-{size}")
             page.goto(f"{url}/kb/{lesson.slug}")
             assert (page.locator(f'a[href="/kb/{debrief.slug}"]').count() == 1) is knows
             screenshot(page, tmp_path, f"lesson-of-anonymous-{who.split('@')[0]}-{size}")

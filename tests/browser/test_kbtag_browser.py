@@ -8,15 +8,7 @@ import re
 
 import pytest
 
-from browser.conftest import (
-    DESKTOP,
-    PHONE,
-    axe_violations,
-    overflowing,
-    page_width,
-    screenshot,
-    sign_in,
-)
+from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from debrief import entries
 from debrief.kb import service
 from debrief.store import get_store
@@ -72,13 +64,6 @@ def file_themes(app, slug: str) -> list[str]:
         return entries.read_entry(entries.find_entry(service.entries_dir(), slug)).themes
 
 
-def check(page, axe_source: str, tmp_path, name: str, width: int) -> None:
-    """No serious or critical axe violation, nothing wider than the screen; a screenshot."""
-    screenshot(page, tmp_path, f"{name}-{width}")
-    assert axe_violations(page, axe_source) == [], name
-    assert page_width(page) <= width, (name, overflowing(page))
-
-
 def visible(page) -> str:
     """The page's text as read."""
     return page.locator("body").inner_text()
@@ -97,7 +82,7 @@ def test_a_manager_tags_from_results_entry_pages_and_a_whole_search(
     text = visible(page)
     assert "Rivalry CRM" in text and "rivalry-crm" not in text
     assert "In the buyer's words — The onboarding plan" in text  # the heading kept apart
-    check(page, axe_source, tmp_path, "kb-results", width)
+    check_page(page, axe_source, tmp_path, f"kb-results-{width}")
 
     # Tag one result: it comes back to the same search, at that result.
     first = hits.first
@@ -111,7 +96,7 @@ def test_a_manager_tags_from_results_entry_pages_and_a_whole_search(
     style = tag.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).textDecorationLine]")
     assert style == [ACCENT, "underline"]
     assert file_themes(app, slugs[title]) == ["price-pressure"]
-    check(page, axe_source, tmp_path, "kb-result-tagged", width)
+    check_page(page, axe_source, tmp_path, f"kb-result-tagged-{width}")
 
     # Untag it again from the result.
     page.locator("#hit-1").get_by_role(
@@ -135,7 +120,7 @@ def test_a_manager_tags_from_results_entry_pages_and_a_whole_search(
     # The deal's number is a link to the deal for a manager.
     assert facts.get_by_role("link", name=re.compile(r"^#\d+$")).get_attribute("href") == "/deals/1"
     assert file_themes(app, slugs[title]) == ["onboarding"]
-    check(page, axe_source, tmp_path, "kb-entry-tagged", width)
+    check_page(page, axe_source, tmp_path, f"kb-entry-tagged-{width}")
 
     # Tag all the results of the search at once (every page), back on the same search.
     page.goto(f"{url}/kb?q=onboarding&kind=debrief")
@@ -148,7 +133,7 @@ def test_a_manager_tags_from_results_entry_pages_and_a_whole_search(
     debriefs = [s for t, s in slugs.items() if t != "Show the onboarding plan first"]
     assert all("price-pressure" in file_themes(app, s) for s in debriefs)
     assert "price-pressure" not in file_themes(app, slugs["Show the onboarding plan first"])
-    check(page, axe_source, tmp_path, "kb-tagged-all", width)
+    check_page(page, axe_source, tmp_path, f"kb-tagged-all-{width}")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
@@ -164,9 +149,9 @@ def test_a_rep_sees_themes_as_links_and_no_controls(
     assert page.locator("ol.hits a.tag", has_text="Onboarding").count() == 1
     assert page.locator("main form[method=post]").count() == 0
     assert page.get_by_text("Tag all").count() == 0
-    check(page, axe_source, tmp_path, "kb-results-rep", width)
+    check_page(page, axe_source, tmp_path, f"kb-results-rep-{width}")
     page.goto(f"{url}/kb/{slugs['Onboarding took too long']}")
     assert page.locator("dl.facts").get_by_role("link", name="Onboarding").count() == 1
     assert page.locator("main form[method=post]").count() == 0
     assert page.get_by_role("link", name=re.compile(r"^#\d+$")).count() == 0  # not their deal
-    check(page, axe_source, tmp_path, "kb-entry-rep", width)
+    check_page(page, axe_source, tmp_path, f"kb-entry-rep-{width}")

@@ -6,15 +6,7 @@ import datetime
 
 import pytest
 
-from browser.conftest import (
-    DESKTOP,
-    PHONE,
-    axe_violations,
-    overflowing,
-    page_width,
-    screenshot,
-    sign_in,
-)
+from browser.conftest import DESKTOP, PHONE, check_page, screenshot, sign_in
 from debrief import entries
 from debrief.kb import service
 from debrief.taxonomy import REASONS
@@ -52,8 +44,6 @@ def test_kb_shows_results_first_and_the_facets_after_or_beside_them(
     page = new_page(viewport)
     sign_in(page, live_server.url, "rep@example.test")
     page.goto(f"{live_server.url}/kb")
-    name = f"{viewport['width']}px"
-    screenshot(page, tmp_path, f"kb-{name}")
     first_hit, facets = box(page, ".hit"), box(page, "aside.facets")
     # Results come first in the page's order too (screen readers, keyboard).
     order = page.evaluate(
@@ -71,8 +61,7 @@ def test_kb_shows_results_first_and_the_facets_after_or_beside_them(
     else:
         assert abs(facets["y"] - first_hit["y"]) < 100 and facets["x"] > first_hit["x"]  # beside
         assert page.get_by_role("link", name="Narrow the results").is_hidden()
-    assert page_width(page) <= viewport["width"], overflowing(page)
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, f"kb-{viewport['width']}px")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
@@ -91,9 +80,7 @@ def test_people_deactivate_and_reset_are_in_reach(
         assert found["x"] >= 0 and found["x"] + found["width"] <= viewport["width"], found
     reset.click()
     page.locator("details[open] input[type=password]").first.wait_for()
-    screenshot(page, tmp_path, f"people-reset-{name}")
-    assert page_width(page) <= viewport["width"], overflowing(page)
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, f"people-reset-{name}")
     deactivate.click()
     page.wait_for_load_state()
     assert page.get_by_role("button", name="Reactivate rep@example.test").is_visible()

@@ -6,10 +6,9 @@ import datetime
 import re
 
 import pytest
-from conftest import PASSWORD
 from world import deal_record, open_link, page_token
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from debrief import entries
 from debrief.auth import users
 from debrief.kb import service
@@ -50,13 +49,6 @@ def seed(app) -> int:
     return deal_id
 
 
-def check(page, axe_source: str, tmp_path, name: str, width: int) -> None:
-    """No sideways scrolling, no serious axe violation; a screenshot to look at."""
-    screenshot(page, tmp_path, f"{name}-{width}")
-    assert page_width(page) <= width, overflowing(page)
-    assert axe_violations(page, axe_source) == []
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
 def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
     live_server, new_page, axe_source, tmp_path, viewport
@@ -65,10 +57,7 @@ def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
     deal_id = seed(app)
     width = viewport["width"]
     page = new_page(viewport)
-    page.goto(f"{url}/login")
-    page.get_by_label("Email").fill("rep@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
+    sign_in(page, url, "rep@example.test")
     page.wait_for_url(f"{url}/")
 
     # Home: the new answer, and the deal waiting for the rep's lesson.
@@ -78,7 +67,7 @@ def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
     assert to_write.get_by_role("link", name="Alphacorp", exact=True).is_visible()
     waiting = page.locator("section[aria-labelledby=waiting-h]")
     assert waiting.get_by_role("link", name="Betaco", exact=True).is_visible()
-    check(page, axe_source, tmp_path, "home", width)
+    check_page(page, axe_source, tmp_path, f"home-{width}")
 
     # The deal: the buyer's answer, and what the team learned about Rivalsoft and price.
     new.get_by_role("link", name="Alphacorp", exact=True).click()
@@ -86,21 +75,21 @@ def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
     learned = page.locator("section[aria-labelledby=learned-h]")
     assert learned.get_by_role("link", name="Rivalsoft wins on the first price").is_visible()
     assert "Shares: Rivalsoft, Price" in learned.inner_text()
-    check(page, axe_source, tmp_path, "deal", width)
+    check_page(page, axe_source, tmp_path, f"deal-{width}")
 
     # Write a lesson about this deal: the form is tied to it; saving comes back to the deal.
     page.get_by_role("link", name="Write a lesson about this deal").click()
     page.wait_for_url(re.compile(rf"/kb/lessons/new\?deal={deal_id}$"))
     assert page.get_by_role("heading", name="Write a lesson about Alphacorp").is_visible()
     assert page.get_by_label("Deal").input_value() == str(deal_id)
-    check(page, axe_source, tmp_path, "lesson-form", width)
+    check_page(page, axe_source, tmp_path, f"lesson-form-{width}")
     page.get_by_label("Title").fill("Say the seat price before the demo")
     page.get_by_label("Lesson").fill("They compared **per seat**. Next time: price first.")
     page.get_by_role("button", name="Save lesson").click()
     page.wait_for_url(f"{url}/deals/{deal_id}")
     lessons = page.locator("section[aria-labelledby=lessons-h]")
     assert lessons.get_by_role("link", name="Say the seat price before the demo").is_visible()
-    check(page, axe_source, tmp_path, "deal-with-lesson", width)
+    check_page(page, axe_source, tmp_path, f"deal-with-lesson-{width}")
 
     # Home again: the answer is still new in this visit; no lesson is owed any more.
     page.get_by_role("link", name="Debrief", exact=True).click()
@@ -111,11 +100,7 @@ def test_a_rep_sees_the_answer_at_home_and_writes_a_lesson_about_the_deal(
 
     # A manager opens the same deal: the rep's lesson is listed, and they may write one too.
     page.get_by_role("button", name="Sign out").click()
-    page.goto(f"{url}/login?next=/deals/{deal_id}")
-    page.get_by_label("Email").fill("boss@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url(f"{url}/deals/{deal_id}")
+    sign_in(page, url, "boss@example.test", then=f"/deals/{deal_id}")
     assert lessons.get_by_role("link", name="Say the seat price before the demo").is_visible()
     assert page.get_by_role("link", name="Write a lesson about this deal").is_visible()
-    check(page, axe_source, tmp_path, "deal-manager", width)
+    check_page(page, axe_source, tmp_path, f"deal-manager-{width}")

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
 
-from browser.conftest import DESKTOP, PHONE, axe_violations, overflowing, page_width, screenshot
+from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from debrief.auth import users
 from debrief.store import get_store
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/i16-digest")
 
 
 def wants_digest(app, email: str) -> bool:
@@ -25,16 +22,11 @@ def wants_digest(app, email: str) -> bool:
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 @pytest.mark.parametrize("email", ["rep@example.test", "boss@example.test"])
 def test_settings_turn_the_weekly_digest_off_and_on(
-    live_server, new_page, axe_source, tmp_path, monkeypatch, viewport, email
+    live_server, new_page, axe_source, tmp_path, viewport, email
 ):
     url, app = live_server.url, live_server.app
-    monkeypatch.setenv("DEBRIEF_SCREENSHOTS", str(SHOTS))
     page = new_page(viewport)
-    page.goto(f"{url}/login?next=/deals")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url(re.compile(r"/deals$"))
+    sign_in(page, url, email, then="/deals")
 
     # Reached from the menu, beside Sign out.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
@@ -46,9 +38,7 @@ def test_settings_turn_the_weekly_digest_off_and_on(
     assert hint.startswith(f"Once a week, by mail to {email}")
     assert page.get_by_role("link", name="Settings").get_attribute("aria-current") == "page"
     name = f"settings-{email.split('@')[0]}-{viewport['width']}"
-    screenshot(page, tmp_path, name)
-    assert page_width(page) <= viewport["width"], overflowing(page)
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, name)
 
     box.uncheck()
     page.get_by_role("button", name="Save settings").click()
@@ -56,8 +46,7 @@ def test_settings_turn_the_weekly_digest_off_and_on(
     assert page.get_by_role("status").inner_text() == "Weekly digest turned off."
     assert not page.get_by_label("Weekly digest").is_checked()
     assert not wants_digest(app, email)
-    screenshot(page, tmp_path, f"{name}-off")
-    assert axe_violations(page, axe_source) == []
+    check_page(page, axe_source, tmp_path, f"{name}-off")
 
     page.reload()
     assert not page.get_by_label("Weekly digest").is_checked()

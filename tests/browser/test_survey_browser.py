@@ -12,7 +12,7 @@ import pytest
 from browser.conftest import (
     DESKTOP,
     PHONE,
-    axe_violations,
+    check_page,
     overflowing,
     page_width,
     screenshot,
@@ -86,9 +86,7 @@ def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     org = app.config["ORG_NAME"]
     assert buyer.get_by_role("heading", level=1).inner_text() == f"Why didn't you choose {org}?"
     assert buyer.locator("header nav").count() == 0  # no staff navigation
-    screenshot(buyer, tmp_path, "survey-phone")
-    assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, "survey-phone")
 
     buyer.locator("body").focus()
     choose(buyer, "outcome", "competitor")
@@ -123,9 +121,7 @@ def test_a_buyer_answers_by_keyboard_and_the_rep_sees_it(
     assert buyer.get_by_role("heading", level=1).inner_text() == f"Thank you: {org} has your answer"
     assert "Your demo was slides" in buyer.locator(".your-answer").inner_text()
     assert "<b>honest</b>" in buyer.locator(".your-answer").inner_text()  # shown as typed
-    screenshot(buyer, tmp_path, "thanks-phone")
-    assert page_width(buyer) <= PHONE["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, "thanks-phone")
 
     # The rep sees the answer on the deal, with the two main reasons marked as different.
     rep.goto(deal_url)
@@ -142,19 +138,10 @@ HOSTILE_WORD = "Unbreakable" * 60
 
 
 def test_the_form_fits_a_phone_with_long_words_and_errors(live_server, new_page, tmp_path):
-    url, app = live_server.url, live_server.app
-    with app.app_context():
-        store = get_store()
-        deal_id = store.table("deals").insert(
-            {"company": "Longword Ltd", "contact_email": "l@longword.test", "rep_id": 1,
-             "rep_reason": "price", "rep_reasons": [], "claims": [HOSTILE_WORD, "שלום 😀 RTL"],
-             "competitor": None, "lost_on": "2024-01-01"}
-        )  # fmt: skip
-        inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
-        token = invitations.issue_token(store, inv["id"])
+    link = open_form(live_server, company="Longword Ltd", claims=[HOSTILE_WORD, "שלום 😀 RTL"])
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         buyer = new_page(viewport)
-        buyer.goto(f"{url}/s/{token}")
+        buyer.goto(link)
         buyer.get_by_label("In your own words, what decided it?").fill(HOSTILE_WORD)
         buyer.get_by_role("button", name="Send my answer").click()  # no decision: errors
         assert buyer.locator(".error-summary").is_visible()
@@ -173,33 +160,23 @@ LONG_ORG = "Harbourline Maritime Logistics Software Cooperative & Partners"
 def test_the_form_and_thank_you_page_name_the_org_and_fit(
     live_server, new_page, axe_source, tmp_path, viewport
 ):
-    url, app = live_server.url, live_server.app
-    app.config.update(
+    live_server.app.config.update(
         ORG_NAME=LONG_ORG,
         ORG_URL="https://harbourline.example/",
         PRIVACY_URL="https://harbourline.example/privacy",
     )
-    with app.app_context():
-        store = get_store()
-        deal_id = store.table("deals").insert(
-            {"company": "Quuxbridge Ltd", "contact_email": "q@quuxbridge.test", "rep_id": 1,
-             "rep_reason": "status-quo", "rep_reasons": ["contract"],
-             "claims": ["Live in two weeks"], "notes": "Rep note: zanzibar-quokka",
-             "competitor": "Rivalsoft", "lost_on": "2024-01-01"}
-        )  # fmt: skip
-        inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
-        token = invitations.issue_token(store, inv["id"])
+    link = open_form(live_server, company="Quuxbridge Ltd", rep_reason="status-quo",
+                     rep_reasons=["contract"], claims=["Live in two weeks"],
+                     notes="Rep note: zanzibar-quokka", competitor="Rivalsoft")  # fmt: skip
     name = f"{viewport['width']}px"
     buyer = new_page(viewport)
-    buyer.goto(f"{url}/s/{token}")
+    buyer.goto(link)
     heading = buyer.get_by_role("heading", level=1)
     assert LONG_ORG in heading.inner_text() and heading.is_visible()
     assert buyer.get_by_role("link", name=LONG_ORG, exact=True).is_visible()  # the header, linked
     assert "Only Rita and their managers at" in buyer.locator(".who-reads").inner_text()
     assert buyer.get_by_role("link", name=re.compile("privacy notice")).is_visible()
-    screenshot(buyer, tmp_path, f"org-form-{name}")
-    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"org-form-{name}")
 
     buyer.get_by_label("Chose another vendor").check()
     buyer.get_by_label("Which vendor did you choose? (optional)").fill("Rivalsoft")
@@ -214,19 +191,18 @@ def test_the_form_and_thank_you_page_name_the_org_and_fit(
     page = buyer.locator("main").inner_text()
     for hidden in ("Fear of change", "Contract terms", "zanzibar-quokka", "Quuxbridge", "Deal "):
         assert hidden not in page
-    screenshot(buyer, tmp_path, f"org-thanks-{name}")
-    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"org-thanks-{name}")
 
 
-def open_form(live_server, claims=("Live in two weeks", "SSO included")) -> str:
-    """The survey link of a fresh deal with the given claims."""
+def open_form(live_server, **fields) -> str:
+    """The survey link of a fresh deal of rep 1: a short one, or with the fields given."""
     with live_server.app.app_context():
         store = get_store()
         deal_id = store.table("deals").insert(
             {"company": "Shortform Ltd", "contact_email": "s@shortform.test", "rep_id": 1,
-             "rep_reason": "price", "rep_reasons": [], "claims": list(claims),
-             "competitor": None, "lost_on": "2024-01-01"}
+             "rep_reason": "price", "rep_reasons": [],
+             "claims": ["Live in two weeks", "SSO included"], "competitor": None,
+             "lost_on": "2024-01-01", **fields}
         )  # fmt: skip
         inv = invitations.create_invitation(store, store.table("deals").get(deal_id), 30)
         return f"{live_server.url}/s/{invitations.issue_token(store, inv['id'])}"
@@ -239,7 +215,6 @@ def test_the_form_fits_two_phone_screens_with_the_optional_parts_folded(
     buyer = new_page(viewport)
     buyer.goto(open_form(live_server))
     name = f"{viewport['width']}px"
-    screenshot(buyer, tmp_path, f"short-form-{name}")
     send = buyer.get_by_role("button", name="Send my answer").bounding_box()
     bottom = send["y"] + send["height"] + buyer.evaluate("() => window.scrollY")
     if viewport is PHONE:
@@ -255,14 +230,11 @@ def test_the_form_fits_two_phone_screens_with_the_optional_parts_folded(
         for box in map(lambda e: e.bounding_box(), buyer.locator('input[name="trust"]').all())
     }
     assert len(tops) == 1, tops
-    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"short-form-{name}")
     # Folded parts open with a click (or Enter), with no script needed.
     buyer.get_by_text("Any other reasons?").first.click()
     assert buyer.locator('input[name="reasons"]:visible').count() == 11
-    screenshot(buyer, tmp_path, f"short-form-open-{name}")
-    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"short-form-open-{name}")
 
 
 HEBREW = "המחיר היה גבוה מדי, and the demo was slides."
@@ -287,8 +259,7 @@ def test_a_long_paste_is_counted_not_cut_and_text_keeps_its_direction(
     assert words.input_value() == pasted  # nothing cut
     assert count.inner_text().startswith("10,005 of 10,000 characters: 5 too many.")
     assert "over" in count.get_attribute("class")
-    screenshot(buyer, tmp_path, f"count-over-{name}")
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"count-over-{name}")
 
     # The server refuses it beside the field and gives every character back.
     buyer.get_by_label("Chose another vendor").check()
@@ -302,9 +273,7 @@ def test_a_long_paste_is_counted_not_cut_and_text_keeps_its_direction(
     assert words.input_value() == pasted
     assert buyer.locator("#own_words-count").inner_text().startswith("10,005 of 10,000")
     assert buyer.get_by_label("Which vendor did you choose? (optional)").is_visible()
-    screenshot(buyer, tmp_path, f"count-refused-{name}")
-    assert page_width(buyer) <= viewport["width"], overflowing(buyer)
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"count-refused-{name}")
 
     # Shortened, it is taken; the thank-you page shows it in its own direction.
     words.fill(HEBREW)
@@ -313,5 +282,4 @@ def test_a_long_paste_is_counted_not_cut_and_text_keeps_its_direction(
     quote = buyer.locator(".your-answer blockquote.buyer")
     assert quote.inner_text() == HEBREW and quote.evaluate("e => e.matches(':dir(rtl)')")
     assert "株式会社ライバル" in buyer.locator(".your-answer").inner_text()
-    screenshot(buyer, tmp_path, f"thanks-rtl-{name}")
-    assert axe_violations(buyer, axe_source) == []
+    check_page(buyer, axe_source, tmp_path, f"thanks-rtl-{name}")
