@@ -16,9 +16,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_babel
-from test_survey import invite, make_deal
 
-from browser.conftest import DESKTOP, PHONE, overflowing, page_width, screenshot
+from browser.conftest import DESKTOP, PHONE, check_page
+from browser.test_survey_browser import open_form
 from debrief import i18n
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "debrief" / "translations"
@@ -65,17 +65,17 @@ def rtl_catalog(folder: Path) -> Path:
 @pytest.mark.browser
 @pytest.mark.parametrize("language", ["en", "de", "fr", "es", "ar"])
 def test_the_form_in_each_language_fits_a_phone_and_switching_keeps_the_text(
-    live_server, new_page, tmp_path, language
+    live_server, new_page, axe_source, tmp_path, language
 ):
     app = live_server.app
     # The test catalog beside the shipped ones (read on the first request).
     get_babel(app).translation_directories.append(str(rtl_catalog(tmp_path / "catalogs")))
     with app.app_context():
         assert "ar" in i18n.shipped() and i18n.direction("ar") == "rtl"
-    _, token = invite(app, make_deal(app, language=language))
+    link = open_form(live_server, language=language)
 
     page = new_page(PHONE)
-    page.goto(f"{live_server.url}/s/{token}")
+    page.goto(link)
     rtl = language == "ar"
     assert page.locator("html").get_attribute("lang") == language
     assert page.locator("html").get_attribute("dir") == ("rtl" if rtl else "ltr")
@@ -86,7 +86,7 @@ def test_the_form_in_each_language_fits_a_phone_and_switching_keeps_the_text(
     else:
         assert re.search(f"[{ARABIC}]", page.locator("h1").inner_text())
 
-    assert page_width(page) <= PHONE["width"], overflowing(page)
+    check_page(page, axe_source, tmp_path, f"form-{language}-390")
     # Right to left mirrors the form: a choice's radio button is at the right of its words,
     # the promise's bar on the right edge; left to right the other way round.
     radio = page.locator("#outcome-0").bounding_box()
@@ -107,8 +107,6 @@ def test_the_form_in_each_language_fits_a_phone_and_switching_keeps_the_text(
     assert page.locator("#outcome-1").is_checked()
     assert page.locator(".error-summary").count() == 0
 
-    page.goto(f"{live_server.url}/s/{token}")
-    screenshot(page, tmp_path, f"form-{language}-390")
     page.set_viewport_size(DESKTOP)
-    assert page_width(page) <= DESKTOP["width"], overflowing(page)
-    screenshot(page, tmp_path, f"form-{language}-1280")
+    page.goto(link)
+    check_page(page, axe_source, tmp_path, f"form-{language}-1280")
