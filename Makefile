@@ -49,7 +49,7 @@ messages-compile: $(CATALOGS)
 # catalog; then translate the new or changed (fuzzy) entries (tests/test_i18n.py checks).
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location --sort-output \
-		--add-comments=Translators: --project=Debrief --copyright-holder=Debrief \
+		--add-comments=Translators: --project=Debrief --version=0.1.0 --copyright-holder=Debrief \
 		-o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete
 

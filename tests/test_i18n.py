@@ -56,7 +56,9 @@ def text_of(html: str) -> str:
 def test_a_german_deal_gets_a_german_mail_in_both_parts_and_a_german_form(app, client, auth, smtp):
     auth.login()
     deal_id = record_deal(client, "de")
-    assert client.get(f"/deals/{deal_id}").status_code == 200
+    preview = client.get(f"/deals/{deal_id}/invite").get_data(as_text=True)
+    assert "<dt>Language</dt><dd>German" in preview  # the rep sees which language goes out
+    assert '<pre class="mail-text" lang="de">Guten Tag Jana Schulz,' in preview
     assert send_from_page(client, {"id": deal_id}).status_code == 302
 
     msg = smtp.received()

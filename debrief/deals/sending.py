@@ -57,6 +57,7 @@ class Mail:
     text: str
     html: str
     sender: str
+    language: str = "en"  # the catalog it was written in (the deal's language, or a fallback)
 
 
 def links(config: dict[str, Any], token: str) -> dict[str, str]:
@@ -80,7 +81,8 @@ def compose(
         invitations.now() + timedelta(days=config["INVITE_EXPIRY_DAYS"])
     )
     rep_name = (rep or {}).get("name")
-    with force_locale(i18n.catalog_language(i18n.deal_language(deal, config))):
+    language = i18n.catalog_language(i18n.deal_language(deal, config))
+    with force_locale(language):
         context = {
             "deal": deal,
             "greeting": deal.get("contact_name"),
@@ -99,6 +101,7 @@ def compose(
                 config["MAIL_FROM"],
                 gettext("%(rep_name)s at %(org)s", rep_name=rep_name, org=org) if rep_name else org,
             ),
+            language=language,
         )
 
 
