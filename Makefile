@@ -9,7 +9,7 @@ DATA_DIR := $(or $(DEBRIEF_DATA_DIR),instance)
 export DEBRIEF_BASE_URL ?= http://$(HOST):$(PORT)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run test lint bench chromium clean
+.PHONY: setup run test lint bench chromium clean messages messages-init messages-compile
 
 # The virtualenv with the app installed (editable, so templates/ and entries/ stay in place).
 $(VENV)/.installed: pyproject.toml
@@ -27,12 +27,35 @@ $(VENV)/.installed-test: $(VENV)/.installed
 # name ("Harbourline" unless DEBRIEF_ORG_NAME says otherwise) kept in it, where debrief/config.py
 # reads them when the variables are unset (so `.venv/bin/debrief ...` works in a shell as written);
 # then the store, the search index and the demo data.
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed messages-compile
 	@mkdir -p $(DATA_DIR)
 	@test -s $(DATA_DIR)/secret_key || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DATA_DIR)/secret_key)
 	@printf '%s\n' "$${DEBRIEF_ORG_NAME:-Harbourline}" > $(DATA_DIR)/org_name
 	@DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief init
 	@DEBRIEF_DATA_DIR=$(DATA_DIR) $(BIN)/debrief demo
+
+# The buyer's languages: gettext catalogs in debrief/translations/<lang>/LC_MESSAGES. The .po
+# files are the source (kept in git); the .mo files the app reads are built from them here, by
+# `make run` and `make test`, so a fresh clone needs no extra step. pybabel comes with Babel.
+TRANSLATIONS := debrief/translations
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+messages-compile: $(CATALOGS)
+
+# After marking or changing a buyer's string: extract the template and merge it into each
+# catalog; then translate the new or changed (fuzzy) entries (tests/test_i18n.py checks).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location --sort-output \
+		--add-comments=Translators: --project=Debrief --version=0.1.0 --copyright-holder=Debrief \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete
+
+# A new language: make messages-init LOCALE=it (then translate debrief/translations/it/...).
+messages-init: $(VENV)/.installed
+	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LOCALE) --no-wrap
 
 # Serve the site with demo data.
 # MALLOC_ARENA_MAX=2: fewer glibc malloc arenas for the 8 threads (README, production recipe).
@@ -53,7 +76,7 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: $(VENV)/.installed-test chromium tests/browser/node_modules/.installed
+test: $(VENV)/.installed-test messages-compile chromium tests/browser/node_modules/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test

@@ -8,7 +8,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from debrief import text
+from debrief import i18n, text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG_NAME = "Harbourline"  # debug and tests only; `make run` sets the same name
@@ -37,6 +37,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ORG_NAME": (env("DEBRIEF_ORG_NAME") or "").strip(),
         "ORG_URL": env("DEBRIEF_ORG_URL") or None,
         "PRIVACY_URL": env("DEBRIEF_PRIVACY_URL") or None,
+        # The language a deal's buyer is asked in when the deal names none (a BCP 47 tag).
+        "DEFAULT_LANGUAGE": env("DEBRIEF_DEFAULT_LANGUAGE") or "en",
         "INVITE_EXPIRY_DAYS": int(env("DEBRIEF_INVITE_EXPIRY_DAYS") or 30),
         "REMINDER_AFTER_DAYS": int(env("DEBRIEF_REMINDER_AFTER_DAYS") or 7),
         # 5 MB: a 10,000-row CRM export fits; anything larger is refused with 413.
@@ -79,6 +81,10 @@ def finish(config: dict[str, Any]) -> None:
         )
     config["TRUSTED_PROXIES"] = int(proxies)
     _check_who_asks(config)
+    try:
+        config["DEFAULT_LANGUAGE"] = i18n.normalize(config["DEFAULT_LANGUAGE"]) or i18n.ENGLISH
+    except i18n.LanguageError as error:
+        raise ConfigError(f"DEBRIEF_DEFAULT_LANGUAGE: {error}") from None
     config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
     Path(config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 

@@ -19,7 +19,7 @@ import nh3
 from markdown.extensions.meta import BEGIN_RE, END_RE, META_MORE_RE, META_RE
 from markupsafe import Markup, escape
 
-from debrief import files
+from debrief import files, language_tag
 from debrief import text as text_rule
 
 KINDS = ("debrief", "lesson")
@@ -50,6 +50,8 @@ class Entry:
     rep_reasons: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     trust: int | None = None
+    # The language a buyer answered in (a BCP 47 tag), when not English: header `Language: de`.
+    language: str | None = None
     slug: str = ""
     path: Path | None = None
     # Read from hand-written files only (SPEC 2.4): a Deal that is no Debrief deal number (a CRM
@@ -173,7 +175,23 @@ def normalized(entry: Entry) -> Entry:
         tags=_slug_list(entry.tags),
         reference=opt(entry.reference)[:REFERENCE_MAX] if entry.reference else None,
         trust=int(entry.trust) if entry.trust is not None else None,
+        language=_language(entry.language),
     )
+
+
+def _language(tag: object) -> str | None:
+    """A written Language header: a well-formed tag (LanguageError, a ValueError, if not);
+    English, the team's own language, is left out."""
+    tag = language_tag.normalize(tag)
+    return tag if tag != language_tag.ENGLISH else None
+
+
+def _read_language(tag: str | None) -> str | None:
+    """A read Language header: lenient, a hand-typed tag that is not one is ignored."""
+    try:
+        return _language(tag)
+    except language_tag.LanguageError:
+        return None
 
 
 # --- buyer blocks ---------------------------------------------------------------------------
@@ -376,6 +394,7 @@ def _header(entry: Entry) -> str:
         "Themes": ", ".join(entry.themes),
         "Tags": ", ".join(entry.tags),  # only a hand-written file's, kept when Debrief rewrites it
         "Trust": entry.trust,
+        "Language": entry.language,
     }
     lines = [f"{key}: {value}" for key, value in values.items() if value not in (None, "")]
     return "---\n" + "\n".join(lines) + "\n---\n"
@@ -772,6 +791,7 @@ def parse_entry(path: Path, raw: bytes, mtime_ns: int | None = None) -> Entry:
         themes=_slug_list(meta.get("themes", "")),
         tags=_slug_list(meta.get("tags", "")),
         trust=trust,
+        language=_read_language(meta.get("language")),
         slug=path.stem,
         path=path,
         warnings=warnings,

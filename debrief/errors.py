@@ -6,24 +6,31 @@ import logging
 import sqlite3
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from debrief.taxonomy import N_
+
+# Marked for translation (N_) and translated when shown: a buyer can reach most of these
+# pages from a link or a stale form, and reads them in their language (debrief/i18n.py).
 MESSAGES = {
     400: (
-        "Bad request",
-        "The form was stale or incomplete. Go back, reload the page and try again.",
+        N_("Bad request"),
+        N_("The form was stale or incomplete. Go back, reload the page and try again."),
     ),
-    403: ("Not yours to see", "Your account does not have access to this page."),
-    404: ("Not found", "There is nothing at this address."),
-    405: ("Not allowed", "This page does not accept that kind of request."),
-    410: ("This link has expired", "The link is no longer valid."),
-    413: ("Too large", "That upload or form is larger than this site accepts (5 MB)."),
-    429: ("Too many attempts", "Please wait a few minutes before trying again."),
-    500: ("Something went wrong", "The error is logged. Please try again in a moment."),
+    403: (N_("Not yours to see"), N_("Your account does not have access to this page.")),
+    404: (N_("Not found"), N_("There is nothing at this address.")),
+    405: (N_("Not allowed"), N_("This page does not accept that kind of request.")),
+    410: (N_("This link has expired"), N_("The link is no longer valid.")),
+    413: (N_("Too large"), N_("That upload or form is larger than this site accepts (5 MB).")),
+    429: (N_("Too many attempts"), N_("Please wait a few minutes before trying again.")),
+    500: (N_("Something went wrong"), N_("The error is logged. Please try again in a moment.")),
     503: (
-        "Cannot save right now",
-        "The site cannot save right now (its disk is full or read-only). Nothing saved before "
-        "is lost and reading still works. Please try again later.",
+        N_("Cannot save right now"),
+        N_(
+            "The site cannot save right now (its disk is full or read-only). Nothing saved "
+            "before is lost and reading still works. Please try again later."
+        ),
     ),
 }
 
@@ -36,6 +43,8 @@ def render_error(error: HTTPException):
     title, message = MESSAGES.get(code, (error.name, error.description))
     if request.path.startswith("/api/"):
         return jsonify({"errors": {"request": error.description or message}}), code
+    if code in MESSAGES:
+        title, message = gettext(title), gettext(message)
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 

@@ -1,35 +1,46 @@
-"""Reasons and outcomes: the slugs and labels shared by reps and buyers, in one place."""
+"""Reasons and outcomes: the slugs and labels shared by reps and buyers, in one place.
+
+The labels here are English, as the team reads them everywhere (pages, entries, exports). They
+are marked N_ so that `make messages` extracts them; the buyer's pages and mails show them
+translated (buyer_label), while slugs stay the same in forms, entries and the dashboard.
+"""
 
 from collections.abc import Iterable, Mapping
 
 from wtforms.fields.choices import SelectChoice
 
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's conventional name for "mark, don't translate"
+    """Mark a string for the catalogs without translating it here (gettext_noop)."""
+    return text
+
+
 REASONS: dict[str, str] = {
-    "price": "Price",
-    "product-fit": "Product fit",
-    "incumbent": "Relationship with another vendor",
-    "trust": "Trust",
-    "overpromising": "Claims seemed too good or didn't hold",
-    "support": "Support",
-    "speed": "Speed of implementation or turnaround",
-    "contract": "Contract terms or lock-in",
-    "timing": "Timing, budget or priorities",
-    "status-quo": "Fear of change, kept things as they were",
-    "other": "Other",
+    "price": N_("Price"),
+    "product-fit": N_("Product fit"),
+    "incumbent": N_("Relationship with another vendor"),
+    "trust": N_("Trust"),
+    "overpromising": N_("Claims seemed too good or didn't hold"),
+    "support": N_("Support"),
+    "speed": N_("Speed of implementation or turnaround"),
+    "contract": N_("Contract terms or lock-in"),
+    "timing": N_("Timing, budget or priorities"),
+    "status-quo": N_("Fear of change, kept things as they were"),
+    "other": N_("Other"),
 }
 
 OUTCOMES: dict[str, str] = {
-    "competitor": "Chose another vendor",
-    "status-quo": "Kept the current setup",
-    "no-decision": "Postponed, no decision",
-    "in-house": "Built it ourselves",
-    "other": "Other",
+    "competitor": N_("Chose another vendor"),
+    "status-quo": N_("Kept the current setup"),
+    "no-decision": N_("Postponed, no decision"),
+    "in-house": N_("Built it ourselves"),
+    "other": N_("Other"),
 }
 
 CLAIM_VERDICTS: dict[str, str] = {
-    "held": "Held",
-    "did-not-hold": "Didn't hold",
-    "not-sure": "Not sure",
+    "held": N_("Held"),
+    "did-not-hold": N_("Didn't hold"),
+    "not-sure": N_("Not sure"),
 }
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Flask, current_app, g, request, url_for
 from markupsafe import Markup
 
-from debrief import taxonomy
+from debrief import i18n, taxonomy
 from debrief.deals.amount import format_amount
 from debrief.lru import LRU
 
@@ -20,6 +20,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         REASONS=taxonomy.REASONS,
         OUTCOMES=taxonomy.OUTCOMES,
+        CLAIM_VERDICTS=taxonomy.CLAIM_VERDICTS,
+        buyer_label=i18n.buyer_label,
+        language_name=i18n.english_name,
+        deal_language=i18n.deal_language,
+        language_fallback=i18n.fallback_note,
         reason_label=taxonomy.reason_label,
         outcome_label=taxonomy.outcome_label,
         verdict_label=taxonomy.verdict_label,

@@ -4,15 +4,24 @@
 "use strict";
 
 (function () {
+  // Numbers and sentences in the page's language: the count line carries its sentences
+  // (templates/_macros.html, on the field's box), with {count}, {limit} and {over} where the numbers go.
   function format(n) {
-    return n.toLocaleString("en");
+    return n.toLocaleString(document.documentElement.lang || "en");
+  }
+
+  function say(element, name, numbers) {
+    return (element.getAttribute("data-" + name) || "").replace(/\{(\w+)\}/g, function (_, key) {
+      return format(numbers[key]);
+    });
   }
 
   function counter(field) {
     var limit = parseInt(field.getAttribute("data-limit"), 10);
     // The line under the box (templates/_macros.html) states the limit; it becomes the count.
     var shown = document.getElementById(field.id + "-count");
-    if (!shown) return;
+    var sentences = field.closest(".field");
+    if (!shown || !sentences) return;
     // A screen reader hears the count when it reaches the field (aria-describedby), and once
     // when the limit is crossed: announcing every keystroke would drown what is typed.
     var spoken = document.createElement("p");
@@ -25,16 +34,14 @@
       // Characters as the server counts them: code points, a line end as one.
       var count = Array.from(field.value).length;
       var over = count > limit;
-      shown.textContent = format(count) + " of " + format(limit) + " characters";
+      var numbers = { count: count, limit: limit, over: count - limit };
+      shown.textContent = say(sentences, "count", numbers);
       if (over) {
-        shown.textContent += ": " + format(count - limit) +
-          " too many. Please shorten it; nothing has been cut.";
+        shown.textContent += ": " + say(sentences, "over", numbers);
       }
       shown.classList.toggle("over", over);
       if (over !== wasOver) {
-        spoken.textContent = over
-          ? "Over the limit of " + format(limit) + " characters. Please shorten your answer."
-          : "Within the limit of " + format(limit) + " characters again.";
+        spoken.textContent = say(sentences, over ? "over-spoken" : "within-spoken", numbers);
         wasOver = over;
       }
     }

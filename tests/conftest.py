@@ -33,6 +33,21 @@ settings.load_profile("debrief")
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_sessionstart(session) -> None:
+    """Build the buyers' catalogs as `make test` does (pybabel compile), for a bare pytest run
+    in a fresh clone: without the .mo files every buyer would read English."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("debrief/translations/*/*/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source, locale=po.parent.parent.name)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
+
+
 FIXTURE_USERS = [
     ("rep@example.test", "rep", "Rita Rep"),
     ("other@example.test", "rep", "Otto Other"),

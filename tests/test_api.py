@@ -41,6 +41,7 @@ def test_a_deal_is_created_with_201_and_its_url(app, client):
         "id": deal["id"],
         "url": f"https://debrief.example.test/deals/{deal['id']}",
         "invite": None,
+        "language": "en",  # DEBRIEF_DEFAULT_LANGUAGE, as the deal names none
     }
     assert deal["source"] == "api" and deal["company"] == "Acme Widgets"
     assert deal["claims"] == ["SSO included", "Go-live in two weeks"]

@@ -49,6 +49,7 @@ SAMPLES = {  # field -> (cell as written in a CRM export, value the Row should h
     "competitor": ("Globex", "Globex"),
     "owner": ("rep@example.com", "rep@example.com"),
     "notes": ("Met twice, demo went well", "Met twice, demo went well"),
+    "language": ("de_DE", "de-DE"),  # as some CRMs write a locale
 }
 SPELLINGS = [
     (name, spelling)

@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from debrief import i18n
 from debrief.auth import users
 from debrief.deals import invitations, sending, service
 from debrief.deals.forms import ApiDealForm
@@ -22,6 +23,7 @@ TEXT_FIELDS = (
     "rep_reason",
     "notes",
     "crm_id",
+    "language",
 )
 LIST_FIELDS = ("rep_reasons", "claims")
 KNOWN = {*TEXT_FIELDS, *LIST_FIELDS, "value", "send_invite"}
@@ -120,4 +122,8 @@ def create_deal(store: Store, config: dict[str, Any], payload: Any) -> tuple[int
     elif (existing := invitations.for_deal(store, deal["id"])) is not None:
         invite = {"status": existing["status"]}
     body = {"id": deal["id"], "url": f"{config['BASE_URL']}/deals/{deal['id']}", "invite": invite}
+    language = i18n.deal_language(deal, config)
+    body["language"] = language
+    if note := i18n.fallback_note(language):  # said plainly: this buyer will not read `language`
+        body["language_note"] = note
     return (201 if created else 200), body

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from debrief import text
+from debrief import i18n, text
 from debrief.deals import amount
 from debrief.taxonomy import REASONS
 
@@ -44,6 +44,7 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
         "Deal - Owner",
     ),
     "notes": ("Notes", "Description", "Comments"),
+    "language": ("Language", "Contact Language", "Preferred Language", "Locale"),
 }  # fmt: skip
 
 
@@ -131,6 +132,7 @@ class Row:
     notes: str | None = None
     owner: str | None = None
     stage: str | None = None
+    language: str | None = None  # the buyer's, a BCP 47 tag; None: DEBRIEF_DEFAULT_LANGUAGE
 
 
 @dataclass
@@ -254,6 +256,7 @@ def _read_row(line: int, values: dict[str, str | None]) -> Row | RowProblem | Sk
         email = _email(values.get("contact_email"))
         value = _amount(values.get("value"))
         lost_on = _date(values.get("lost_on"))
+        language = _language(values.get("language"))
     except _BadCell as exc:
         return RowProblem(line, str(exc))
     notes = [values["notes"]] if values.get("notes") else []
@@ -281,6 +284,7 @@ def _read_row(line: int, values: dict[str, str | None]) -> Row | RowProblem | Sk
         notes="\n\n".join(notes) or None,
         owner=values.get("owner"),
         stage=stage,
+        language=language,
     )
 
 
@@ -303,6 +307,14 @@ def _reason(label: str | None) -> tuple[str | None, str | None]:
     if key in REASON_LABELS:
         return REASON_LABELS[key], None
     return "other", label
+
+
+def _language(raw: str | None) -> str | None:
+    """A language tag (de, pt-BR, de_DE as some CRMs write it), normalized; _BadCell if not."""
+    try:
+        return i18n.normalize(raw)
+    except i18n.LanguageError as exc:
+        raise _BadCell(f"language {exc}") from None
 
 
 def _email(raw: str | None) -> str | None:

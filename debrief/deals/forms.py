@@ -30,7 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
-from debrief import mail, taxonomy, text
+from debrief import i18n, mail, taxonomy, text
 from debrief.deals import amount, service
 from debrief.forms import TextMeta, WebForm
 
@@ -123,6 +123,29 @@ def not_in_future(form: Any, field: Field) -> None:
         raise ValidationError("The lost date cannot be in the future.")
 
 
+def language_tag(form: Any, field: Field) -> None:
+    """A BCP 47 tag (en, de, pt-BR), kept in its usual case; empty means the default."""
+    try:
+        field.data = i18n.normalize(field.data)
+    except i18n.LanguageError as error:
+        raise ValidationError(str(error)) from None
+
+
+def language_choices(current: str | None) -> list[SelectChoice]:
+    """The languages a buyer can be asked in, by name; a deal's other tag stays choosable,
+    saying plainly what its buyer will read (i18n.fallback_note)."""
+    choices = [
+        SelectChoice(
+            tag, f"{i18n.english_name(tag)} ({i18n.own_name(tag)})" if tag != "en" else "English"
+        )
+        for tag in i18n.shipped()
+    ]
+    if current and current not in i18n.shipped():
+        shown = i18n.english_name(i18n.catalog_language(current))
+        choices.append(SelectChoice(current, f"{i18n.english_name(current)}: sent in {shown}"))
+    return choices
+
+
 class DealFields:
     """The fields of a lost deal, shared by the web form and the API."""
 
@@ -154,6 +177,7 @@ class DealFields:
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
     claims = ClaimsField("Claims made during the sale")
     crm_id = StringField("CRM id", validators=[Length(max=100)])
+    language = StringField("Language", validators=[Optional(), Length(max=35), language_tag])
 
     def deal_data(self) -> dict[str, Any]:
         """The validated values, keyed as the service expects."""
@@ -167,6 +191,7 @@ class DealForm(DealFields, WebForm):
     """Record or edit a lost deal (managers also choose the rep: see deal_form)."""
 
     rep_id = SelectField("Rep", coerce=int, validators=[DataRequired()])
+    language = SelectField("Language of the mail and form", validators=[language_tag])
 
 
 def deal_form(
@@ -175,11 +200,14 @@ def deal_form(
     rep_id: int | None = None,
 ) -> DealForm:
     """A DealForm, filled from deal when editing; reps: the rep choices (managers), else None."""
+    language = i18n.deal_language(deal or {})  # a deal stored without one: the default
     if deal is None:
-        form = DealForm(data={"rep_id": rep_id})
+        form = DealForm(data={"rep_id": rep_id, "language": language})
     else:
         lost_on = deal.get("lost_on")
-        form = DealForm(data={**deal, "lost_on": date.fromisoformat(lost_on) if lost_on else None})
+        lost = date.fromisoformat(lost_on) if lost_on else None
+        form = DealForm(data={**deal, "lost_on": lost, "language": language})
+    form.language.choices = language_choices(form.language.data or language)
     if reps is None:
         del form.rep_id
     else:

@@ -17,18 +17,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import render_template
+from flask_babel import force_locale, gettext
 
-from debrief import mail
+from debrief import i18n, mail
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.deals.forms import note_problem
 from debrief.store import Store
+from debrief.taxonomy import N_
 
 log = logging.getLogger("debrief.invites")
 
-SUBJECTS = {
-    "invite": "Two minutes on why you didn't choose us (no sales call)",
-    "reminder": "Last note: why you didn't choose us (two minutes, no sales call)",
+SUBJECTS = {  # in the buyer's language when sent (compose)
+    "invite": N_("Two minutes on why you didn't choose us (no sales call)"),
+    "reminder": N_("Last note: why you didn't choose us (two minutes, no sales call)"),
 }
 SENDABLE = ("pending", "failed")
 REMINDABLE = ("sent", "opened")
@@ -55,6 +57,7 @@ class Mail:
     text: str
     html: str
     sender: str
+    language: str = "en"  # the catalog it was written in (the deal's language, or a fallback)
 
 
 def links(config: dict[str, Any], token: str) -> dict[str, str]:
@@ -72,29 +75,34 @@ def compose(
     kind: str = "invite",
     expires_at: str | None = None,
 ) -> Mail:
-    """Render the mail of one kind ("invite" or "reminder") for a deal's contact."""
+    """Render the mail of one kind ("invite" or "reminder") for a deal's contact, in the
+    deal's language (the closest one shipped, else English: i18n.catalog_language)."""
     expires = expires_at or invitations.stamp(
         invitations.now() + timedelta(days=config["INVITE_EXPIRY_DAYS"])
     )
     rep_name = (rep or {}).get("name")
-    context = {
-        "deal": deal,
-        "greeting": deal.get("contact_name") or "there",
-        "rep_name": rep_name,
-        "note": (note or "").strip(),
-        "expires_on": datetime.fromisoformat(expires).strftime("%d %B %Y").lstrip("0"),
-        **links(config, token),
-    }
-    return Mail(
-        subject=SUBJECTS[kind],
-        text=render_template(f"mail/{kind}.txt", **context),
-        html=render_template(f"mail/{kind}.html", **context),
-        # The buyer sees who asks: "Ana Reyes at Harbourline" (SPEC 2.2), from our own address.
-        sender=mail.named_sender(
-            config["MAIL_FROM"],
-            f"{rep_name} at {config['ORG_NAME']}" if rep_name else config["ORG_NAME"],
-        ),
-    )
+    language = i18n.catalog_language(i18n.deal_language(deal, config))
+    with force_locale(language):
+        context = {
+            "deal": deal,
+            "greeting": deal.get("contact_name"),
+            "rep_name": rep_name,
+            "note": (note or "").strip(),
+            "expires_on": i18n.long_date(datetime.fromisoformat(expires).date()),
+            **links(config, token),
+        }
+        org = config["ORG_NAME"]
+        return Mail(
+            subject=gettext(SUBJECTS[kind]),
+            text=render_template(f"mail/{kind}.txt", **context),
+            html=render_template(f"mail/{kind}.html", **context),
+            # The buyer sees who asks: "Ana Reyes at Harbourline" (SPEC 2.2), from our address.
+            sender=mail.named_sender(
+                config["MAIL_FROM"],
+                gettext("%(rep_name)s at %(org)s", rep_name=rep_name, org=org) if rep_name else org,
+            ),
+            language=language,
+        )
 
 
 def preview(store: Store, config: dict[str, Any], deal: dict[str, Any], note: str | None) -> Mail:

@@ -6,6 +6,7 @@ import math
 from datetime import date
 from typing import Any
 
+from debrief import i18n
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.store import Store
@@ -25,6 +26,7 @@ FIELDS = (
     "notes",
     "claims",
     "crm_id",
+    "language",
 )
 
 # A deal's status is its invitation's, or says why there is none yet. The list filters on it.
@@ -79,6 +81,8 @@ def clean(data: dict[str, Any]) -> Deal:
         "notes": _text(data.get("notes")) or "",
         "claims": claims,
         "crm_id": _text(data.get("crm_id")),
+        # The buyer's language (BCP 47); None: DEBRIEF_DEFAULT_LANGUAGE when the mail is sent.
+        "language": i18n.normalize(data.get("language")),
     }
 
 

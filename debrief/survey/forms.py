@@ -5,11 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import format_number, ngettext
+from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from debrief.forms import WebForm
+from debrief.i18n import buyer_options
 from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS, options
 
 TEXT_MAX = 10_000  # a long, honest answer fits; a pasted novel gets a clear message
@@ -21,18 +24,35 @@ LINE_KW = {"dir": "auto"}
 TEXT_KW = {"dir": "auto", "maxlength": False, "data-limit": TEXT_MAX, "rows": 3}
 
 
-TRUST = {"1": "1 – not at all", "2": "2", "3": "3 – partly", "4": "4", "5": "5 – completely"}
-ATTRIBUTION = {"anonymous": "Anonymous", "named": "With my name and company"}
-CONTACT = {"no": "No, please don't contact me", "yes": "Yes, you may contact me"}
+# Labels and messages in the buyer's language: lazy, so each is translated when shown.
+# Translators: keep " – " between the number and the words (the form splits the label there).
+TRUST = {
+    "1": _l("1 – not at all"),
+    "2": "2",
+    "3": _l("3 – partly"),
+    "4": "4",
+    "5": _l("5 – completely"),
+}
+ATTRIBUTION = {"anonymous": _l("Anonymous"), "named": _l("With my name and company")}
+CONTACT = {"no": _l("No, please don't contact me"), "yes": _l("Yes, you may contact me")}
 
 
 def text_limit(form: Any, field: TextAreaField) -> None:
     """At most TEXT_MAX characters, counted as static/survey.js counts them (line ends as one)."""
     text = (field.data or "").replace("\r\n", "\n")
     if len(text) > TEXT_MAX:
+        over = len(text) - TEXT_MAX
         raise ValidationError(
-            f"This answer is {len(text):,} characters long; the limit is {TEXT_MAX:,}. "
-            f"Please shorten it by {len(text) - TEXT_MAX:,}: nothing has been cut."
+            ngettext(
+                "This answer is %(length)s characters long; the limit is %(limit)s. "
+                "Please shorten it by %(over)s character: nothing has been cut.",
+                "This answer is %(length)s characters long; the limit is %(limit)s. "
+                "Please shorten it by %(over)s characters: nothing has been cut.",
+                over,  # which plural form (ngettext's num)
+                length=format_number(len(text)),
+                limit=format_number(TEXT_MAX),
+                over=format_number(over),
+            )
         )
 
 
@@ -47,48 +67,48 @@ class SurveyForm(WebForm):
     """Everything but the claims, which depend on the deal (see survey_form)."""
 
     outcome = RadioField(
-        "What did you decide?",
-        choices=options(OUTCOMES),
-        validators=[InputRequired(message="Please choose what you decided.")],
+        _l("What did you decide?"),
+        choices=buyer_options(OUTCOMES),
+        validators=[InputRequired(message=_l("Please choose what you decided."))],
     )
     competitor = StringField(
-        "Which vendor did you choose? (optional)",
+        _l("Which vendor did you choose? (optional)"),
         validators=[Optional(), Length(max=LINE_MAX)],
         render_kw=LINE_KW,
     )
     reason = RadioField(
-        "What was the main reason?",
-        choices=options(REASONS),
-        validators=[InputRequired(message="Please choose the main reason.")],
+        _l("What was the main reason?"),
+        choices=buyer_options(REASONS),
+        validators=[InputRequired(message=_l("Please choose the main reason."))],
     )
-    reasons = CheckboxesField("Any other reasons?", choices=options(REASONS), default=[])
+    reasons = CheckboxesField(_l("Any other reasons?"), choices=buyer_options(REASONS), default=[])
     own_words = TextAreaField(
-        "In your own words, what decided it?",
+        _l("In your own words, what decided it?"),
         validators=[Optional(), text_limit],
         render_kw=TEXT_KW,
     )
     would_change = TextAreaField(
-        "What would have changed your decision?",
+        _l("What would have changed your decision?"),
         validators=[Optional(), text_limit],
         render_kw=TEXT_KW,
     )
     trust = RadioField(
-        "How far did you trust what we told you?",
+        _l("How far did you trust what we told you?"),
         choices=options(TRUST),
         validators=[Optional()],
     )
     attribution = RadioField(
-        "Who may see your name with this answer?",
+        _l("Who may see your name with this answer?"),
         choices=options(ATTRIBUTION),
         default="anonymous",  # a missing choice stays anonymous: the safe side
     )
     # No Optional() here: it would stop the chain before validate_name runs.
-    name = StringField("Your name", validators=[Length(max=LINE_MAX)], render_kw=LINE_KW)
+    name = StringField(_l("Your name"), validators=[Length(max=LINE_MAX)], render_kw=LINE_KW)
     company = StringField(
-        "Your company", validators=[Optional(), Length(max=LINE_MAX)], render_kw=LINE_KW
+        _l("Your company"), validators=[Optional(), Length(max=LINE_MAX)], render_kw=LINE_KW
     )
     may_contact = RadioField(
-        "May we contact you about this answer?",
+        _l("May we contact you about this answer?"),
         choices=options(CONTACT),
         default="no",
     )
@@ -98,7 +118,7 @@ class SurveyForm(WebForm):
         if self.attribution.data == "named" and not (
             (field.data or "").strip() or (self.company.data or "").strip()
         ):
-            raise ValidationError("Give your name or your company, or choose Anonymous.")
+            raise ValidationError(_l("Give your name or your company, or choose Anonymous."))
 
     def claim_fields(self) -> list[tuple[str, RadioField]]:
         """(claim text, its verdict field) for each claim the rep recorded."""
@@ -132,7 +152,9 @@ def _form_class(claim_count: int) -> type[SurveyForm]:
     (a class made per request cost ~0.3 ms of each form view and answer POST)."""
     fields = {
         f"claim_{i}": RadioField(
-            f"Claim {i + 1}", choices=options(CLAIM_VERDICTS), validators=[Optional()]
+            _l("Claim %(number)s", number=i + 1),
+            choices=buyer_options(CLAIM_VERDICTS),
+            validators=[Optional()],
         )
         for i in range(claim_count)
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from debrief import entries
+from debrief import entries, i18n
 from debrief import text as text_rule
 from debrief.auth import users
 from debrief.deals import invitations
@@ -381,6 +381,7 @@ def answer_record(
         "trust": data.get("trust"),
         "attribution": "named" if named else "anonymous",
         "may_contact": bool(data.get("may_contact")),
+        "language": data.get("language") or i18n.ENGLISH,  # the form's, as the buyer read it
         "submitted": invitations.stamp(),
         "entry_slug": None,
     }
@@ -425,6 +426,7 @@ def build_entry(
         prospect_reasons=[answer["reason"], *answer["reasons"]],
         rep_reasons=rep_reasons(deal),
         trust=answer.get("trust"),
+        language=answer.get("language"),
     )
 
 

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 
+from debrief import i18n
 from debrief.deals import invitations
 from debrief.kb import service as kb
 from debrief.ratelimit import get_limiter
@@ -41,6 +42,21 @@ def repair_owed_entries(state: BlueprintSetupState) -> None:
     kb.after_full_sync(app, lambda: service.repair_quietly(get_store()))
     with app.app_context():
         service.repair_quietly(get_store())
+
+
+@bp.url_value_preprocessor
+def buyer_language(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Every page under /s/<token>, error pages too, in the buyer's language: the one they
+    picked on the page, else their deal's, else DEBRIEF_DEFAULT_LANGUAGE. Runs before the
+    CSRF check, so a stale form's 400 page is in their language as well."""
+    chosen = i18n.chosen_language()
+    g.chosen_language = chosen
+    if chosen is None:
+        store = get_store()
+        invitation = invitations.find_by_token(store, (values or {}).get("token"))
+        deal = service.deal_for(store, invitation) if invitation else None
+        chosen = i18n.deal_language(deal or {})
+    i18n.set_buyer_language(chosen)
 
 
 _CLOSED_PAGES = {
@@ -93,13 +109,16 @@ def answer(token: str):
         return _closed(state, invitation)
     deal = service.deal_for(store, invitation) or abort(404)
     form = survey_form(deal.get("claims") or [])
+    if "lang" in request.form:  # a language button: the same answers again, nothing checked
+        return _page("survey/form.html", invitation, form=form, token=token)
     if form.validate_on_submit():
-        stored = service.submit_answer(store, current_app.config, invitation, form.answer_data())
+        data = {**form.answer_data(), "language": i18n.page_language()}
+        stored = service.submit_answer(store, current_app.config, invitation, data)
         if stored is None:  # a second tab or a double click lost the race
             return _closed("answered", invitation)
         # Only the browser that answered sees the answer again, not whoever gets the link later.
         session["answered"] = invitation["id"]
-        return redirect(url_for(".thanks", token=token))
+        return redirect(url_for(".thanks", token=token, lang=g.chosen_language))
     if request.method == "GET":
         service.mark_opened(store, invitation)
     return _page("survey/form.html", invitation, form=form, token=token)
@@ -111,7 +130,7 @@ def thanks(token: str):
     invitation = _invitation_or_404(token)
     found = service.answer_for_invitation(get_store(), invitation["id"])
     if found is None:
-        return redirect(url_for(".answer", token=token))
+        return redirect(url_for(".answer", token=token, lang=g.chosen_language))
     if session.get("answered") != invitation["id"]:
         return _closed("answered", invitation)  # the link, in another browser: nothing shown
     return _page("survey/thanks.html", invitation, answer=found)
