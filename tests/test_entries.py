@@ -597,9 +597,9 @@ def test_a_slug_is_its_own_slug_and_has_the_shape_find_entry_accepts(text):
 @settings(max_examples=500)
 @given(text=st.text() | st.from_regex(r"[a-z0-9-]{0,70}", fullmatch=True))
 def test_slug_fast_path_agrees_with_slugify(text):
-    from debrief.entries import _slug_value
+    from debrief.entries.model import slug_value
 
-    assert _slug_value(text) == slugify(text)
+    assert slug_value(text) == slugify(text)
 
 
 def test_plain_text_drops_markdown_markup_but_keeps_buyer_words_verbatim():

@@ -3,6 +3,8 @@ catalogs complete, the answer's language kept in its entry, the team's side in E
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import io
 import re
 import subprocess
@@ -303,12 +305,12 @@ def test_a_german_answer_is_recorded_as_german_and_found_by_its_german_words(app
 
 
 def test_an_english_answer_writes_no_language_header_and_a_bad_one_is_ignored_on_read(tmp_path):
-    entry = entries.Entry(kind="lesson", title="T", date=entries.datetime.date(2026, 1, 2))
-    assert "Language" not in entries._serialize(entries.normalized(entry)).decode()
-    written = entries.normalized(entries.replace(entry, language="pt_br"))
-    assert "\nLanguage: pt-BR\n" in entries._serialize(written).decode()
+    entry = entries.Entry(kind="lesson", title="T", date=datetime.date(2026, 1, 2))
+    assert "Language" not in entries.serialize(entries.normalized(entry)).decode()
+    written = entries.normalized(dataclasses.replace(entry, language="pt_br"))
+    assert "\nLanguage: pt-BR\n" in entries.serialize(written).decode()
     with pytest.raises(ValueError, match="not a language tag"):
-        entries.normalized(entries.replace(entry, language="?!"))
+        entries.normalized(dataclasses.replace(entry, language="?!"))
     raw = b"---\nTitle: T\nDate: 2026-01-02\nKind: lesson\nLanguage: ?!\n---\n\nBody\n"
     assert entries.parse_entry(tmp_path / "t.md", raw).language is None  # lenient reading
     raw = raw.replace(b"?!", b"fr")

@@ -6,6 +6,7 @@ the index's periodic full sync, and by `debrief init`, `kb reindex` and `invites
 
 from __future__ import annotations
 
+import datetime
 import time
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_a_name_another_entry_took_meanwhile_gets_the_next_free_one_once(app, cl
     cut_off(app, answer)
     entries_dir = Path(app.config["ENTRIES_DIR"])
     # As if another writer took the free name after the kill: a lesson with the same stem.
-    other = entries.Entry(kind="lesson", title="Other", date=entries.datetime.date.today())
+    other = entries.Entry(kind="lesson", title="Other", date=datetime.date.today())
     with app.app_context():
         taken = kb.publish(other)
     (entries_dir / taken.path.relative_to(entries_dir)).rename(
