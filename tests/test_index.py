@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from debrief import search
 from debrief.entries import Entry, buyer_block, write_entry
-from debrief.index import SearchIndex, match_expression
+from debrief.index import SearchIndex, match_expression, search
 
 
 def entry(title: str, day: int = 1, body: str = "", **fields) -> Entry:

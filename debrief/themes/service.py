@@ -20,8 +20,8 @@ from typing import Any
 from flask import current_app
 
 from debrief.entries import slugify
-from debrief.facts import Filters
 from debrief.files import file_lock
+from debrief.index.facts import Filters
 from debrief.kb import service as kb
 from debrief.store import Store, stamp
 

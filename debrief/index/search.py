@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from debrief.facts import FACETS, Fact, Filters, count_codes, facets_from_codes
+from debrief.index.facts import FACETS, Fact, Filters, count_codes, facets_from_codes
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 16

@@ -21,9 +21,8 @@ from markupsafe import Markup
 
 from debrief import files
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
-from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
-from debrief.lru import LRU
-from debrief.search import (
+from debrief.index.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
+from debrief.index.search import (
     ENTRY_COLUMNS,
     Hit,
     Results,
@@ -35,6 +34,7 @@ from debrief.search import (
     rank_search,
     strip_marks,
 )
+from debrief.lru import LRU
 
 __all__ = ["Hit", "Results", "SearchIndex", "match_expression"]
 
