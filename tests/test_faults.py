@@ -41,7 +41,7 @@ from server import (
 )
 from world import build, page_token
 
-import debrief.index
+import debrief.index.staleness
 from debrief import create_app, entries
 from debrief.deals import invitations
 from debrief.store import Store, get_store
@@ -408,7 +408,7 @@ def test_an_entries_folder_that_refuses_writes_takes_the_answer_and_writes_its_e
     assert answer["entry_slug"]  # the name its entry will get
     # Space is back: the next periodic full sync (or a start, or a command) writes it.
     auth.login()
-    monkeypatch.setattr(debrief.index, "FULL_SYNC_EVERY", 0.0)
+    monkeypatch.setattr(debrief.index.staleness, "FULL_SYNC_EVERY", 0.0)
     deadline = time.monotonic() + 10
     while entries.find_entry(entries_dir, answer["entry_slug"]) is None:
         assert time.monotonic() < deadline, "the owed entry was not written"

@@ -207,7 +207,7 @@ def matches(index, expression: str, theme: str | None = None) -> int:
         sql += " AND e.kind = 'debrief' AND e.id IN"
         sql += " (SELECT entry_id FROM entry_tag WHERE facet = 'theme' AND value = ?)"
         params.append(theme)
-    return index._conn().execute(sql, params).fetchone()[0]
+    return index.db.conn().execute(sql, params).fetchone()[0]
 
 
 @settings(
@@ -471,7 +471,7 @@ def test_threads_share_one_index(index, entries_dir):
 
 
 def test_in_place_edit_is_caught_by_the_periodic_full_sync(index, entries_dir, monkeypatch):
-    import debrief.index
+    import debrief.index.staleness
 
     write_by_hand(entries_dir / "2026" / "edited.md", "Before", "old words")
     index.sync_if_stale(max_age=0)
@@ -482,7 +482,7 @@ def test_in_place_edit_is_caught_by_the_periodic_full_sync(index, entries_dir, m
     os.utime(folder, ns=(folder_mtime, folder_mtime))  # an editor writing in place
     index.sync_if_stale(max_age=0)
     assert index.query("new").total == 0  # the folder check alone cannot see it
-    monkeypatch.setattr(debrief.index, "FULL_SYNC_EVERY", 0.0)
+    monkeypatch.setattr(debrief.index.staleness, "FULL_SYNC_EVERY", 0.0)
     index.sync_if_stale(max_age=0)  # starts the full sync in the background
     deadline = time.monotonic() + 10
     while index.query("new").total == 0 and time.monotonic() < deadline:
@@ -609,22 +609,24 @@ def test_adding_an_entry_exactly_as_indexed_keeps_its_row(index, entries_dir):
     # A sync and the entry's writer may both add it; a new id would make every cached
     # ranking start over.
     (written,) = put(index, entries_dir, entry("Once", body="words"))
-    ids = index._conn().execute("SELECT id FROM entry").fetchall()
+    ids = index.db.conn().execute("SELECT id FROM entry").fetchall()
     index.add(written)
-    assert index._conn().execute("SELECT id FROM entry").fetchall() == ids
+    assert index.db.conn().execute("SELECT id FROM entry").fetchall() == ids
     index.add(replace(written, title="Twice"))
-    assert index._conn().execute("SELECT id FROM entry").fetchall() != ids
+    assert index.db.conn().execute("SELECT id FROM entry").fetchall() != ids
     assert index.query("twice").total == 1 and index.entry_count() == 1
 
 
 def test_forget_rankings_makes_the_next_search_rank_anew(index, entries_dir, monkeypatch):
-    import debrief.index
+    import debrief.index.engine
 
     put(index, entries_dir, entry("Budget talk", body="budget"), entry("Other", body="budget too"))
     first = index.query("budget")
     ranked: list[str] = []
-    real = debrief.index.rank_search
-    monkeypatch.setattr(debrief.index, "rank_search", lambda *a: ranked.append("x") or real(*a))
+    real = debrief.index.engine.rank_search
+    monkeypatch.setattr(
+        debrief.index.engine, "rank_search", lambda *a: ranked.append("x") or real(*a)
+    )
     assert index.query("budget") == first and ranked == []  # cached
     index.forget_rankings()
     assert index.query("budget") == first and ranked == ["x"]  # the same, computed again

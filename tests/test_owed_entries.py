@@ -14,7 +14,7 @@ import pytest
 from conftest import app_settings
 from test_survey import answer_data, invite, make_deal
 
-import debrief.index
+import debrief.index.staleness
 from debrief import create_app, entries
 from debrief.kb import service as kb
 from debrief.store import get_store
@@ -137,7 +137,7 @@ def test_init_reindex_and_remind_write_what_is_owed(app, client, runner, args, c
 def test_the_periodic_full_sync_writes_what_is_owed(app, client, auth, monkeypatch):
     [answer] = answered(app, client)
     cut_off(app, answer)
-    monkeypatch.setattr(debrief.index, "FULL_SYNC_EVERY", 0.0)
+    monkeypatch.setattr(debrief.index.staleness, "FULL_SYNC_EVERY", 0.0)
     auth.login()
     deadline = time.monotonic() + 10
     while not files_of(app, answer) and time.monotonic() < deadline:

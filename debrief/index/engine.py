@@ -1,0 +1,315 @@
+"""The search index over the entries folder: SQLite FTS5 rows derived from the files, never
+the source of truth. KnowledgeBase (the package's facade) is what the app uses; this is the
+engine under it: writes, sync and rebuild, search with its caches, facts and counts."""
+
+# SQL text here is assembled only from module constants and "?" placeholders.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from markupsafe import Markup
+
+from debrief.entries import Entry, EntryError, slugify
+from debrief.index import counts, sync, writes
+from debrief.index.caches import Pages, Ranked, Rankings
+from debrief.index.database import Database, create_tables, state
+from debrief.index.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
+from debrief.index.search import (
+    ENTRY_COLUMNS,
+    Hit,
+    Ranking,
+    Results,
+    advance,
+    hit_from_row,
+    match_expression,
+    page_hits,
+    rank_browse,
+    rank_search,
+)
+from debrief.index.staleness import Staleness
+
+log = logging.getLogger(__name__)
+
+
+class SearchIndex(Staleness):
+    """Full-text search over the entries folder, kept in a SQLite FTS5 file in the data folder."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        entries_dir: Path,
+        on_full_sync: Callable[[], None] | None = None,
+    ) -> None:
+        """Open (and create if missing) the index; one SQLite connection per thread and process.
+
+        on_full_sync: called in the sync thread after each periodic full sync this process did.
+        """
+        self.db_path = Path(db_path)
+        self.entries_dir = Path(entries_dir)
+        self.on_full_sync = on_full_sync
+        self.db = Database(self.db_path)
+        self._facts = FactCache()
+        self._rankings = Rankings()
+        self._pages = Pages()
+        self._start_staleness()
+        if self.db.open():
+            # Filled from the files now: new tables alone would answer every search with nothing
+            # (after an upgrade, until some request happened to sync every file on its own path).
+            self.rebuild()
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        self.db.close()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def add(self, entry: Entry) -> None:
+        """Add or replace one entry (by slug), recording its file's mtime and size for sync."""
+        with self.db.write() as conn:
+            self._add(conn, entry)
+
+    def add_written(self, write: Callable[[], Entry]) -> Entry:
+        """Write an entry file with write() and index it, one step as the staleness check sees it.
+
+        The file is written holding the index's write lock, so a check that finds a folder
+        changed can wait for the lock and look again (_folders_changed): another worker's answer
+        in flight is then seen as indexed, not as a hand edit to sync (a sync of the whole current
+        year folder, on the request that noticed it).
+        """
+        entry = None
+        try:
+            with self.db.write() as conn:
+                entry = write()
+                self._add(conn, entry)
+        except sqlite3.OperationalError as exc:
+            if entry is None:
+                raise
+            # The file, the source of truth, is in place; only its row is missing (a full disk
+            # under the index). Its folder's mtime is not recorded either, so the next staleness
+            # check reads it: the writer is not told "failed" for a write that happened.
+            log.warning("entry %s written but not indexed yet: %s", entry.slug, exc)
+        return entry
+
+    def _add(self, conn: sqlite3.Connection, entry: Entry) -> None:
+        """add() inside the caller's write transaction."""
+        writes.upsert(conn, writes.file_row(self.entries_dir, entry))
+        if entry.path is not None:
+            writes.record_folders(conn, self.entries_dir, Path(entry.path).parent)
+
+    def remove(self, slug: str) -> None:
+        """Remove one entry by slug (nothing happens for an unknown slug)."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT id FROM entry WHERE slug = ?", (slug,)).fetchone()
+            if row:
+                writes.delete_id(conn, row[0])
+
+    # --- keeping up with the files ------------------------------------------------------
+
+    def sync(self, within: list[str] | None = None) -> tuple[int, int, int, list[EntryError]]:
+        """Pick up new, changed and deleted files; only changed files are parsed again.
+
+        `within`: only these folders (relative, with their subfolders), as the cheap staleness
+        check finds them; None or "." is the whole tree (a stat of every file).
+        """
+        todo = sync.plan(self.db.conn(), self.entries_dir, within)
+        added, changed, removed = sync.apply(self.db, self.entries_dir, todo)
+        sync.record(self.db, todo)
+        if todo.scope is None:
+            self.synced_all()
+        return added, changed, removed, self._problem_errors()
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[EntryError]:
+        """Rebuild the whole index from the files, in one transaction (readers see old or new)."""
+        rows, problems, folders = sync.read_all(self.entries_dir, progress)
+        with self.db.write() as conn:
+            create_tables(conn)
+            writes.insert_all(conn, rows)
+            conn.executemany("INSERT INTO problem VALUES (?, ?, ?, ?)", problems)
+            conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())
+        self.synced_all()
+        return self._problem_errors()
+
+    def _problem_errors(self) -> list[EntryError]:
+        """The recorded problems as EntryError objects."""
+        return [EntryError(path, reason) for path, reason in self.problems()]
+
+    # --- reading ------------------------------------------------------------------------
+
+    def entry_count(self) -> int:
+        """How many entries the index holds."""
+        return self.db.conn().execute("SELECT count(*) FROM entry").fetchone()[0]
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """(path, warning) of every repair made reading the indexed files (SPEC 2.4)."""
+        rows = self.db.conn().execute(
+            "SELECT e.path, w.message FROM warning w JOIN entry e ON e.id = w.entry_id"
+            " ORDER BY e.path, w.rowid"
+        )
+        return [(path, message) for path, message in rows]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file skipped at the last sync or rebuild."""
+        rows = self.db.conn().execute("SELECT path, reason FROM problem ORDER BY path")
+        return [(path, reason) for path, reason in rows]
+
+    def version(self) -> tuple[str, int]:
+        """(generation, version): a rebuild changes the first, every write the second, whichever
+        process wrote. Something computed from the index is current while this is unchanged."""
+        return self.db.version()
+
+    def path_of(self, slug: str) -> Path | None:
+        """The file an indexed slug was read from (None when the index has no such slug)."""
+        row = self.db.conn().execute("SELECT path FROM entry WHERE slug = ?", (slug,)).fetchone()
+        return self.entries_dir / row[0] if row else None
+
+    def facts(self, *, deal: int | None = None) -> list[dict]:
+        """Header facts of every entry (or one deal's), newest first, for the dashboard."""
+        if deal is not None:
+            rows = self.db.conn().execute(
+                f"SELECT {FACT_COLUMNS} FROM entry WHERE deal = ? ORDER BY date DESC, id DESC",
+                (_int(deal, -1),),
+            )
+            return [fact_from_row(row[1:]).as_dict() for row in rows]
+        with self.db.read() as conn:
+            generation, _ = state(conn)
+            facts = self._facts.refresh(conn, generation)
+            order = "SELECT id FROM entry ORDER BY date DESC, id DESC"
+            ids = [row[0] for row in conn.execute(order)]
+        self._facts.compact(ids)
+        return [facts[i].as_dict() for i in ids if i in facts]
+
+    def fact_reps(self) -> list[str]:
+        """Every rep email the entries name, as stored (an index-only scan)."""
+        rows = self.db.conn().execute("SELECT DISTINCT rep FROM entry WHERE rep IS NOT NULL")
+        return [row[0] for row in rows]
+
+    def id_range(self) -> tuple[str, int, int]:
+        """(generation, largest id, number of entries) in one snapshot (counts.id_range)."""
+        return counts.id_range(self.db)
+
+    def count_by(self, columns, **scope) -> list[tuple]:
+        """Entries counted by header columns in SQL (counts.count_by)."""
+        return counts.count_by(self.db, columns, **scope)
+
+    def deal_hits(self, deal: int) -> list[Hit]:
+        """Every entry tied to one deal, newest first, as hits without snippets (on an index)."""
+        rows = self.db.conn().execute(
+            f"SELECT {ENTRY_COLUMNS} FROM entry WHERE deal = ? ORDER BY date DESC, id DESC",
+            (_int(deal, -1),),
+        )
+        return [hit_from_row(row, Markup("")) for row in rows]
+
+    # --- searching ----------------------------------------------------------------------
+
+    def query(
+        self,
+        q: str = "",
+        *,
+        kind: str | None = None,
+        theme: str | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+        rep: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> Results:
+        """Search: BM25 ranking (newest first without a query), snippets, facets and filters."""
+        page = min(max(_int(page, 1), 1), 1_000_000)
+        per_page = min(max(_int(per_page, 20), 1), 100)
+        filters = Filters(
+            kind=_text(kind),
+            theme=slugify(_text(theme) or "") or None,
+            reason=slugify(_text(reason) or "") or None,
+            competitor=slugify(_text(competitor) or "") or None,
+            rep=_text(rep),
+            date_from=_valid_date(date_from),
+            date_to=_valid_date(date_to),
+        )
+        match = match_expression(q or "")
+        with self.db.read() as conn:
+            now = state(conn)
+            ranking = self._ranking(conn, now, match, filters)
+            hits = self._page(conn, now[0], match, ranking, (page - 1) * per_page, per_page)
+        return Results(
+            hits=hits, total=ranking.total, facets=ranking.facets, page=page, per_page=per_page
+        )
+
+    def _ranking(
+        self, conn: sqlite3.Connection, now: tuple[str, int], match: str, filters: Filters
+    ) -> Ranking:
+        """The search's ranking at this state: cached, advanced from a cached one, or new."""
+        key = (match, filters)
+        cached = self._rankings.get(key)
+        if cached is not None and cached.state == now:
+            return cached.ranking
+        facts = self._facts.refresh(conn, now[0])
+        top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+        count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+        ranking = None
+        if cached is not None and cached.state[0] == now[0]:
+            # Ids only grow: when nothing was deleted, the rows above the cached ranking's
+            # largest id are all that changed (an answer adds one).
+            added = [row[0] for row in conn.execute(
+                "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached.top,))]  # fmt: skip
+            if cached.count + len(added) == count:
+                ranking = advance(conn, cached.ranking, facts, filters, match, added)
+        if ranking is None:
+            ranking = (
+                rank_search(conn, facts, filters, match) if match
+                else rank_browse(conn, facts, filters)
+            )  # fmt: skip
+        self._rankings.put(key, Ranked(now, ranking, top, count))
+        return ranking
+
+    def _page(
+        self,
+        conn: sqlite3.Connection,
+        generation: str,
+        match: str,
+        ranking: Ranking,
+        start: int,
+        size: int,
+    ) -> list[Hit]:
+        """The hits of one page of a ranking, from the cache of pages or with new snippets."""
+        with self._rankings.lock:
+            ids = ranking.page(start, size, lambda: self._facts.refresh(conn, generation))
+        key = (generation, match, tuple(ids))
+        hits = self._pages.get(key)
+        if hits is None:
+            # The snippets' FTS pass is a large part of a results page's work.
+            hits = page_hits(conn, ids, match)
+            self._pages.put(key, hits)
+        return hits
+
+    def forget_rankings(self) -> None:
+        """Drop the cached rankings and pages of hits (the next searches compute them anew)."""
+        self._rankings.clear()
+        self._pages.clear()
+
+
+def _valid_date(value: object) -> str | None:
+    """A YYYY-MM-DD filter value, or None when missing or malformed (then it is ignored)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    return None
+
+
+def _text(value: object) -> str | None:
+    """A filter value as text, None when empty."""
+    return str(value) if value not in (None, "") else None
+
+
+def _int(value: object, default: int) -> int:
+    """A whole number from user input, or the default."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return default
