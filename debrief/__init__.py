@@ -47,10 +47,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """The store, languages, CSRF, security headers, error pages and template helpers."""
-    from debrief import errors, forms, i18n, security, store, templating
+    """The store, the knowledge base, languages, CSRF, headers, error pages, template helpers."""
+    from debrief import errors, forms, i18n, index, security, store, templating
 
     store.init_app(app)
+    index.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     forms.init_app(app)

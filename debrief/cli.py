@@ -21,7 +21,7 @@ def init_command() -> None:
     from pathlib import Path
 
     from debrief.files import sweep_temporary
-    from debrief.kb.service import get_index
+    from debrief.index import get_kb
     from debrief.survey import upgrade
     from debrief.survey.service import repair_owed_entries
 
@@ -34,7 +34,7 @@ def init_command() -> None:
     swept = sweep_temporary(Path(current_app.config["ENTRIES_DIR"]), older_than=0)
     repaired = repair_owed_entries(get_store())
     # So a fresh `make run` finds the starter lessons; later runs pick up files changed meanwhile.
-    added, changed, removed, problems = get_index().sync()
+    added, changed, removed, problems = get_kb().sync()
     rewritten = upgrade.anonymous_debriefs(get_store())
     click.echo(f"Data folder: {current_app.config['DATA_DIR']}")
     click.echo(f"Entries folder: {current_app.config['ENTRIES_DIR']}")

@@ -12,6 +12,7 @@ import pytest
 from conftest import app_settings
 
 from debrief import create_app, entries
+from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.themes import dashboard as board
@@ -85,7 +86,7 @@ def test_saved_counts_are_not_used_after_an_update(seeded, tmp_path):
     dashboard(seeded)
     add_sentinel(saved_file(seeded))
     with seeded.app_context():
-        old = next(e for e in kb.get_index().facts() if e["competitor"] is None)
+        old = next(e for e in get_kb().facts() if e["competitor"] is None)
         entry = kb.load(old["slug"])
         entry.competitor = "Globex"
         kb.update(entry)
@@ -211,7 +212,7 @@ def test_counts_are_not_moved_over_a_deletion(bounds, tmp_path):
     dashboard_on(bounds, D1)
     add_sentinel(saved_file(bounds))
     with bounds.app_context():
-        old = next(e for e in kb.get_index().facts() if e["competitor"] == "initech")
+        old = next(e for e in get_kb().facts() if e["competitor"] == "initech")
         entry = kb.load(old["slug"])
         entry.competitor = "Globex"
         kb.update(entry)

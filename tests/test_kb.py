@@ -16,6 +16,7 @@ from pages import visible_text
 
 from debrief import entries
 from debrief.auth import users
+from debrief.index import get_kb
 from debrief.kb import service
 from debrief.store import get_store
 
@@ -25,7 +26,7 @@ SYNC_WAIT = 2.1  # the index looks at the folder at most every 2 s (SearchIndex.
 def time_passes(app, seconds: float = SYNC_WAIT) -> None:
     """Move the index's clock on, as if the seconds had passed (no sleep)."""
     with app.app_context():
-        index = service.get_index()
+        index = get_kb().index
         before = index.clock
         index.clock = lambda: before() + seconds
 
@@ -360,7 +361,7 @@ def test_an_entry_nested_deeper_is_opened_through_the_index(client, auth, app, k
     )
     assert client.get("/kb/2024-07-01-airship").status_code == 404  # not indexed yet
     with app.app_context():
-        service.get_index().sync()
+        get_kb().sync()
     assert "Airship stories." in page(client, "/kb/2024-07-01-airship")
     assert client.get("/kb/2024-07-01-no-such-entry").status_code == 404
 
@@ -376,7 +377,7 @@ def test_a_hand_added_file_with_any_name_opens_from_its_result(client, auth, app
         "Odd stories.\n",
     )
     with app.app_context():
-        service.get_index().sync()
+        get_kb().sync()
         themes.create_theme(get_store(), "Pricing")
     quoted = "/kb/Notes%20%231%20%26%20more%3F"
     href = re.search(r'<h3><a href="([^"]+)">Odd name', page(client, "/kb?q=odd")).group(1)
@@ -394,7 +395,7 @@ def broken(app, kb):
     """A file broken by hand: binary bytes where Markdown should be."""
     hand_write(app, BROKEN, b"\x00\x01\x02 not markdown")
     with app.app_context():
-        service.get_index().sync()
+        get_kb().sync()
 
 
 def test_broken_file_is_skipped_and_listed_for_managers(client, auth, broken):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from debrief import entries
+from debrief.index import get_kb
 from debrief.kb import service
 from debrief.kb.export import COLUMNS, neutralize
 from debrief.store import get_store
@@ -37,7 +38,7 @@ def folder(app) -> Path:
 def test_reindex_rebuilds_and_reports_broken_files(app, runner, folder):
     (Path(app.config["DATA_DIR"]) / "index.sqlite").unlink()  # derived data: may be deleted
     with app.app_context():
-        service.get_index().close()
+        get_kb().index.close()
     app.extensions.pop("debrief.index", None)
     result = runner.invoke(args=["kb", "reindex"])
     assert result.exit_code == 0, result.output
@@ -45,8 +46,8 @@ def test_reindex_rebuilds_and_reports_broken_files(app, runner, folder):
     assert "1 broken files skipped" in result.output
     assert "2024/2024-01-01-binary.md: binary file" in result.output
     with app.app_context():
-        assert service.get_index().query("features").total == 1
-        assert [p for p, _ in service.get_index().problems()] == ["2024/2024-01-01-binary.md"]
+        assert get_kb().search("features").total == 1
+        assert [p for p, _ in get_kb().problems()[0]] == ["2024/2024-01-01-binary.md"]
 
 
 def test_reindex_drops_entries_whose_files_are_gone(app, runner, folder):
@@ -54,7 +55,7 @@ def test_reindex_drops_entries_whose_files_are_gone(app, runner, folder):
     result = runner.invoke(args=["kb", "reindex"])
     assert "Indexed 1 entries from 2 files." in result.output
     with app.app_context():
-        assert service.get_index().query("features").total == 0
+        assert get_kb().search("features").total == 0
 
 
 def test_reindex_of_an_empty_folder(runner):
@@ -72,7 +73,7 @@ def test_init_indexes_the_entries_folder(app, runner, folder):
     assert "Search index: 1 added" in result.output
     assert "1 broken entry files skipped" in result.output
     with app.app_context():
-        assert service.get_index().query("starter").total == 1
+        assert get_kb().search("starter").total == 1
 
 
 ANSWERS = [
@@ -362,7 +363,7 @@ def test_init_moves_an_old_debrief_whose_deal_header_was_taken_out_by_hand(app, 
     old.path.write_text(text.replace(f"Deal: {old.deal}\n", ""))  # title and name still say it
     if indexed:  # the index has seen the edit before init (else init's own sync sees it)
         with app.app_context():
-            service.get_index().sync()
+            get_kb().sync()
     result = runner.invoke(args=["init"])
     assert result.exit_code == 0, result.output
     entry = moved_debrief(app, old)

@@ -16,6 +16,7 @@ from test_survey import answer_data, invite, make_deal
 
 import debrief.index.staleness
 from debrief import create_app, entries
+from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.survey import service
@@ -53,7 +54,7 @@ def cut_off(app, answer: dict, link_open: bool = False) -> None:
     with app.app_context():
         [path] = files_of(app, answer)
         path.unlink()
-        kb.get_index().sync()
+        get_kb().sync()
         if link_open:
             get_store().table("invitations").update(answer["invitation_id"], {"status": "opened"})
 
@@ -77,7 +78,7 @@ def test_an_entry_a_kill_cut_off_is_written_at_the_next_start_under_its_slug(
     with again.app_context():
         store = get_store()
         assert store.table("invitations").get(answer["invitation_id"])["status"] == "answered"
-        assert kb.get_index().path_of(answer["entry_slug"]) == path  # searchable at once
+        assert get_kb().index.path_of(answer["entry_slug"]) == path  # searchable at once
     restart(again)
     assert files_of(app, answer) == [path]  # exactly once, however often it runs
 

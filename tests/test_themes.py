@@ -12,6 +12,7 @@ from conftest import csrf_token
 from pages import Form, forms, visible_text
 
 from debrief import entries
+from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.themes import service
@@ -48,7 +49,7 @@ def file_themes(app, slug: str) -> list[str]:
 def index_slugs(app, theme: str) -> set[str]:
     """The entries the search index lists under a theme."""
     with app.app_context():
-        return {h.slug for h in kb.get_index().query(theme=theme, per_page=100).hits}
+        return {h.slug for h in get_kb().search(theme=theme, per_page=100).hits}
 
 
 def post(client, url: str, data: dict, page: str = "/themes"):
@@ -117,7 +118,7 @@ def test_merge_moves_entries_without_duplicates_and_deletes_the_source(app, mana
     assert index_slugs(app, "slow-onboarding") == set()
     with app.app_context():
         assert service.get_theme(get_store(), "slow-onboarding") is None
-        assert kb.get_index().query(theme="price-shock").facets["theme"][0] == ("price-shock", 3)
+        assert get_kb().search(theme="price-shock").facets["theme"][0] == ("price-shock", 3)
 
 
 def test_merge_into_itself_or_nowhere_is_refused(app, manager, tagged):
@@ -270,7 +271,7 @@ def test_a_hand_added_file_with_any_name_is_tagged_from_its_page(app, manager):
     path.write_text("---\nTitle: Odd name\nDate: 2024-07-01\nKind: lesson\n---\n\nOdd.\n")
     theme = make_theme(app, "Pricing")
     with app.app_context():
-        kb.get_index().sync()
+        get_kb().sync()
     url = "/kb/Notes%20%231%20%26%20more%3F"
     tag = entry_form(manager.get(url).get_data(as_text=True), "/themes/tag", "Notes #1 & more?")
     response = submit(manager, tag, theme=theme)

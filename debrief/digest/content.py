@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from debrief.entries import slugify
-from debrief.index import SearchIndex
+from debrief.index import KnowledgeBase
 from debrief.kb import learned
 from debrief.kb import service as kb
 from debrief.store import Store
@@ -90,14 +90,16 @@ def deal_filters(store: Store, user_id: int) -> dict[tuple[str, str], str]:
     return wanted
 
 
-def for_rep(store: Store, index: SearchIndex, user: dict[str, Any], today: datetime.date) -> Digest:
+def for_rep(
+    store: Store, knowledge: KnowledgeBase, user: dict[str, Any], today: datetime.date
+) -> Digest:
     """The week's entries by others that share a competitor or reason with the rep's deals."""
     digest = Digest(since=window(today), today=today)
     wanted = deal_filters(store, user["id"])
     since, until = digest.since.isoformat(), today.isoformat()
     found = [
         Item(hit.slug, hit.title, hit.kind, hit.date, list(dict.fromkeys(map(wanted.get, by))))
-        for hit, by in learned.sharing(index, wanted, 100, since, until).values()
+        for hit, by in learned.sharing(knowledge, wanted, 100, since, until).values()
         # Not the rep's own lesson, nor the debrief of a deal they were told about.
         if (hit.rep or "").lower() != user["email"].lower()
     ]

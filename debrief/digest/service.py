@@ -30,7 +30,7 @@ from debrief import mail
 from debrief.auth import users
 from debrief.deals.sending import transport
 from debrief.digest import content
-from debrief.kb import service as kb
+from debrief.index import get_kb
 from debrief.store import Store, now, stamp
 
 log = logging.getLogger("debrief.digest")
@@ -114,8 +114,7 @@ def run(store: Store, config: dict[str, Any], today: datetime.date | None = None
     """Send this week's digest to every active account that wants one and is still owed it."""
     today = today or now().date()
     week = week_of(today)
-    index = kb.get_index()
-    index.sync_if_stale()  # entries added by hand or by git pull count too
+    knowledge = get_kb()
     result = Run()
     team: content.Digest | None = None  # the managers' part: the same for every manager
     for user in users.list_users(store):
@@ -129,7 +128,7 @@ def run(store: Store, config: dict[str, Any], today: datetime.date | None = None
             result.done += 1
             continue
         if user["role"] != "manager":
-            digest = content.for_rep(store, index, user, today)
+            digest = content.for_rep(store, knowledge, user, today)
         else:
             team = team if team is not None else content.for_manager(store, today)
             digest = team

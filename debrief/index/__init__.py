@@ -1,12 +1,161 @@
-"""The knowledge-base engine, no Flask: the SQLite FTS5 index over the entry files.
+"""The knowledge-base engine, no Flask at import time: the entry files and the index over them.
 
-database (schema, connections, transactions), writes (rows), sync (plan, apply, record),
-staleness (noticing hand edits), search (ranking, snippets, facets), caches, facts, counts;
-engine.SearchIndex puts them together.
+KnowledgeBase is the one way in: publish, update, remove, read, search, entries_for_deal,
+facts, problems, sync, rebuild, version. The app registers it with init_app(app) and reaches
+it with get_kb(). Inside: database (schema, connections, transactions), writes (rows), sync
+(plan, apply, record), staleness (noticing hand edits), search (ranking, snippets, facets),
+caches, facts, counts; engine.SearchIndex puts them together.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from debrief import entries
+from debrief.entries import Entry, EntryError
 from debrief.index.database import SCHEMA_VERSION
 from debrief.index.engine import SearchIndex
 from debrief.index.search import Hit, Results, match_expression
 
-__all__ = ["SCHEMA_VERSION", "Hit", "Results", "SearchIndex", "match_expression"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Hit",
+    "KnowledgeBase",
+    "Results",
+    "SearchIndex",
+    "after_full_sync",
+    "get_kb",
+    "init_app",
+    "match_expression",
+]
+
+_KB, _JOBS = "debrief.kb", "debrief.kb.after_full_sync"
+
+
+class KnowledgeBase:
+    """The entry files of one folder and the search index that follows them."""
+
+    def __init__(
+        self, db_path: Path, entries_dir: Path, on_full_sync: Callable[[], None] | None = None
+    ) -> None:
+        """Open the index at db_path over entries_dir (built from the files when new)."""
+        self.entries_dir = Path(entries_dir)
+        self.index = SearchIndex(db_path, self.entries_dir, on_full_sync=on_full_sync)
+
+    def publish(self, entry: Entry, same: Callable[[Entry], bool] | None = None) -> Entry:
+        """Write a new entry file and index it; with `same`, not again if already written.
+
+        The file is written holding the index's write lock (add_written), which every process
+        shares: the check for an earlier copy (entries.write_entry) and the write are one step.
+        """
+        return self.index.add_written(lambda: entries.write_entry(self.entries_dir, entry, same))
+
+    def update(self, entry: Entry) -> Entry:
+        """Rewrite an existing entry file and re-index it."""
+        return self.index.add_written(lambda: entries.save_entry(entry))
+
+    def remove(self, entry: Entry) -> None:
+        """Delete an entry's file and its row in the index (a file already gone is no error)."""
+        if entry.path is not None:
+            Path(entry.path).unlink(missing_ok=True)
+        self.index.remove(entry.slug)
+
+    def locate(self, slug: str) -> Path | None:
+        """The file of a slug: where entries are written (the year folders, one level down),
+        else where the index found it; never a walk of the whole tree."""
+        path = entries.find_entry(self.entries_dir, slug, deep=False)
+        if path is None and slug and len(slug) <= 200:
+            # A file added by hand may have any name ("Notes #1.md"): its slug is its name, and
+            # the index only records files its scan found inside the folder, symlinks left out.
+            indexed = self.index.path_of(slug)
+            if indexed is not None and indexed.is_file() and not indexed.is_symlink():
+                path = indexed if entries.inside(self.entries_dir, indexed) else None
+        return path
+
+    def read(self, slug: str) -> Entry | EntryError | None:
+        """The entry with that slug, the reason its file cannot be read, or None if none."""
+        path = self.locate(slug)
+        if path is None:
+            return None
+        try:
+            return entries.read_entry(path)
+        except EntryError as exc:
+            return exc
+
+    def search(self, q: str = "", **filters: Any) -> Results:
+        """One page of results (SearchIndex.query's filters and paging), files changed by hand
+        picked up first."""
+        self.index.sync_if_stale()
+        return self.index.query(q, **filters)
+
+    def entries_for_deal(self, deal_id: int) -> list[Hit]:
+        """Every entry tied to one deal, newest first (hits without snippets)."""
+        return self.index.deal_hits(deal_id)
+
+    def facts(self) -> list[dict]:
+        """Header facts of every entry, newest first, files changed by hand picked up first."""
+        self.index.sync_if_stale()
+        return self.index.facts()
+
+    def entry_count(self) -> int:
+        """How many entries are searchable."""
+        return self.index.entry_count()
+
+    def problems(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(path, reason) of every file left out of search, and (path, warning) of every repair
+        made reading a hand-written file (SPEC 2.4), as of a fresh look."""
+        self.index.sync_if_stale()
+        return self.index.problems(), self.index.warnings()
+
+    def sync(self) -> tuple[int, int, int, list[EntryError]]:
+        """Pick up every file added, changed or removed: (added, changed, removed, problems)."""
+        return self.index.sync()
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[EntryError]:
+        """Build the index anew from the files; progress(done, total) is called as it reads."""
+        return self.index.rebuild(progress)
+
+    def version(self) -> tuple[str, int]:
+        """(generation, version) of the index: whatever was computed from it is current while
+        this is unchanged (a rebuild changes the first, every write of any process the second)."""
+        return self.index.version()
+
+
+def init_app(app: Any) -> None:
+    """Register the knowledge base with the app; it is opened on first use (get_kb)."""
+    app.extensions[_KB] = None
+    app.extensions.setdefault(_JOBS, [])
+
+
+def get_kb() -> KnowledgeBase:
+    """The app's knowledge base over <DATA_DIR>/index.sqlite and ENTRIES_DIR."""
+    from flask import current_app  # here, so the engine imports without Flask
+
+    ext = current_app.extensions
+    kb = ext[_KB]  # KeyError: init_app was not called
+    if kb is None:
+        app = current_app._get_current_object()  # the hook runs in the index's own thread
+        kb = ext[_KB] = KnowledgeBase(
+            Path(app.config["DATA_DIR"]) / "index.sqlite",
+            Path(app.config["ENTRIES_DIR"]),
+            on_full_sync=lambda: _after_full_sync(app),
+        )
+    return kb
+
+
+def after_full_sync(app: Any, job: Callable[[], object]) -> None:
+    """Run job() in an app context after each periodic full look at the entries folder.
+
+    For catching up with writes that failed (the answers' entries owed after a full disk):
+    features register here, so the engine does not depend on them.
+    """
+    app.extensions.setdefault(_JOBS, []).append(job)
+
+
+def _after_full_sync(app: Any) -> None:
+    """The jobs registered with after_full_sync (called in the index's sync thread)."""
+    with app.app_context():
+        for job in app.extensions.get(_JOBS, []):
+            job()

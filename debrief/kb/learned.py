@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from debrief import entries
-from debrief.index import Hit, SearchIndex
-from debrief.kb import service
+from debrief.index import Hit, KnowledgeBase, get_kb
 from debrief.store import get_store
 
 SHOWN = 6  # a short list to read before writing a lesson, not a search page
@@ -43,7 +42,7 @@ def deal_reasons(deal: dict[str, Any], answer: dict[str, Any] | None) -> list[st
 
 
 def sharing(
-    index: SearchIndex,
+    kb: KnowledgeBase,
     wanted: Iterable[tuple[str, str]],
     per_page: int,
     date_from: str | None = None,
@@ -53,7 +52,7 @@ def sharing(
     each with the pairs it was found by, in the order asked (this page and the digest)."""
     found: dict[str, tuple[Hit, list[tuple[str, str]]]] = {}
     for facet, slug in wanted:
-        results = index.query(
+        results = kb.search(
             **{facet: slug}, date_from=date_from, date_to=date_to, per_page=per_page
         )
         for hit in results.hits:
@@ -69,15 +68,13 @@ def for_deal(deal: dict[str, Any]) -> list[Learned]:
     own = {answer.get("entry_slug")} if answer else set()
     wanted = [("competitor", competitor)] if competitor else []
     wanted += [("reason", reason) for reason in reasons]
-    index = service.get_index()
-    index.sync_if_stale()
     found = [
         Learned(
             hit=hit,
             competitor=bool(competitor) and hit.competitor == competitor,
             reasons=[r for r in reasons if r in {*hit.prospect_reasons, *hit.rep_reasons}],
         )
-        for hit, _ in sharing(index, wanted, POOL).values()
+        for hit, _ in sharing(get_kb(), wanted, POOL).values()
         if hit.slug not in own and hit.deal != deal["id"]
     ]
     best = sorted(found, key=lambda item: (item.hit.date, item.hit.slug), reverse=True)

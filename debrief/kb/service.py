@@ -11,43 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, current_app
+from flask import current_app
 
 from debrief import entries, taxonomy
 from debrief.auth import users
-from debrief.index import Hit, Results, SearchIndex
+from debrief.index import Hit, Results, get_kb
 from debrief.kb import competitors
 from debrief.store import Store, get_store
 from debrief.survey import anonymity
-
-
-def get_index() -> SearchIndex:
-    """The app's search index over <DATA_DIR>/index.sqlite, created on first use."""
-    ext = current_app.extensions
-    if "debrief.index" not in ext:
-        app = current_app._get_current_object()  # the hook runs in the index's own thread
-        ext["debrief.index"] = SearchIndex(
-            Path(current_app.config["DATA_DIR"]) / "index.sqlite",
-            Path(current_app.config["ENTRIES_DIR"]),
-            on_full_sync=lambda: _after_full_sync(app),
-        )
-    return ext["debrief.index"]
-
-
-def after_full_sync(app: Flask, job: Callable[[], object]) -> None:
-    """Run job() in an app context after each periodic full look at the entries folder.
-
-    For catching up with writes that failed (the answers' entries owed after a full disk):
-    features register here, so this module does not depend on them.
-    """
-    app.extensions.setdefault("debrief.kb.after_full_sync", []).append(job)
-
-
-def _after_full_sync(app: Flask) -> None:
-    """The jobs registered with after_full_sync (index.py calls this in its sync thread)."""
-    with app.app_context():
-        for job in app.extensions.get("debrief.kb.after_full_sync", []):
-            job()
 
 
 def entries_dir() -> Path:
@@ -58,61 +29,29 @@ def entries_dir() -> Path:
 def publish(
     entry: entries.Entry, same: Callable[[entries.Entry], bool] | None = None
 ) -> entries.Entry:
-    """Write a new entry file and index it; with `same`, not again if already written.
-
-    The file is written holding the index's write lock (add_written), which every process
-    shares: the check for an earlier copy (entries.write_entry) and the write are one step.
-    """
-    return get_index().add_written(lambda: entries.write_entry(entries_dir(), entry, same))
+    """Write a new entry file and index it; with `same`, not again if already written."""
+    return get_kb().publish(entry, same)
 
 
 def update(entry: entries.Entry) -> entries.Entry:
     """Rewrite an existing entry file and re-index it."""
-    return get_index().add_written(lambda: entries.save_entry(entry))
+    return get_kb().update(entry)
 
 
 def remove(entry: entries.Entry) -> None:
     """Delete an entry's file and its row in the index (a file already gone is no error)."""
-    if entry.path is not None:
-        Path(entry.path).unlink(missing_ok=True)
-    get_index().remove(entry.slug)
-
-
-def locate(slug: str) -> Path | None:
-    """The file of a slug: where entries are written (the year folders, one level down), else
-    where the index found it. Never a walk of the whole tree: at 50k files that made every
-    unknown /kb/<slug> cost a full scan of the folder."""
-    root = entries_dir()
-    path = entries.find_entry(root, slug, deep=False)
-    if path is None and slug and len(slug) <= 200:
-        # A file added by hand may have any name ("Notes #1.md"): its slug is its name, and the
-        # index only records files its scan found inside the folder, symlinks left out.
-        indexed = get_index().path_of(slug)
-        if indexed is not None and indexed.is_file() and not indexed.is_symlink():
-            path = indexed if entries.inside(root, indexed) else None
-    return path
+    get_kb().remove(entry)
 
 
 def load(slug: str) -> entries.Entry | None:
     """The entry with that slug, or None (missing, or a file broken by hand)."""
-    path = locate(slug)
-    if path is None:
-        return None
-    try:
-        return entries.read_entry(path)
-    except entries.EntryError:
-        return None
+    found = get_kb().read(slug)
+    return found if isinstance(found, entries.Entry) else None
 
 
 def read(slug: str) -> entries.Entry | entries.EntryError | None:
     """The entry with that slug, the reason its file cannot be read, or None when there is none."""
-    path = locate(slug)
-    if path is None:
-        return None
-    try:
-        return entries.read_entry(path)
-    except entries.EntryError as exc:
-        return exc
+    return get_kb().read(slug)
 
 
 def search(
@@ -124,9 +63,7 @@ def search(
     per_page: int = 20,
 ) -> Results:
     """One page of results for the /kb query, after picking up files changed by hand."""
-    index = get_index()
-    index.sync_if_stale()
-    return index.query(
+    return get_kb().search(
         q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, **filters
     )
 
@@ -134,9 +71,7 @@ def search(
 def problems() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(path, reason) of every file the index skipped, and (path, warning) of every repair made
     reading a hand-written file (SPEC 2.4), as of a fresh look."""
-    index = get_index()
-    index.sync_if_stale()
-    return index.problems(), index.warnings()
+    return get_kb().problems()
 
 
 # --- a debrief and its deal, through the store ---------------------------------------------------
@@ -192,7 +127,7 @@ def _debrief_slug(deal_id: int, rep: str | None) -> tuple[str | None, bool]:
         if entry is not None or anonymous:
             return (entry.slug if entry else None), anonymous
     # A debrief file added by hand has no answer record; its Rep is the deal's rep.
-    hits = get_index().deal_hits(deal_id) if rep else []
+    hits = get_kb().entries_for_deal(deal_id) if rep else []
     return next((h.slug for h in hits if h.kind == "debrief" and h.rep == rep), None), False
 
 
@@ -241,7 +176,9 @@ def deal_lessons(deal_id: int, deal: dict[str, Any] | None, author: str | None =
     authors = {author, owner["email"] if owner else None} - {None}
     authors |= {u["email"] for u in users.list_users(store) if u["role"] == "manager"}
     lessons = [
-        hit for hit in get_index().deal_hits(deal_id) if hit.kind == "lesson" and hit.rep in authors
+        hit
+        for hit in get_kb().entries_for_deal(deal_id)
+        if hit.kind == "lesson" and hit.rep in authors
     ]
     lessons.sort(key=lambda hit: (hit.date, hit.slug), reverse=True)
     return lessons
@@ -252,7 +189,7 @@ def wrote_lesson(deal_id: int, email: str) -> bool:
     email = email.lower()
     return any(
         hit.kind == "lesson" and (hit.rep or "").lower() == email
-        for hit in get_index().deal_hits(deal_id)
+        for hit in get_kb().entries_for_deal(deal_id)
     )
 
 

@@ -189,6 +189,7 @@ def export():
 def reindex_command() -> None:
     """Rebuild the search index from the entry files, reporting every broken file."""
     from debrief.entries import entry_files
+    from debrief.index import get_kb
     from debrief.store import get_store
     from debrief.survey.service import repair_owed_entries
 
@@ -196,11 +197,9 @@ def reindex_command() -> None:
     click.echo(repair_owed_entries(get_store()).summary())
     total = sum(1 for _ in entry_files(service.entries_dir()))
     with click.progressbar(length=total, label="Indexing entries") as bar:
-        problems = service.get_index().rebuild(
-            progress=lambda done, _total: bar.update(done - bar.pos)
-        )
-    click.echo(f"Indexed {service.get_index().entry_count()} entries from {total} files.")
-    warnings = service.get_index().warnings()
+        problems = get_kb().rebuild(progress=lambda done, _total: bar.update(done - bar.pos))
+    click.echo(f"Indexed {get_kb().entry_count()} entries from {total} files.")
+    _, warnings = get_kb().problems()
     if warnings:
         click.echo(f"{len(warnings)} repairs made reading hand-written files (fix them if wrong):")
         for path, message in warnings:

@@ -17,6 +17,7 @@ from debrief import entries, i18n
 from debrief import text as text_rule
 from debrief.auth import users
 from debrief.deals import invitations
+from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import Store, Table
 from debrief.survey import anonymity, notices
@@ -283,7 +284,7 @@ def _settle(store: Store, answer: dict[str, Any]) -> str:
     # that checks 500 answers cost ~0.2 s); the file itself answers for the rest.
     if slug and any(
         hit.slug == slug and hit.kind == "debrief"
-        for hit in kb.get_index().deal_hits(answer["deal_id"])
+        for hit in get_kb().entries_for_deal(answer["deal_id"])
     ):
         return "present"
     wanted = _entry_of_answer(store, answer)

@@ -18,6 +18,7 @@ from typing import Any
 
 from debrief import entries
 from debrief.auth import users
+from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.survey import anonymity
@@ -33,7 +34,7 @@ def anonymous_debriefs(store: Store) -> int:
     # Only debriefs with a Deal header, or a name made from a "Deal N: ..." title (the header
     # taken out by hand), can be of the old form: the index knows which, so the files of every
     # other answer are not read (init runs on every `make run`).
-    facts = (fact for fact in kb.get_index().facts() if fact["kind"] == "debrief")
+    facts = (fact for fact in get_kb().facts() if fact["kind"] == "debrief")
     named_deal = [(fact["slug"], deal) for fact in facts if (deal := _deal_named(fact))]
     moved = 0
     for slug, deal_id in named_deal:

@@ -20,7 +20,7 @@ from flask.blueprints import BlueprintSetupState
 
 from debrief import i18n
 from debrief.deals import invitations
-from debrief.kb import service as kb
+from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import get_store
@@ -39,7 +39,7 @@ def repair_owed_entries(state: BlueprintSetupState) -> None:
     """At each app start, and after each periodic full sync of the index, write the entries that
     a kill or a full entries folder left owed by stored answers (service.repair_quietly)."""
     app = state.app
-    kb.after_full_sync(app, lambda: service.repair_quietly(get_store()))
+    after_full_sync(app, lambda: service.repair_quietly(get_store()))
     with app.app_context():
         service.repair_quietly(get_store())
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import current_app
 
 from debrief.auth import users
-from debrief.index import SearchIndex
+from debrief.index import SearchIndex, get_kb
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS, reason_label
@@ -100,7 +100,7 @@ _cache_lock = threading.Lock()
 def _data_stamp(store: Store) -> tuple:
     """Something that changes whenever any data the dashboard reads changes, in any process:
     each source table's change counter and the knowledge base's version."""
-    return (*(store.table(name).version() for name in SOURCES), kb.get_index().version())
+    return (*(store.table(name).version() for name in SOURCES), get_kb().index.version())
 
 
 def build(store: Store, filters: stats.Filters) -> Dashboard:
@@ -195,7 +195,7 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
     end = datetime.date.fromisoformat(filters.date_to)
     months = stats.last_months(end)
     marks = stats.trend_marks(end)
-    c = _entry_counts(kb.get_index(), filters, marks, months)
+    c = _entry_counts(get_kb().index, filters, marks, months)
     themes = {value: counting.split(value) for _, value, _ in c.themes}
     window_day = {1: marks[1], 2: marks[2]}  # a stand-in day per window; 0 and 3 count in none
     total, by_month, by_rep_funnel = _funnel(store, filters, emails)
@@ -265,7 +265,7 @@ def cell_deals(
     store: Store, filters: stats.Filters, rep_reason: str, buyer_reason: str
 ) -> list[dict]:
     """The debriefs behind one matrix cell, with their deal's company and rep."""
-    facts = stats.filter_facts(kb.get_index().facts(), filters)
+    facts = stats.filter_facts(get_kb().index.facts(), filters)
     report = stats.agreement(facts)
     names = {u["id"]: u["name"] for u in users.list_users(store)}
     rows = []

@@ -21,6 +21,7 @@ from flask import current_app
 
 from debrief.entries import slugify
 from debrief.files import file_lock
+from debrief.index import get_kb
 from debrief.index.facts import Filters
 from debrief.kb import service as kb
 from debrief.store import Store, stamp
@@ -43,7 +44,7 @@ class SearchParams(Filters):
     q: str = ""
 
     def query_args(self) -> dict[str, Any]:
-        """Keyword arguments for SearchIndex.query."""
+        """Keyword arguments for KnowledgeBase.search."""
         return {k: (v or None) for k, v in vars(self).items() if k != "q"} | {"q": self.q or ""}
 
 
@@ -75,9 +76,8 @@ def theme_names(store: Store) -> dict[str, str]:
 
 def theme_counts() -> dict[str, int]:
     """slug -> how many entries carry it, from the index (no file reads)."""
-    index = kb.get_index()
-    index.sync_if_stale()
-    return dict(index.query(per_page=1).facets.get("theme", []))
+    knowledge = get_kb()
+    return dict(knowledge.search(per_page=1).facets.get("theme", []))
 
 
 def list_themes(store: Store) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
@@ -86,7 +86,7 @@ def list_themes(store: Store) -> tuple[list[dict[str, Any]], list[tuple[str, int
     themes = sorted(_themes(store).all(), key=lambda t: t["name"].lower())
     for theme in themes:
         if theme["slug"] not in counts:  # past the facet limit, or unused
-            counts[theme["slug"]] = kb.get_index().query(theme=theme["slug"], per_page=1).total
+            counts[theme["slug"]] = get_kb().search(theme=theme["slug"], per_page=1).total
     known = {t["slug"] for t in themes}
     listed = [{**t, "count": counts.get(t["slug"], 0)} for t in themes]
     strays = [(slug, n) for slug, n in counts.items() if slug not in known and n]
@@ -100,12 +100,11 @@ def entries_with_theme(theme: str) -> list[str]:
 
 def collect(params: SearchParams) -> list[str]:
     """Slugs of every result of a search, all pages."""
-    index = kb.get_index()
-    index.sync_if_stale()
+    knowledge = get_kb()
     slugs: list[str] = []
     page = 1
     while True:
-        results = index.query(**params.query_args(), page=page, per_page=PAGE)
+        results = knowledge.search(**params.query_args(), page=page, per_page=PAGE)
         slugs += [hit.slug for hit in results.hits]
         if page * PAGE >= results.total or not results.hits:
             return list(dict.fromkeys(slugs))
@@ -256,17 +255,17 @@ def theme_months(slug: str, today: datetime | None = None) -> tuple[list[str], l
     from debrief.themes.stats import last_months
 
     months = last_months((today or datetime.now(UTC)).date())
-    index = kb.get_index()
+    knowledge = get_kb()
     # One counting query per month: the index answers each from its header facts, so the
     # cost follows the theme's size, not the whole knowledge base's.
     counts = []
     for month in months:
         year, number = int(month[:4]), int(month[5:])
         last = calendar.monthrange(year, number)[1]
-        found = index.query(theme=slug, date_from=f"{month}-01", date_to=f"{month}-{last:02d}",
+        found = knowledge.search(theme=slug, date_from=f"{month}-01", date_to=f"{month}-{last:02d}",
                             per_page=1)  # fmt: skip
         counts.append(found.total)
     first = datetime.fromisoformat(months[0] + "-01").date()
     before = (first - timedelta(days=1)).isoformat()
-    older = index.query(theme=slug, date_to=before, per_page=1).total
+    older = knowledge.search(theme=slug, date_to=before, per_page=1).total
     return months, counts, older

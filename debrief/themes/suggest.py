@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from debrief.entries import plain_text
+from debrief.index import get_kb
 from debrief.kb import service as kb
 
 TERMS = 8  # words searched per entry
@@ -61,12 +62,12 @@ def suggest_for(slug: str, total: int, cache: dict) -> Suggestion | None:
     extra = [r for r in entry.prospect_reasons + entry.rep_reasons if r != "other"]
     extra += [entry.competitor] if entry.competitor else []
     terms = key_terms(f"{entry.title}\n{plain_text(entry.body)}", extra)
-    index = kb.get_index()
+    knowledge = get_kb()
     scores: Counter[str] = Counter()
     hits_by_slug: dict[str, object] = {}
     for term in terms:
         if term not in cache:
-            cache[term] = index.query(term, per_page=NEIGHBOURS)
+            cache[term] = knowledge.search(term, per_page=NEIGHBOURS)
         results = cache[term]
         if not results.total:
             continue
@@ -91,9 +92,8 @@ def suggest_for(slug: str, total: int, cache: dict) -> Suggestion | None:
 
 def untagged(page: int = 1) -> tuple[list[str], int]:
     """One page of untagged entry slugs (newest first), and how many there are."""
-    index = kb.get_index()
-    index.sync_if_stale()
-    slugs = [f["slug"] for f in index.facts() if not f["themes"]]
+    knowledge = get_kb()
+    slugs = [f["slug"] for f in knowledge.facts() if not f["themes"]]
     start = (max(page, 1) - 1) * PER_PAGE
     return slugs[start : start + PER_PAGE], len(slugs)
 
@@ -101,7 +101,7 @@ def untagged(page: int = 1) -> tuple[list[str], int]:
 def suggestions(page: int = 1, known: set[str] | None = None) -> tuple[list[Suggestion], int]:
     """Suggestions for one page of untagged entries; only themes still in `known` are offered."""
     slugs, count = untagged(page)
-    total = kb.get_index().entry_count() or 1
+    total = get_kb().entry_count() or 1
     cache: dict = {}
     out = []
     for slug in slugs:
