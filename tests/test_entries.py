@@ -94,6 +94,16 @@ def test_round_trip_keeps_every_field(tmp_path, entry):
             assert getattr(back, name) == getattr(entry, name), name
 
 
+@pytest.mark.parametrize(
+    "value", ["[]", "[price, trust]", '"quoted"', "'single'", '""', "[a", "'x", '"a" and "b"']
+)
+def test_values_that_look_like_yaml_read_back_as_written(tmp_path, value):
+    # Lenient reading undoes YAML quotes and [a, b] lists; what Debrief writes must survive it.
+    entry = lesson(title=value, company=value)
+    back = read_entry(write_entry(tmp_path, entry).path)
+    assert (back.title, back.company, back.warnings) == (value, value, [])
+
+
 def test_file_layout_and_header(tmp_path):
     entry = lesson(themes=["honesty", "trust"], trust=4, rep="ana@example.com", deal=12)
     written = write_entry(tmp_path, entry)

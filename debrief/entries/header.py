@@ -43,8 +43,18 @@ def _header(entry: Entry) -> str:
         "Trust": entry.trust,
         "Language": entry.language,
     }
-    lines = [f"{key}: {value}" for key, value in values.items() if value not in (None, "")]
+    lines = [
+        f"{key}: {_written(value)}" for key, value in values.items() if value not in (None, "")
+    ]
     return "---\n" + "\n".join(lines) + "\n---\n"
+
+
+def _written(value: object) -> object:
+    """A header value as written: in quotes when reading would change it otherwise (lenient
+    reading undoes YAML's quotes and [a, b] lists, and a title may look like either)."""
+    if isinstance(value, str) and _value(value) != value:
+        return f'"{value}"'
+    return value
 
 
 def serialize(entry: Entry) -> bytes:
