@@ -1,4 +1,4 @@
-"""The search index: ranking, snippets, facets, filters, hostile queries, sync and concurrency."""
+"""The knowledge base through its facade: ranking, snippets, facets, filters, sync, concurrency."""
 
 import datetime
 import multiprocessing
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from debrief.entries import Entry, buyer_block, write_entry
-from debrief.index import SearchIndex, match_expression, search
+from debrief.index import KnowledgeBase, match_expression, search
 
 
 def entry(title: str, day: int = 1, body: str = "", **fields) -> Entry:
@@ -33,89 +33,85 @@ def entries_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def index(tmp_path, entries_dir) -> SearchIndex:
-    idx = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
-    yield idx
-    idx.close()
+def kb(tmp_path, entries_dir) -> KnowledgeBase:
+    base = KnowledgeBase(tmp_path / "data" / "index.sqlite3", entries_dir)
+    yield base
+    base.index.close()
 
 
-def put(index: SearchIndex, entries_dir: Path, *items: Entry) -> list[Entry]:
-    """Write entries to files and add them to the index, as the app does."""
-    written = [write_entry(entries_dir, item) for item in items]
-    for item in written:
-        index.add(item)
-    return written
+def put(kb: KnowledgeBase, *items: Entry) -> list[Entry]:
+    """Publish entries: write their files and index them, as the app does."""
+    return [kb.publish(item) for item in items]
 
 
 # --- ranking, snippets, prefix, browsing ----------------------------------------------------
 
 
-def test_title_hit_ranks_above_body_hit(index, entries_dir):
+def test_title_hit_ranks_above_body_hit(kb, entries_dir):
     put(
-        index,
-        entries_dir,
+        kb,
         entry("Notes from a call", day=5, body="They mentioned onboarding once. " * 3),
         entry("Onboarding took too long", day=1, body="A long story about something else."),
     )
-    hits = index.query("onboarding").hits
+    hits = kb.search("onboarding").hits
     assert [h.title for h in hits] == ["Onboarding took too long", "Notes from a call"]
 
 
-def test_snippet_is_escaped_and_marks_are_ours(index, entries_dir):
+def test_snippet_is_escaped_and_marks_are_ours(kb, entries_dir):
     body = "The <b>price</b> & <mark>fake</mark> \ue000forged\ue001 <script>x</script> price"
-    put(index, entries_dir, entry("Pricing", body=body))
-    (hit,) = index.query("price").hits
+    put(kb, entry("Pricing", body=body))
+    (hit,) = kb.search("price").hits
     assert "&lt;b&gt;" in hit.snippet and "<b>" not in hit.snippet
     assert "&lt;mark&gt;fake" in hit.snippet and "&lt;script&gt;" in hit.snippet
     assert hit.snippet.count("<mark>") == hit.snippet.count("</mark>") == 2
     assert "<mark>price</mark>" in hit.snippet and "forged" in hit.snippet
 
 
-def test_buyer_blocks_are_indexed_as_plain_text(index, entries_dir):
+def test_buyer_blocks_are_indexed_as_plain_text(kb, entries_dir):
     body = "Rep notes.\n\n" + buyer_block("The ~~~ renewal ``` terms scared legal.")
-    put(index, entries_dir, entry("Debrief", body=body, kind="debrief"))
-    (hit,) = index.query("renewal terms").hits
+    put(kb, entry("Debrief", body=body, kind="debrief"))
+    (hit,) = kb.search("renewal terms").hits
     assert "buyer" not in hit.snippet and "~~~~" not in hit.snippet
     assert "<mark>renewal</mark>" in hit.snippet
 
 
-def test_prefix_matches_the_last_word_only(index, entries_dir):
-    put(index, entries_dir, entry("Implementation plans", body="security review"))
-    assert index.query("implement").total == 1
-    assert index.query("secur review").total == 0  # only the last word is a prefix
-    assert index.query("security rev").total == 1
+def test_prefix_matches_the_last_word_only(kb, entries_dir):
+    put(kb, entry("Implementation plans", body="security review"))
+    assert kb.search("implement").total == 1
+    assert kb.search("secur review").total == 0  # only the last word is a prefix
+    assert kb.search("security rev").total == 1
 
 
-def test_empty_query_lists_newest_first(index, entries_dir):
-    put(index, entries_dir, *(entry(f"Lesson {d}", day=d) for d in (3, 9, 1, 7)))
-    results = index.query("")
+def test_empty_query_lists_newest_first(kb, entries_dir):
+    put(kb, *(entry(f"Lesson {d}", day=d) for d in (3, 9, 1, 7)))
+    results = kb.search("")
     assert [h.date for h in results.hits] == ["2026-01-09", "2026-01-07", "2026-01-03",
                                                "2026-01-01"]  # fmt: skip
     assert results.total == 4 and results.hits[0].snippet == ""
 
 
-def test_paging(index, entries_dir):
-    put(index, entries_dir, *(entry(f"Budget story {d}", day=d) for d in range(1, 8)))
-    first = index.query("budget", per_page=3)
-    third = index.query("budget", per_page=3, page=3)
+def test_paging(kb, entries_dir):
+    put(kb, *(entry(f"Budget story {d}", day=d) for d in range(1, 8)))
+    first = kb.search("budget", per_page=3)
+    third = kb.search("budget", per_page=3, page=3)
     assert (first.total, len(first.hits), len(third.hits)) == (7, 3, 1)
-    seen = [h.slug for p in (1, 2, 3) for h in index.query("budget", per_page=3, page=p).hits]
+    seen = [h.slug for p in (1, 2, 3) for h in kb.search("budget", per_page=3, page=p).hits]
     assert len(set(seen)) == 7
-    assert index.query("budget", page=99).hits == []
-    assert index.query("budget", page="x", per_page=10**9).per_page == 100
+    assert kb.search("budget", page=99).hits == []
+    assert kb.search("budget", page="x", per_page=10**9).per_page == 100
 
 
-def test_broad_query_ranks_a_pool_and_still_counts_everything(index, entries_dir, monkeypatch):
+def test_broad_query_ranks_a_pool_and_still_counts_everything(kb, entries_dir, monkeypatch):
     monkeypatch.setattr(search, "RANK_POOL", 3)
-    put(index, entries_dir, *(entry(f"Note {d}", day=d, body="pricing talk") for d in range(1, 9)))
-    put(index, entries_dir, entry("Pricing above all", day=2, body="pricing"))
-    results = index.query("pricing", per_page=20)
+    put(kb, *(entry(f"Note {d}", day=d, body="pricing talk") for d in range(1, 9)))
+    put(kb, entry("Pricing above all", day=2, body="pricing"))
+    results = kb.search("pricing", per_page=20)
     assert results.total == 9 and len(results.hits) == 9
     assert results.facets["kind"] == [("lesson", 9)]
     assert results.hits[0].title == "Pricing above all"  # newest matches are ranked by BM25
     rest = [h.date for h in results.hits[3:]]
     assert rest == sorted(rest, reverse=True)
-    pages = [h.slug for p in range(1, 6) for h in index.query("pricing", per_page=2, page=p).hits]
+    pages = [h.slug for p in range(1, 6) for h in kb.search("pricing", per_page=2, page=p).hits]
     assert pages == [h.slug for h in results.hits]  # pages that straddle the pool and the rest
 
 
@@ -123,11 +119,10 @@ def test_broad_query_ranks_a_pool_and_still_counts_everything(index, entries_dir
 
 
 @pytest.fixture
-def catalogue(index, entries_dir):
+def catalogue(kb, entries_dir):
     """Five entries with known facets."""
     return put(
-        index,
-        entries_dir,
+        kb,
         entry("Lost on price", day=1, kind="debrief", competitor="globex", rep="ana@x.io",
               prospect_reasons=["price"], rep_reasons=["price"], themes=["honesty"]),
         entry("Lost on trust", day=2, kind="debrief", competitor="globex", rep="ben@x.io",
@@ -139,8 +134,8 @@ def catalogue(index, entries_dir):
     )  # fmt: skip
 
 
-def test_facets_count_the_whole_result_set(index, catalogue):
-    results = index.query("", per_page=1)
+def test_facets_count_the_whole_result_set(kb, catalogue):
+    results = kb.search("", per_page=1)
     assert results.total == 5 and len(results.hits) == 1
     facets = results.facets
     assert facets["kind"] == [("debrief", 3), ("lesson", 2)]
@@ -148,7 +143,7 @@ def test_facets_count_the_whole_result_set(index, catalogue):
     assert facets["reason"] == [("price", 2), ("trust", 2), ("support", 1), ("timing", 1)]
     assert facets["competitor"] == [("globex", 2), ("initech", 1)]
     assert facets["rep"] == [("ana@x.io", 3), ("ben@x.io", 1)]
-    searched = index.query("price").facets  # titles and reasons are both searched
+    searched = kb.search("price").facets  # titles and reasons are both searched
     assert searched["kind"] == [("debrief", 2), ("lesson", 1)]
 
 
@@ -171,9 +166,9 @@ FILTERS = [
 
 @pytest.mark.parametrize(("filters", "titles"), FILTERS)
 @pytest.mark.parametrize("q", ["", "on"])
-def test_filters(index, catalogue, filters, titles, q):
+def test_filters(kb, catalogue, filters, titles, q):
     expected = {t for t in titles if " on " in t} if q else titles  # browsing and searching
-    results = index.query(q, **filters)
+    results = kb.search(q, **filters)
     assert {h.title for h in results.hits} == expected
     assert results.total == len(expected)
     assert sum(n for _, n in results.facets["kind"]) == len(expected)
@@ -189,13 +184,13 @@ HOSTILE = ['e-mail', 'foo"', '(a OR b) c', 'AND', 'OR', 'NOT', 'NEAR', 'NEAR(a b
 
 
 @pytest.mark.parametrize("q", HOSTILE)
-def test_hostile_queries_never_fail(index, catalogue, q):
-    results = index.query(q, kind="debrief", theme="trust", per_page=100)
+def test_hostile_queries_never_fail(kb, catalogue, q):
+    results = kb.search(q, kind="debrief", theme="trust", per_page=100)
     assert all(h.kind == "debrief" and "trust" in h.themes for h in results.hits)
-    assert results.total == len(results.hits) == matches(index, match_expression(q), "trust")
+    assert results.total == len(results.hits) == matches(kb, match_expression(q), "trust")
 
 
-def matches(index, expression: str, theme: str | None = None) -> int:
+def matches(kb, expression: str, theme: str | None = None) -> int:
     """How many entries FTS5 itself finds for the quoted expression (no safety net involved)."""
     sql, params = "SELECT count(*) FROM entry e", []
     if expression:
@@ -207,7 +202,7 @@ def matches(index, expression: str, theme: str | None = None) -> int:
         sql += " AND e.kind = 'debrief' AND e.id IN"
         sql += " (SELECT entry_id FROM entry_tag WHERE facet = 'theme' AND value = ?)"
         params.append(theme)
-    return index.db.conn().execute(sql, params).fetchone()[0]
+    return kb.index.db.conn().execute(sql, params).fetchone()[0]
 
 
 @settings(
@@ -215,14 +210,14 @@ def matches(index, expression: str, theme: str | None = None) -> int:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(q=st.text())
-def test_any_text_is_a_valid_query(index, catalogue, q):
-    assert index.query(q).total == matches(index, match_expression(q))
+def test_any_text_is_a_valid_query(kb, catalogue, q):
+    assert kb.search(q).total == matches(kb, match_expression(q))
 
 
-def test_operators_are_searched_as_words(index, entries_dir):
-    put(index, entries_dir, entry("Why e-mail matters", body="NEAR the end AND OR"))
-    assert index.query("e-mail").total == 1
-    assert index.query("near and").total == 1
+def test_operators_are_searched_as_words(kb, entries_dir):
+    put(kb, entry("Why e-mail matters", body="NEAR the end AND OR"))
+    assert kb.search("e-mail").total == 1
+    assert kb.search("near and").total == 1
 
 
 # --- keeping up with the files --------------------------------------------------------------
@@ -235,75 +230,75 @@ def write_by_hand(path: Path, title: str, body: str = "", day: int = 1) -> None:
     path.write_text(HEADER.format(title=title, body=body, day=day))
 
 
-def test_sync_picks_up_new_changed_deleted_and_broken_files(index, entries_dir):
+def test_sync_picks_up_new_changed_deleted_and_broken_files(kb, entries_dir):
     write_by_hand(entries_dir / "2026" / "first.md", "First lesson", "alpha")
     write_by_hand(entries_dir / "2026" / "second.md", "Second lesson", "beta")
-    assert index.sync()[:3] == (2, 0, 0)
-    assert index.sync()[:3] == (0, 0, 0)  # nothing changed, nothing parsed
+    assert kb.sync()[:3] == (2, 0, 0)
+    assert kb.sync()[:3] == (0, 0, 0)  # nothing changed, nothing parsed
 
     write_by_hand(entries_dir / "2026" / "first.md", "First lesson", "gamma, edited by hand")
     os.utime(entries_dir / "2026" / "first.md", ns=(1, 1))  # a new mtime even on coarse clocks
     (entries_dir / "2026" / "second.md").unlink()
     (entries_dir / "2026" / "broken.md").write_bytes(b"\x00\x01binary")
-    added, changed, removed, problems = index.sync()
+    added, changed, removed, problems = kb.sync()
     assert (added, changed, removed) == (0, 1, 1)
     assert [Path(p.path).name for p in problems] == ["broken.md"]
-    assert index.problems() == [("2026/broken.md", problems[0].reason)]
-    assert index.query("gamma").total == 1 and index.query("alpha").total == 0
-    assert index.query("beta").total == 0 and index.entry_count() == 1
+    assert kb.problems()[0] == [("2026/broken.md", problems[0].reason)]
+    assert kb.search("gamma").total == 1 and kb.search("alpha").total == 0
+    assert kb.search("beta").total == 0 and kb.entry_count() == 1
 
     write_by_hand(entries_dir / "2026" / "broken.md", "Fixed now")
-    assert index.sync()[:3] == (1, 0, 0) and index.problems() == []
+    assert kb.sync()[:3] == (1, 0, 0) and kb.problems()[0] == []
 
 
-def test_a_good_file_that_breaks_leaves_the_index(index, entries_dir):
+def test_a_good_file_that_breaks_leaves_the_index(kb, entries_dir):
     write_by_hand(entries_dir / "one.md", "One")
-    index.sync()
+    kb.sync()
     (entries_dir / "one.md").write_bytes("---\nTitle: Caf\xe9\n---\n".encode("latin-1"))
-    assert index.sync()[2] == 1
-    assert index.entry_count() == 0 and index.problems()[0][1].startswith("not UTF-8 text")
+    assert kb.sync()[2] == 1
+    assert kb.entry_count() == 0 and kb.problems()[0][0][1].startswith("not UTF-8 text")
 
 
-def test_a_hand_written_file_s_repairs_are_kept_as_warnings(index, entries_dir):
+def test_a_hand_written_file_s_repairs_are_kept_as_warnings(kb, entries_dir):
     (entries_dir / "one.md").write_text("---\nTitle: One\nDate: 2026-01-02\n---\n\nBody.\n")
-    index.sync()
-    assert index.warnings() == [("one.md", "no Kind: read as a lesson")]
+    kb.sync()
+    assert kb.problems()[1] == [("one.md", "no Kind: read as a lesson")]
     (entries_dir / "one.md").write_text("---\nTitle: One\nDate: 2026-01-02\nKind: lesson\n---\n")
     os.utime(entries_dir / "one.md", ns=(1, 1))  # a new mtime even on coarse clocks
-    index.sync()
-    assert index.warnings() == [] and index.entry_count() == 1
+    kb.sync()
+    assert kb.problems()[1] == [] and kb.entry_count() == 1
 
 
-def test_duplicate_slugs_are_reported(index, entries_dir):
+def test_duplicate_slugs_are_reported(kb, entries_dir):
     write_by_hand(entries_dir / "a" / "same.md", "From a")
     write_by_hand(entries_dir / "b" / "same.md", "From b")
-    _, _, _, problems = index.sync()
-    assert index.entry_count() == 1 and len(problems) == 1
+    _, _, _, problems = kb.sync()
+    assert kb.entry_count() == 1 and len(problems) == 1
     assert "duplicate slug" in problems[0].reason
-    assert [p.reason for p in index.rebuild()] == [problems[0].reason]
+    assert [p.reason for p in kb.rebuild()] == [problems[0].reason]
 
 
-def test_sync_if_stale_notices_a_hand_added_file(index, entries_dir):
-    put(index, entries_dir, entry("Written by the app"))
-    index.sync_if_stale(max_age=0)
-    assert index.entry_count() == 1
+def test_sync_if_stale_notices_a_hand_added_file(kb, entries_dir):
+    put(kb, entry("Written by the app"))
+    kb.index.sync_if_stale(max_age=0)
+    assert kb.entry_count() == 1
     time.sleep(0.01)
     write_by_hand(entries_dir / "2026" / "by-hand.md", "Pulled from git")
-    index.sync_if_stale(max_age=60)  # checked just now: no work yet
-    index.sync_if_stale(max_age=0)
-    assert index.query("pulled").total == 1
+    kb.index.sync_if_stale(max_age=60)  # checked just now: no work yet
+    kb.index.sync_if_stale(max_age=0)
+    assert kb.search("pulled").total == 1
 
 
-def test_rebuild_from_nothing_equals_incremental(tmp_path, index, entries_dir, catalogue):
+def test_rebuild_from_nothing_equals_incremental(tmp_path, kb, entries_dir, catalogue):
     (entries_dir / "starter").mkdir()
     write_by_hand(entries_dir / "starter" / "starter-one.md", "A starter lesson", "trust first")
     (entries_dir / "broken.md").write_bytes(b"\x00")
     (entries_dir / "no-header.md").write_text("Only a line of text.\n")
-    index.sync()
-    index.remove(catalogue[0].slug)
+    kb.sync()
+    kb.index.remove(catalogue[0].slug)
     catalogue[0].path.unlink()
-    index.sync()
-    fresh = SearchIndex(tmp_path / "other" / "index.sqlite3", entries_dir)
+    kb.sync()
+    fresh = KnowledgeBase(tmp_path / "other" / "index.sqlite3", entries_dir)
     progress = []
     problems = fresh.rebuild(lambda done, total: progress.append((done, total)))
     assert progress[-1] == (7, 7) and [Path(p.path).name for p in problems] == ["broken.md"]
@@ -311,18 +306,18 @@ def test_rebuild_from_nothing_equals_incremental(tmp_path, index, entries_dir, c
     def key(facts):
         return sorted(facts, key=lambda f: f["slug"])
 
-    assert key(fresh.facts()) == key(index.facts())
-    assert fresh.problems() == index.problems()
-    assert fresh.warnings() == index.warnings() and len(index.warnings()) == 1
+    assert key(fresh.facts()) == key(kb.facts())
+    assert fresh.problems()[0] == kb.problems()[0]
+    assert fresh.problems()[1] == kb.problems()[1] and len(kb.problems()[1]) == 1
     for q in ("", "trust", "lesson", "price"):
-        a, b = fresh.query(q), index.query(q)
+        a, b = fresh.search(q), kb.search(q)
         assert (a.total, a.facets) == (b.total, b.facets)
         assert [h.slug for h in a.hits] == [h.slug for h in b.hits]
-    fresh.close()
+    fresh.index.close()
 
 
-def test_remove_and_facts(index, entries_dir, catalogue):
-    facts = index.facts()
+def test_remove_and_facts(kb, entries_dir, catalogue):
+    facts = kb.facts()
     assert [f["date"] for f in facts] == sorted((f["date"] for f in facts), reverse=True)
     first = next(f for f in facts if f["slug"] == catalogue[0].slug)
     assert first == {
@@ -331,14 +326,14 @@ def test_remove_and_facts(index, entries_dir, catalogue):
         "prospect_reasons": ["price"], "rep_reasons": ["price"], "trust": None, "deal": None,
     }  # fmt: skip
     first["themes"].append("mutated")  # callers get copies
-    assert index.query("price").total == 3
-    index.remove(catalogue[0].slug)
-    index.remove("no-such-slug")
-    assert index.entry_count() == 4 and index.query("price").total == 2
-    assert all(f["themes"] != ["honesty", "mutated"] for f in index.facts())
+    assert kb.search("price").total == 3
+    kb.index.remove(catalogue[0].slug)
+    kb.index.remove("no-such-slug")
+    assert kb.entry_count() == 4 and kb.search("price").total == 2
+    assert all(f["themes"] != ["honesty", "mutated"] for f in kb.facts())
 
 
-def test_cached_results_take_in_added_entries_like_a_fresh_index(index, entries_dir, tmp_path):
+def test_cached_results_take_in_added_entries_like_a_fresh_index(kb, entries_dir, tmp_path):
     # A ranking is kept between requests and only takes in the entries added since (an answer
     # adds one): what it then returns must be what a fresh computation returns.
     rng = random.Random(5)
@@ -352,39 +347,39 @@ def test_cached_results_take_in_added_entries_like_a_fresh_index(index, entries_
             for k in range(n)
         ]  # fmt: skip
 
-    put(index, entries_dir, *some(40, 0))
+    put(kb, *some(40, 0))
     asks = [{"q": ""}, {"q": "price"}, {"q": "price budget"}, {"q": "", "competitor": "acme"},
             {"q": "support", "theme": "pricing"}, {"q": "", "page": 2, "per_page": 7}]  # fmt: skip
     for ask in asks:
-        index.query(**ask)  # cached now
+        kb.search(**ask)  # cached now
     for round_ in range(3):
-        put(index, entries_dir, *some(3, 100 + 10 * round_))
-        fresh = SearchIndex(index.db_path, entries_dir)
+        put(kb, *some(3, 100 + 10 * round_))
+        fresh = KnowledgeBase(kb.index.db_path, entries_dir)
         for ask in asks:
-            got, want = index.query(**ask), fresh.query(**ask)
+            got, want = kb.search(**ask), fresh.search(**ask)
             assert (got.total, got.facets) == (want.total, want.facets), ask
             if ask["q"]:  # earlier BM25 scores are kept: the same matches, maybe in another order
                 everything = {**ask, "per_page": 100}
-                assert {h.slug for h in index.query(**everything).hits} == {
-                    h.slug for h in fresh.query(**everything).hits
+                assert {h.slug for h in kb.search(**everything).hits} == {
+                    h.slug for h in fresh.search(**everything).hits
                 }, ask
             else:
                 assert [h.slug for h in got.hits] == [h.slug for h in want.hits], ask
-        fresh.close()
-    index.remove(index.query().hits[0].slug)  # a deletion: computed again from scratch
-    fresh = SearchIndex(index.db_path, entries_dir)
+        fresh.index.close()
+    kb.index.remove(kb.search().hits[0].slug)  # a deletion: computed again from scratch
+    fresh = KnowledgeBase(kb.index.db_path, entries_dir)
     for ask in asks:
-        got, want = index.query(**ask), fresh.query(**ask)
+        got, want = kb.search(**ask), fresh.search(**ask)
         assert [h.slug for h in got.hits] == [h.slug for h in want.hits], ask
-    fresh.close()
+    fresh.index.close()
 
 
-def test_readd_replaces_by_slug(index, entries_dir):
-    (written,) = put(index, entries_dir, entry("Lesson", body="old words"))
+def test_readd_replaces_by_slug(kb, entries_dir):
+    (written,) = put(kb, entry("Lesson", body="old words"))
     written.body = "new words"
-    index.add(written)
-    assert index.entry_count() == 1
-    assert index.query("old").total == 0 and index.query("new").total == 1
+    kb.index.add(written)
+    assert kb.entry_count() == 1
+    assert kb.search("old").total == 0 and kb.search("new").total == 1
 
 
 def test_index_from_another_schema_is_recreated(tmp_path, entries_dir):
@@ -395,27 +390,27 @@ def test_index_from_another_schema_is_recreated(tmp_path, entries_dir):
     conn.commit()
     conn.close()
     write_by_hand(entries_dir / "one.md", "One")
-    idx = SearchIndex(db, entries_dir)
+    idx = KnowledgeBase(db, entries_dir)
     idx.sync()
     assert idx.entry_count() == 1
-    idx.close()
+    idx.index.close()
 
 
 def test_index_from_another_schema_finds_the_files_without_a_sync(tmp_path, entries_dir):
     # An upgrade that changes the schema must not leave every search empty until a sync.
     db = tmp_path / "old.sqlite3"
-    old = SearchIndex(db, entries_dir)
-    old.close()
+    old = KnowledgeBase(db, entries_dir)
+    old.index.close()
     write_by_hand(entries_dir / "one.md", "Price objection", body="The budget was cut.")
     write_by_hand(entries_dir / "two.md", "Slow support", body="Support took days.")
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
-    idx = SearchIndex(db, entries_dir)
+    idx = KnowledgeBase(db, entries_dir)
     assert idx.entry_count() == 2
-    assert [h.title for h in idx.query("budget").hits] == ["Price objection"]
-    idx.close()
+    assert [h.title for h in idx.search("budget").hits] == ["Price objection"]
+    idx.index.close()
 
 
 # --- concurrency ----------------------------------------------------------------------------
@@ -423,17 +418,17 @@ def test_index_from_another_schema_finds_the_files_without_a_sync(tmp_path, entr
 
 def _add_many(db: str, entries_dir: str, worker: int, count: int) -> None:
     """Child process: write and index `count` entries."""
-    idx = SearchIndex(Path(db), Path(entries_dir))
+    idx = KnowledgeBase(Path(db), Path(entries_dir))
     for n in range(count):
         written = write_entry(Path(entries_dir), entry(f"Worker {worker} entry {n}"))
-        idx.add(written)
-    idx.close()
+        idx.index.add(written)
+    idx.index.close()
 
 
 @pytest.mark.slow
 def test_processes_adding_at_once_lose_nothing(tmp_path, entries_dir):
     db = tmp_path / "data" / "index.sqlite3"
-    SearchIndex(db, entries_dir).close()
+    KnowledgeBase(db, entries_dir).index.close()
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_add_many, args=(str(db), str(entries_dir), w, 25))
                for w in range(4)]  # fmt: skip
@@ -442,14 +437,14 @@ def test_processes_adding_at_once_lose_nothing(tmp_path, entries_dir):
     for p in workers:
         p.join(120)
     assert [p.exitcode for p in workers] == [0, 0, 0, 0]
-    idx = SearchIndex(db, entries_dir)
+    idx = KnowledgeBase(db, entries_dir)
     assert idx.entry_count() == 100
-    assert idx.query("worker", per_page=1).total == 100
+    assert idx.search("worker", per_page=1).total == 100
     assert idx.sync()[:3] == (0, 0, 0)  # the files and the index agree
-    idx.close()
+    idx.index.close()
 
 
-def test_threads_share_one_index(index, entries_dir):
+def test_threads_share_one_index(kb, entries_dir):
     import threading
 
     errors = []
@@ -457,8 +452,8 @@ def test_threads_share_one_index(index, entries_dir):
     def work(n):
         try:
             for i in range(10):
-                put(index, entries_dir, entry(f"Thread {n} lesson {i}"))
-                index.query("thread")
+                put(kb, entry(f"Thread {n} lesson {i}"))
+                kb.search("thread")
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -467,36 +462,36 @@ def test_threads_share_one_index(index, entries_dir):
         t.start()
     for t in threads:
         t.join()
-    assert errors == [] and index.query("thread").total == 40
+    assert errors == [] and kb.search("thread").total == 40
 
 
-def test_in_place_edit_is_caught_by_the_periodic_full_sync(index, entries_dir, monkeypatch):
+def test_in_place_edit_is_caught_by_the_periodic_full_sync(kb, entries_dir, monkeypatch):
     import debrief.index.staleness
 
     write_by_hand(entries_dir / "2026" / "edited.md", "Before", "old words")
-    index.sync_if_stale(max_age=0)
+    kb.index.sync_if_stale(max_age=0)
     folder = entries_dir / "2026"
     folder_mtime = folder.stat().st_mtime_ns
     write_by_hand(folder / "edited.md", "After", "new words")
     os.utime(folder / "edited.md", ns=(5, 5))
     os.utime(folder, ns=(folder_mtime, folder_mtime))  # an editor writing in place
-    index.sync_if_stale(max_age=0)
-    assert index.query("new").total == 0  # the folder check alone cannot see it
+    kb.index.sync_if_stale(max_age=0)
+    assert kb.search("new").total == 0  # the folder check alone cannot see it
     monkeypatch.setattr(debrief.index.staleness, "FULL_SYNC_EVERY", 0.0)
-    index.sync_if_stale(max_age=0)  # starts the full sync in the background
+    kb.index.sync_if_stale(max_age=0)  # starts the full sync in the background
     deadline = time.monotonic() + 10
-    while index.query("new").total == 0 and time.monotonic() < deadline:
+    while kb.search("new").total == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert index.query("new").total == 1 and index.query("old").total == 0
+    assert kb.search("new").total == 1 and kb.search("old").total == 0
 
 
-def test_the_staleness_check_syncs_only_the_folders_that_changed(index, entries_dir):
+def test_the_staleness_check_syncs_only_the_folders_that_changed(kb, entries_dir):
     # Another worker's answer or a git pull changes one year folder: syncing that folder alone
     # keeps the check cheap at 50k files (a whole-tree sync is the periodic full sync's job).
     write_by_hand(entries_dir / "2025" / "kept.md", "Kept", "old words")
     write_by_hand(entries_dir / "2026" / "sub" / "nested.md", "Nested", "deep words")
-    index.sync_if_stale(max_age=0)
-    assert index.query("old").total == 1 and index.query("deep").total == 1
+    kb.index.sync_if_stale(max_age=0)
+    assert kb.search("old").total == 1 and kb.search("deep").total == 1
     other = entries_dir / "2025"
     other_mtime = other.stat().st_mtime_ns
     write_by_hand(other / "kept.md", "Kept", "new words")  # in place: its folder looks unchanged
@@ -505,38 +500,38 @@ def test_the_staleness_check_syncs_only_the_folders_that_changed(index, entries_
     time.sleep(0.01)
     write_by_hand(entries_dir / "2026" / "added.md", "Added", "fresh words")
     shutil.rmtree(entries_dir / "2026" / "sub")
-    index.sync_if_stale(max_age=0)
-    assert index.query("fresh").total == 1  # the changed folder was synced...
-    assert index.query("deep").total == 0  # ...down into its subfolders
-    assert index.query("new").total == 0  # the unchanged folder was not read
-    index.sync()
-    assert index.query("new").total == 1 and index.query("old").total == 0
+    kb.index.sync_if_stale(max_age=0)
+    assert kb.search("fresh").total == 1  # the changed folder was synced...
+    assert kb.search("deep").total == 0  # ...down into its subfolders
+    assert kb.search("new").total == 0  # the unchanged folder was not read
+    kb.sync()
+    assert kb.search("new").total == 1 and kb.search("old").total == 0
 
 
-def test_one_process_at_a_time_does_the_periodic_full_sync(tmp_path, index, entries_dir):
-    # Each worker process has its own SearchIndex; the claim is kept in the shared index file.
-    other = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+def test_one_process_at_a_time_does_the_periodic_full_sync(tmp_path, kb, entries_dir):
+    # Each worker process has its own KnowledgeBase; the claim is kept in the shared index file.
+    other = KnowledgeBase(tmp_path / "data" / "index.sqlite3", entries_dir)
     try:
-        assert index._claim_full_sync() is True
-        assert other._claim_full_sync() is False
-        assert index._claim_full_sync() is False
+        assert kb.index._claim_full_sync() is True
+        assert other.index._claim_full_sync() is False
+        assert kb.index._claim_full_sync() is False
     finally:
-        other.close()
+        other.index.close()
 
 
-def test_facts_of_one_deal(index, entries_dir):
-    put(index, entries_dir, entry("Deal seven", deal=7, day=2), entry("Deal seven again", deal=7),
+def test_facts_of_one_deal(kb, entries_dir):
+    put(kb, entry("Deal seven", deal=7, day=2), entry("Deal seven again", deal=7),
         entry("Deal eight", deal=8))  # fmt: skip
-    assert [f["deal"] for f in index.facts(deal=7)] == [7, 7]
-    assert index.facts(deal=7)[0]["date"] == "2026-01-02"
-    assert index.facts(deal=9) == [] and index.facts(deal="x") == []
+    assert [f["deal"] for f in kb.index.facts(deal=7)] == [7, 7]
+    assert kb.index.facts(deal=7)[0]["date"] == "2026-01-02"
+    assert kb.index.facts(deal=9) == [] and kb.index.facts(deal="x") == []
 
 
-def test_cached_rankings_take_in_new_entries_like_a_fresh_index(tmp_path, index, entries_dir):
+def test_cached_rankings_take_in_new_entries_like_a_fresh_index(tmp_path, kb, entries_dir):
     # Each answer adds an entry; a cached ranking takes it in (search.advance) instead of being
     # computed again. What it shows must be what a process with no cache computes.
     words = ["price", "budget", "onboarding", "support", "timing"]
-    put(index, entries_dir, *[
+    put(kb, *[
         entry(f"Deal {n}", day=1 + n % 28, body=f"{words[n % 5]} and {words[(n * 3) % 5]}",
               competitor=["Acme", "Globex"][n % 2], prospect_reasons=[["price"], ["timing"]][n % 2])
         for n in range(40)
@@ -544,41 +539,41 @@ def test_cached_rankings_take_in_new_entries_like_a_fresh_index(tmp_path, index,
     searches = [("", {}), ("price", {}), ("budget", {"competitor": "acme"}),
                 ("onboard", {}), ("", {"reason": "timing"})]  # fmt: skip
     for q, filters in searches:
-        index.query(q, **filters)  # cached now
+        kb.search(q, **filters)  # cached now
     # Some new entries match a search, some match none of them.
     new = [
         entry("Deal new price", day=28, body="price again", competitor="Acme"),
         entry("Unrelated", day=27, body="nothing in common", prospect_reasons=["other"]),
     ]
-    put(index, entries_dir, *new)
-    fresh = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    put(kb, *new)
+    fresh = KnowledgeBase(tmp_path / "data" / "index.sqlite3", entries_dir)
     try:
         for q, filters in searches:
-            cached, computed = index.query(q, **filters), fresh.query(q, **filters)
+            cached, computed = kb.search(q, **filters), fresh.search(q, **filters)
             assert cached.total == computed.total, q
             assert cached.facets == computed.facets, q
             if not q:  # newest first is exact; BM25 of earlier matches is kept as computed
                 assert [h.slug for h in cached.hits] == [h.slug for h in computed.hits]
             assert {h.slug for h in cached.hits} == {h.slug for h in computed.hits}, q
     finally:
-        fresh.close()
+        fresh.index.close()
 
 
-def test_a_page_of_results_shows_an_edited_entry_as_it_is_now(index, entries_dir):
+def test_a_page_of_results_shows_an_edited_entry_as_it_is_now(kb, entries_dir):
     # Pages of hits are kept by their entry ids; an edited entry is indexed under a new id.
-    (first,) = put(index, entries_dir, entry("Budget notes", body="the budget was frozen"))
-    assert "frozen" in str(index.query("budget").hits[0].snippet)
-    index.add(replace(first, title="Budget notes, edited", body="the budget moved to next year"))
-    hit = index.query("budget").hits[0]
+    (first,) = put(kb, entry("Budget notes", body="the budget was frozen"))
+    assert "frozen" in str(kb.search("budget").hits[0].snippet)
+    kb.index.add(replace(first, title="Budget notes, edited", body="the budget moved to next year"))
+    hit = kb.search("budget").hits[0]
     assert hit.title == "Budget notes, edited" and "next year" in str(hit.snippet)
     assert "frozen" not in str(hit.snippet)
 
 
-def test_an_entry_being_written_is_not_mistaken_for_a_hand_edit(tmp_path, index, entries_dir):
+def test_an_entry_being_written_is_not_mistaken_for_a_hand_edit(tmp_path, kb, entries_dir):
     # Another worker's check that sees the folder change while an answer is written waits for
     # the writer's index row instead of syncing the folder (20k files at 50k entries).
-    put(index, entries_dir, entry("Already there"))
-    other = SearchIndex(tmp_path / "data" / "index.sqlite3", entries_dir)
+    put(kb, entry("Already there"))
+    other = KnowledgeBase(tmp_path / "data" / "index.sqlite3", entries_dir)
     written, release = threading.Event(), threading.Event()
 
     def write() -> Entry:
@@ -587,46 +582,46 @@ def test_an_entry_being_written_is_not_mistaken_for_a_hand_edit(tmp_path, index,
         release.wait(10)
         return saved
 
-    writer = threading.Thread(target=index.add_written, args=(write,))
+    writer = threading.Thread(target=kb.index.add_written, args=(write,))
     writer.start()
     assert written.wait(10)
     seen: list[list[str]] = []
-    checker = threading.Thread(target=lambda: seen.append(other._folders_changed()))
+    checker = threading.Thread(target=lambda: seen.append(other.index._folders_changed()))
     checker.start()
     checker.join(0.3)
     assert checker.is_alive()  # waiting for the writer's lock, not syncing
     release.set()
     writer.join(10)
     checker.join(10)
-    assert seen == [[]] and other.query("flight").total == 1
+    assert seen == [[]] and other.search("flight").total == 1
     time.sleep(0.01)
     write_by_hand(entries_dir / "2026" / "by-hand.md", "By hand")
-    assert other._folders_changed() == ["2026"]
-    other.close()
+    assert other.index._folders_changed() == ["2026"]
+    other.index.close()
 
 
-def test_adding_an_entry_exactly_as_indexed_keeps_its_row(index, entries_dir):
+def test_adding_an_entry_exactly_as_indexed_keeps_its_row(kb, entries_dir):
     # A sync and the entry's writer may both add it; a new id would make every cached
     # ranking start over.
-    (written,) = put(index, entries_dir, entry("Once", body="words"))
-    ids = index.db.conn().execute("SELECT id FROM entry").fetchall()
-    index.add(written)
-    assert index.db.conn().execute("SELECT id FROM entry").fetchall() == ids
-    index.add(replace(written, title="Twice"))
-    assert index.db.conn().execute("SELECT id FROM entry").fetchall() != ids
-    assert index.query("twice").total == 1 and index.entry_count() == 1
+    (written,) = put(kb, entry("Once", body="words"))
+    ids = kb.index.db.conn().execute("SELECT id FROM entry").fetchall()
+    kb.index.add(written)
+    assert kb.index.db.conn().execute("SELECT id FROM entry").fetchall() == ids
+    kb.index.add(replace(written, title="Twice"))
+    assert kb.index.db.conn().execute("SELECT id FROM entry").fetchall() != ids
+    assert kb.search("twice").total == 1 and kb.entry_count() == 1
 
 
-def test_forget_rankings_makes_the_next_search_rank_anew(index, entries_dir, monkeypatch):
+def test_forget_rankings_makes_the_next_search_rank_anew(kb, entries_dir, monkeypatch):
     import debrief.index.engine
 
-    put(index, entries_dir, entry("Budget talk", body="budget"), entry("Other", body="budget too"))
-    first = index.query("budget")
+    put(kb, entry("Budget talk", body="budget"), entry("Other", body="budget too"))
+    first = kb.search("budget")
     ranked: list[str] = []
     real = debrief.index.engine.rank_search
     monkeypatch.setattr(
         debrief.index.engine, "rank_search", lambda *a: ranked.append("x") or real(*a)
     )
-    assert index.query("budget") == first and ranked == []  # cached
-    index.forget_rankings()
-    assert index.query("budget") == first and ranked == ["x"]  # the same, computed again
+    assert kb.search("budget") == first and ranked == []  # cached
+    kb.index.forget_rankings()
+    assert kb.search("budget") == first and ranked == ["x"]  # the same, computed again
