@@ -3,7 +3,7 @@
 A data set of N deals lives in bench/data/<N>/ (gitignored): data/ is a DEBRIEF_DATA_DIR (the
 sharded store and the search index) and entries/ a DEBRIEF_ENTRIES_DIR. It is built once (store
 records through Table.insert_many, entry files through entries.write_entry, the index through
-SearchIndex.rebuild) and reused while its manifest matches. Measurements never touch it: they run
+KnowledgeBase.rebuild) and reused while its manifest matches. Measurements never touch it: they run
 on a workspace() copy, so every run starts from the same state.
 """
 
@@ -25,7 +25,7 @@ import click
 from bench import records, text
 from debrief import entries
 from debrief.auth import users
-from debrief.index import SCHEMA_VERSION, SearchIndex
+from debrief.index import SCHEMA_VERSION, KnowledgeBase
 from debrief.store import STORE_FORMAT, Store
 
 # Bump when the generator changes: cached data sets are rebuilt (2: anonymous debriefs, no Deal).
@@ -123,9 +123,9 @@ def _reindex(target: Path, manifest: dict[str, Any], quiet: bool) -> dict[str, A
     data = Dataset(target, manifest)
     if not quiet:
         click.echo(f"data set {manifest.get('deals')}: index schema changed, rebuilding the index")
-    index = SearchIndex(data.data_dir / "index.sqlite", data.entries_dir)  # rebuilds on open
-    problems = index.problems()
-    index.close()
+    kb = KnowledgeBase(data.data_dir / "index.sqlite", data.entries_dir)  # rebuilds on open
+    problems, _ = kb.problems()
+    kb.close()
     manifest = {**manifest, "index_schema": SCHEMA_VERSION, "problems": len(problems)}
     manifest["reindex_seconds"] = round(time.perf_counter() - started, 1)
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -253,7 +253,7 @@ def build(size: int, root: Path, quiet: bool = False) -> dict[str, Any]:
             answers.append({**answer, "entry_slug": entry.slug})
     store.table("answers").insert_many(answers)
 
-    index = SearchIndex(data_dir / "index.sqlite", entries_dir)
+    kb = KnowledgeBase(data_dir / "index.sqlite", entries_dir)
     with _bar(None, "search index", quiet, length=len(jobs)) as bar:
         last = [0]
 
@@ -261,8 +261,8 @@ def build(size: int, root: Path, quiet: bool = False) -> dict[str, Any]:
             bar.update(done - last[0])
             last[0] = done
 
-        problems = index.rebuild(progress)
-    index.close()
+        problems = kb.rebuild(progress)
+    kb.close()
     manifest = {
         "version": VERSION,
         "index_schema": SCHEMA_VERSION,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.figures import Figure, median_p95
 from bench.run import Run, label
-from debrief.index import SearchIndex
+from debrief.index import KnowledgeBase
 
 TARGET_S = 60.0
 
@@ -25,17 +25,17 @@ def read_all_seconds(entries_dir: Path) -> float:
 
 
 def measure(run: Run) -> list[Figure]:
-    """SearchIndex.rebuild() into a new index file, a few times; the reference is `cat` of all."""
+    """KnowledgeBase.rebuild() into a new index file, a few times; the reference is `cat` of all."""
     space = run.workspace(run.big)
     samples = []
     for n in range(run.n(3)):
         path = space.root / f"rebuild-{n}.sqlite"
-        index = SearchIndex(path, space.entries_dir)
+        kb = KnowledgeBase(path, space.entries_dir)
         start = time.perf_counter()
-        problems = index.rebuild()
+        problems = kb.rebuild()
         samples.append(time.perf_counter() - start)
-        count = index.entry_count()
-        index.close()
+        count = kb.entry_count()
+        kb.close()
         for leftover in space.root.glob(f"rebuild-{n}.sqlite*"):
             leftover.unlink()
     median, p95 = median_p95(samples)

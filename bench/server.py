@@ -23,7 +23,7 @@ from bench.dataset import Dataset, rep_email
 from bench.figures import Figure, median_p95
 from bench.run import Run, label
 from bench.text import QUERIES
-from debrief.index import SearchIndex
+from debrief.index import KnowledgeBase
 
 START_S, RSS_MB, RATE = 2.0, 300.0, 200.0
 FIRST_PATH = "/kb?q=price+budget"
@@ -156,9 +156,9 @@ def startup(run: Run) -> list[Figure]:
 def plan(space: Dataset, port: int, count: int) -> dict:
     """The load generator's operations: 25% list, 30% entry pages, 35% search, 10% submit."""
     rng = random.Random(count)
-    index = SearchIndex(space.data_dir / "index.sqlite", space.entries_dir)
-    slugs = [h.slug for p in range(1, 11) for h in index.query(page=p, per_page=50).hits]
-    index.close()
+    kb = KnowledgeBase(space.data_dir / "index.sqlite", space.entries_dir)
+    slugs = [h.slug for p in range(1, 11) for h in kb.search(page=p, per_page=50).hits]
+    kb.close()
     submits = int(count * 0.10)
     tokens = iter(prepare.open_links(make_app(space), submits, seed=count))
     kinds = rng.choices(["list", "entry", "search", "submit"], [25, 30, 35, 10], k=count)

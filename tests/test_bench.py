@@ -17,7 +17,7 @@ from bench.__main__ import MEASUREMENTS, main, run_all
 from bench.figures import Figure, median_p95
 from bench.run import Run
 from debrief.entries import iter_entries
-from debrief.index import SearchIndex
+from debrief.index import KnowledgeBase
 from debrief.store import Store
 
 
@@ -34,8 +34,8 @@ def test_data_set_holds_what_its_manifest_says(built):
     files = list(iter_entries(built.entries_dir))
     assert len(files) == built.manifest["entries"]
     assert all(not isinstance(f, Exception) for f in files)
-    index = SearchIndex(built.data_dir / "index.sqlite", built.entries_dir)
-    assert index.entry_count() == built.manifest["entries"]
+    kb = KnowledgeBase(built.data_dir / "index.sqlite", built.entries_dir)
+    assert kb.entry_count() == built.manifest["entries"]
     # Every answer points at its entry, and anonymous ones name no deal or company in the file.
     slugs = {f.slug: f for f in files}
     for answer in store.table("answers").all():

@@ -117,6 +117,10 @@ class KnowledgeBase:
         """Build the index anew from the files; progress(done, total) is called as it reads."""
         return self.index.rebuild(progress)
 
+    def close(self) -> None:
+        """Close this thread's connection to the index (others close with their thread)."""
+        self.index.close()
+
     def version(self) -> tuple[str, int]:
         """(generation, version) of the index: whatever was computed from it is current while
         this is unchanged (a rebuild changes the first, every write of any process the second)."""
