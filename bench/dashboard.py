@@ -18,10 +18,10 @@ from bench.dataset import Dataset, manager_email
 from bench.figures import Figure, median_p95, ms, timed
 from bench.run import Run, label
 from debrief.entries import Entry
+from debrief.index import entry_counts
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.themes import dashboard as board
-from debrief.themes import entry_counts
 
 TARGET_MS = 200.0
 

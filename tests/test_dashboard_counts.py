@@ -12,11 +12,11 @@ import pytest
 from conftest import app_settings
 
 from debrief import create_app, entries
-from debrief.index import get_kb
+from debrief.index import entry_counts, get_kb
 from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.themes import dashboard as board
-from debrief.themes import entry_counts, stats
+from debrief.themes import stats
 
 REP = "rep@example.test"
 TODAY = datetime.date.today()

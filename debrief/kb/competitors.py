@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
+from debrief import derived
 from debrief.entries import clean_header_value, slugify
 from debrief.store import Store
-from debrief.themes import derived
 
 CACHE_FILE = "competitor_names.json"
 FORMAT = 1

@@ -22,12 +22,12 @@ from pathlib import Path
 from flask import current_app
 
 from debrief.auth import users
-from debrief.index import SearchIndex, get_kb
+from debrief.index import SearchIndex, counting, entry_counts, get_kb
+from debrief.index.entry_counts import EntryCounts
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS, reason_label
-from debrief.themes import counting, entry_counts, funnel_counts, stats
-from debrief.themes.entry_counts import EntryCounts
+from debrief.themes import funnel_counts, stats
 from debrief.themes.service import theme_names
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import orjson
 
+from debrief import derived
 from debrief.store import Record, Store
-from debrief.themes import derived, stats
+from debrief.themes import stats
 
 CACHE_FILE = Path("cache") / "funnel.json"
 FORMAT = 3  # bump when the derived rows change shape: an older file is then ignored

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import orjson
 
+from debrief import derived
 from debrief.store import Store
-from debrief.themes import derived, funnel
+from debrief.themes import funnel
 
 CACHE_FILE = Path("cache") / "funnel_counts.json"
 FORMAT = 3  # bump when the saved shape changes: an older file is then ignored

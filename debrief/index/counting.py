@@ -17,8 +17,8 @@ from collections import Counter
 from operator import itemgetter
 
 from debrief.index import SearchIndex
+from debrief.index.entry_counts import EntryCounts
 from debrief.themes import stats
-from debrief.themes.entry_counts import EntryCounts
 
 
 def split(value: str | None) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from debrief.themes import derived
+from debrief import derived
 
 CACHE_FILE = Path("cache") / "dashboard.json"
 FORMAT = 1  # bump when the saved shape changes: an older file is then ignored
