@@ -38,7 +38,7 @@ def folder(app) -> Path:
 def test_reindex_rebuilds_and_reports_broken_files(app, runner, folder):
     (Path(app.config["DATA_DIR"]) / "index.sqlite").unlink()  # derived data: may be deleted
     with app.app_context():
-        get_kb().index.close()
+        get_kb().close()
     app.extensions.pop("debrief.index", None)
     result = runner.invoke(args=["kb", "reindex"])
     assert result.exit_code == 0, result.output

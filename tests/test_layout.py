@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +28,20 @@ def test_the_engine_imports_and_works_with_flask_absent(module, tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+ENGINE_INTERNALS = ("get_index", "count_by", "id_range", "db_path", "sqlite-wal", "get_kb().index")
+
+
+def test_nothing_outside_the_engine_reaches_into_it():
+    # Callers use the KnowledgeBase facade (get_kb()); the dashboard asks version(), it does
+    # not stat the index's files.
+    root = Path(__file__).parent.parent / "debrief"
+    found = [
+        f"{path.relative_to(root)}: {name}"
+        for path in sorted(root.rglob("*.py"))
+        if "index" not in path.relative_to(root).parts[:1]
+        for name in ENGINE_INTERNALS
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == []

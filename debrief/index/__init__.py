@@ -1,7 +1,7 @@
 """The knowledge-base engine, no Flask at import time: the entry files and the index over them.
 
 KnowledgeBase is the one way in: publish, update, remove, read, search, entries_for_deal,
-facts, problems, sync, rebuild, version. The app registers it with init_app(app) and reaches
+facts, counts, problems, sync, rebuild, version. The app registers it with init_app(app) and reaches
 it with get_kb(). Inside: database (schema, connections, transactions), writes (rows), sync
 (plan, apply, record), staleness (noticing hand edits), search (ranking, snippets, facets),
 caches, facts, counts; engine.SearchIndex puts them together.
@@ -15,15 +15,20 @@ from typing import Any
 
 from debrief import entries
 from debrief.entries import Entry, EntryError
+from debrief.index.caches import EntryCountsCache
+from debrief.index.counts import Scope
 from debrief.index.database import SCHEMA_VERSION
 from debrief.index.engine import SearchIndex
+from debrief.index.entry_counts import CACHE_FILE, EntryCounts
 from debrief.index.search import Hit, Results, match_expression
 
 __all__ = [
     "SCHEMA_VERSION",
     "Hit",
+    "EntryCounts",
     "KnowledgeBase",
     "Results",
+    "Scope",
     "SearchIndex",
     "after_full_sync",
     "get_kb",
@@ -43,6 +48,7 @@ class KnowledgeBase:
         """Open the index at db_path over entries_dir (built from the files when new)."""
         self.entries_dir = Path(entries_dir)
         self.index = SearchIndex(db_path, self.entries_dir, on_full_sync=on_full_sync)
+        self._counts = EntryCountsCache(Path(db_path).parent / CACHE_FILE)
 
     def publish(self, entry: Entry, same: Callable[[Entry], bool] | None = None) -> Entry:
         """Write a new entry file and index it; with `same`, not again if already written.
@@ -98,6 +104,10 @@ class KnowledgeBase:
         """Header facts of every entry, newest first, files changed by hand picked up first."""
         self.index.sync_if_stale()
         return self.index.facts()
+
+    def counts(self, scope: Scope) -> EntryCounts:
+        """The dashboard's entry counts of a scope (dates, rep, calendar), as of now."""
+        return self._counts.get(self.index.db, scope)
 
     def entry_count(self) -> int:
         """How many entries are searchable."""

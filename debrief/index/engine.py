@@ -16,7 +16,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from debrief.entries import Entry, EntryError, slugify
-from debrief.index import counts, sync, writes
+from debrief.index import sync, writes
 from debrief.index.caches import Pages, Ranked, Rankings
 from debrief.index.database import Database, create_tables, state
 from debrief.index.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
@@ -183,19 +183,6 @@ class SearchIndex(Staleness):
             ids = [row[0] for row in conn.execute(order)]
         self._facts.compact(ids)
         return [facts[i].as_dict() for i in ids if i in facts]
-
-    def fact_reps(self) -> list[str]:
-        """Every rep email the entries name, as stored (an index-only scan)."""
-        rows = self.db.conn().execute("SELECT DISTINCT rep FROM entry WHERE rep IS NOT NULL")
-        return [row[0] for row in rows]
-
-    def id_range(self) -> tuple[str, int, int]:
-        """(generation, largest id, number of entries) in one snapshot (counts.id_range)."""
-        return counts.id_range(self.db)
-
-    def count_by(self, columns, **scope) -> list[tuple]:
-        """Entries counted by header columns in SQL (counts.count_by)."""
-        return counts.count_by(self.db, columns, **scope)
 
     def deal_hits(self, deal: int) -> list[Hit]:
         """Every entry tied to one deal, newest first, as hits without snippets (on an index)."""

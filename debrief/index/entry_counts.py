@@ -1,12 +1,11 @@
-"""The dashboard's raw entry counts, kept in <DATA_DIR>/cache/dashboard.json for the next process.
+"""The dashboard's raw entry counts, saved in <DATA_DIR>/cache/dashboard.json for the next process.
 
-Counting 50k entries takes two scans of the index and ~110 ms of the dashboard's 200 ms (SPEC 4).
-A process keeps the counts of its last filters and, after an entry is added, counts only the
-new rows onto them (dashboard.py). Saved here, the same holds for a restarted app or a new
-worker: it loads the last full count (a few thousand groups, ~3 ms) and counts the entries
-added since. The index's generation, largest id and entry count, saved with the counts, tell
-whether they still apply; the file is derived data, so a missing, torn or foreign one is
-ignored and written again after the next full count.
+A process keeps the counts of its last scopes and, after an entry is added, counts only the new
+rows onto them (caches.EntryCountsCache). Saved here, the same holds for a restarted app or a
+new worker: it loads the last full count (a few thousand groups) and counts the entries added
+since. The index's generation, largest id and entry count, saved with the counts, tell whether
+they still apply; the file is derived data, so a missing, torn or foreign one is ignored and
+written again after the next full count.
 """
 
 from __future__ import annotations

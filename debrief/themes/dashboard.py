@@ -1,13 +1,11 @@
-"""The manager's dashboard: entry numbers from SQL aggregates, the funnel from the store.
+"""The manager's dashboard: entry counts from the knowledge base, the funnel from the store.
 
-The entry side is a few GROUP BY queries over the index (SearchIndex.count_by), each one scan of
-the entry table returning at most a few thousand groups; the Python passes of stats.py run only
-over those (a Python pass over every entry's facts is far too slow for a first view). Each
-computed dashboard is kept per app and per filters, and recomputed as soon as the data changes:
-the key holds every source table's change counter and the knowledge base's version
-(SearchIndex.version, bumped by every index write in any process). The raw entry counts and the
-funnel's counts are also saved for the next process (entry_counts.py, funnel_counts.py).
-bench/dashboard.py measures it.
+The entry side is KnowledgeBase.counts (a few GROUP BY queries, each one scan of the entry
+table returning at most a few thousand groups; the engine keeps and saves them); the Python
+passes of stats.py run only over those groups. Each computed dashboard is kept per app and per
+filters, and recomputed as soon as the data changes: the key holds every source table's change
+counter and the knowledge base's version(), bumped by every index write in any process. The
+funnel's counts are also saved for the next process (funnel_counts.py).
 """
 
 from __future__ import annotations
@@ -16,14 +14,12 @@ import datetime
 import threading
 import time
 from dataclasses import dataclass, field
-from operator import itemgetter
-from pathlib import Path
 
 from flask import current_app
 
 from debrief.auth import users
-from debrief.index import SearchIndex, counting, entry_counts, get_kb
-from debrief.index.entry_counts import EntryCounts
+from debrief.index import Scope, get_kb
+from debrief.index.counts import split
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS, reason_label
@@ -100,7 +96,7 @@ _cache_lock = threading.Lock()
 def _data_stamp(store: Store) -> tuple:
     """Something that changes whenever any data the dashboard reads changes, in any process:
     each source table's change counter and the knowledge base's version."""
-    return (*(store.table(name).version() for name in SOURCES), get_kb().index.version())
+    return (*(store.table(name).version() for name in SOURCES), get_kb().version())
 
 
 def build(store: Store, filters: stats.Filters) -> Dashboard:
@@ -121,71 +117,9 @@ def build(store: Store, filters: stats.Filters) -> Dashboard:
     return board
 
 
-def _reps(index: SearchIndex, rep: str | None) -> list[str] | None:
-    """The stored rep values the filter matches (None: any rep); compared like filter_facts."""
-    if not rep:
-        return None
-    # Compared here, not with SQL lower(): that folds ASCII only, Python's lower() all of Unicode.
-    return [r for r in index.fact_reps() if r.lower() == rep.lower()]
-
-
-ENTRY_CACHE_SIZE = 4  # filter combinations whose raw counts are kept (~1 MB each at 50k)
-
-
-def _entry_counts(
-    index: SearchIndex, filters: stats.Filters, marks: tuple[str, str, str], months: list[str]
-) -> EntryCounts:
-    """The entry counts: the last ones plus the entries added since, else counted afresh."""
-    cache = current_app.extensions.setdefault("debrief.dashboard.entries", {})
-    key = (filters.date_from, filters.date_to, filters.rep)
-    reps = _reps(index, filters.rep)
-    state = index.id_range()
-    args = (index, filters, marks, months, reps, state)
-    with _cache_lock:
-        kept = dict(cache)
-    last = kept.get(key)
-    saved = Path(current_app.config["DATA_DIR"]) / entry_counts.CACHE_FILE
-    fresh = False  # counts this process made for the key, worth saving for the next one
-    if last is None:
-        saved_counts = entry_counts.load(saved)  # a restarted app: the last process's counts
-        last = saved_counts.get(key)
-        if last is None:  # e.g. the first view of a day: move an earlier day's counts to today
-            last = _moved(index, filters, reps, state, {**saved_counts, **kept})
-            fresh = last is not None
-    counts = None
-    # Like the index's cached rankings: after an answer only its new row is counted (~ms),
-    # provided nothing was deleted (an update deletes its old row) and no rebuild happened.
-    if last and last.generation == state[0] and last.reps == reps and state[1] >= last.top:
-        added = index.count_by((), ids=(last.top, state[1]))
-        if last.count + (added[0][0] if added else 0) == state[2]:
-            counts = last.plus(counting.count(*args, low=last.top))
-    if counts is None:
-        counts, fresh = counting.count(*args, low=0), True
-    if fresh:
-        entry_counts.save(saved, key, counts)
-    with _cache_lock:
-        cache.pop(key, None)
-        cache[key] = counts  # most recently used last
-        while len(cache) > ENTRY_CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-    return counts
-
-
-def _moved(
-    index: SearchIndex, filters: stats.Filters, reps: list[str] | None,
-    state: tuple[str, int, int], known: dict[entry_counts.Key, EntryCounts],
-) -> EntryCounts | None:  # fmt: skip
-    """The latest known counts of the same first day and rep, moved to the filters' last day."""
-    earlier = [
-        (key[1], counts)
-        for key, counts in known.items()
-        if key[0] == filters.date_from and key[2] == filters.rep and key[1] is not None
-        and key[1] < filters.date_to and counts.generation == state[0] and counts.reps == reps
-    ]  # fmt: skip
-    if not earlier:
-        return None
-    old_to, last = max(earlier, key=itemgetter(0))
-    return counting.shift(index, last, old_to, filters)
+def calendar(end: datetime.date) -> tuple[list[str], tuple[str, str, str]]:
+    """The months shown and the trend windows' bounds of a dashboard ending on `end`."""
+    return stats.last_months(end), stats.trend_marks(end)
 
 
 def compute(store: Store, filters: stats.Filters) -> Dashboard:
@@ -193,10 +127,9 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
     accounts = users.list_users(store)
     emails = {u["id"]: u["email"] for u in accounts}
     end = datetime.date.fromisoformat(filters.date_to)
-    months = stats.last_months(end)
-    marks = stats.trend_marks(end)
-    c = _entry_counts(get_kb().index, filters, marks, months)
-    themes = {value: counting.split(value) for _, value, _ in c.themes}
+    months, marks = calendar(end)
+    c = get_kb().counts(Scope(filters.date_from, filters.date_to, filters.rep, calendar))
+    themes = {value: split(value) for _, value, _ in c.themes}
     window_day = {1: marks[1], 2: marks[2]}  # a stand-in day per window; 0 and 3 count in none
     total, by_month, by_rep_funnel = _funnel(store, filters, emails)
     return Dashboard(
@@ -211,8 +144,8 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
             end,
         ),
         reasons=stats.reason_table_counts(
-            [(counting.split(p), (), n) for p, n in c.buyer.items()]
-            + [((), counting.split(r), n) for r, n in c.logged.items()]
+            [(split(p), (), n) for p, n in c.buyer.items()]
+            + [((), split(r), n) for r, n in c.logged.items()]
         ),
         agreement=stats.agreement_counts(
             ((*key, n) for key, n in c.mains.items()), order=list(REASONS)
@@ -265,7 +198,7 @@ def cell_deals(
     store: Store, filters: stats.Filters, rep_reason: str, buyer_reason: str
 ) -> list[dict]:
     """The debriefs behind one matrix cell, with their deal's company and rep."""
-    facts = stats.filter_facts(get_kb().index.facts(), filters)
+    facts = stats.filter_facts(get_kb().facts(), filters)
     report = stats.agreement(facts)
     names = {u["id"]: u["name"] for u in users.list_users(store)}
     rows = []
