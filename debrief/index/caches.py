@@ -102,7 +102,7 @@ class EntryCountsCache:
     """
 
     def __init__(self, path: Path, size: int = 4) -> None:
-        """Counts saved at `path`; `size` scopes kept in memory (~1 MB each at 50k entries)."""
+        """Counts saved at `path`; `size` scopes kept in memory (each holds thousands of groups)."""
         self.path = path
         self.size = size
         self._lock = threading.Lock()

@@ -168,7 +168,7 @@ def _debriefs(
     )
     buyer = Counter(map(itemgetter(2), debriefs))
     logged = Counter(map(itemgetter(3), debriefs))
-    # Main reasons from the ~1k distinct lists, not per row (fewer strings fetched and made).
+    # Main reasons from the distinct lists, far fewer than the rows (fewer strings made).
     main = {value: split(value)[:1] or ("",) for value in (*buyer, *logged)}
     mains = Counter(
         (rep, main[logged_][0], main[buyer_][0]) for rep, _, buyer_, logged_ in debriefs

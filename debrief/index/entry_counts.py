@@ -21,7 +21,7 @@ from debrief import derived
 
 CACHE_FILE = Path("cache") / "dashboard.json"
 FORMAT = 1  # bump when the saved shape changes: an older file is then ignored
-KEEP = 4  # filter combinations saved (~0.2 MB each at 50k)
+KEEP = 4  # scopes saved: the file is read whole by each new process
 
 Key = tuple[str | None, str | None, str | None]  # (date_from, date_to, rep) of the filters
 
@@ -81,7 +81,7 @@ def to_json(counts: EntryCounts) -> dict:
 def _counter(rows: list, shape: tuple[tuple[type, ...], ...]) -> Counter:
     """A Counter from saved rows; ValueError or TypeError when they are not of the shape."""
     # Checked column by column with C-level set(map(type)): a per-row check in Python took
-    # longer than the load itself (6k rows at 50k entries).
+    # longer than the load itself (thousands of rows).
     width = len(shape)
     if width == 1:
         out = Counter(dict(rows))  # ValueError or TypeError unless every row is [key, n]
