@@ -21,7 +21,7 @@ from flask import current_app
 
 from debrief.entries import slugify
 from debrief.files import file_lock
-from debrief.index import get_kb
+from debrief.index import Results, get_kb
 from debrief.index.facts import Filters
 from debrief.kb import service as kb
 from debrief.store import Store, stamp
@@ -91,6 +91,12 @@ def list_themes(store: Store) -> tuple[list[dict[str, Any]], list[tuple[str, int
     listed = [{**t, "count": counts.get(t["slug"], 0)} for t in themes]
     strays = [(slug, n) for slug, n in counts.items() if slug not in known and n]
     return listed, strays
+
+
+def search(params: SearchParams, page: int, per_page: int) -> Results:
+    """One page of what a search finds (a theme's page, the tag-search preview)."""
+    query = {k: v for k, v in params.query_args().items() if v}
+    return get_kb().search(**query, page=page, per_page=per_page)
 
 
 def entries_with_theme(theme: str) -> list[str]:

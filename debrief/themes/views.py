@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.datastructures import MultiDict
 
 from debrief.auth.views import login_required, manager_required, safe_next
-from debrief.index import get_kb
 from debrief.store import get_store
 from debrief.themes import charts, service, suggest
 from debrief.themes.forms import (
@@ -69,7 +68,7 @@ def show(slug: str):
     if theme is None:
         abort(404)
     page = request.args.get("page", 1, type=int)
-    results = get_kb().search(theme=slug, page=page, per_page=PER_PAGE)
+    results = service.search(service.SearchParams(theme=slug), page, PER_PAGE)
     months, counts, older = service.theme_months(slug)
     chart = charts.columns(
         "theme-months", f"Entries tagged {theme['name']} per month", months, [("", counts)]
@@ -186,8 +185,7 @@ def tag_search_preview():
     search.validate()
     params = _params(search)
     page = request.args.get("page", 1, type=int)
-    query = {k: v for k, v in params.query_args().items() if v}
-    results = get_kb().search(**query, page=page, per_page=PER_PAGE)
+    results = service.search(params, page, PER_PAGE)
     form = TagSearchForm(formdata=None, data={**vars(params), "within_theme": params.theme})
     form.date_from.data, form.date_to.data = search.date_from.data, search.date_to.data
     form.theme.choices = list(service.theme_names(store).items())
