@@ -115,3 +115,8 @@ def repair_all(data: Any) -> Any:
     if isinstance(data, list):
         return [repair_all(v) for v in data]
     return data
+
+
+def normalize_email(email: str | None) -> str:
+    """An email address as stored and compared: no surrounding blanks, lowercase."""
+    return (email or "").strip().lower()

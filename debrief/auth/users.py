@@ -7,6 +7,7 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from debrief.store import Store, stamp
+from debrief.text import normalize_email
 
 ROLES = ("rep", "manager")
 MIN_PASSWORD = 10
@@ -21,11 +22,6 @@ class UserError(ValueError):
 
 def _users(store: Store):
     return store.table("users")
-
-
-def normalize_email(email: str) -> str:
-    """Emails compare case-insensitively and without surrounding spaces."""
-    return (email or "").strip().lower()
 
 
 def check_password(password: str) -> None:

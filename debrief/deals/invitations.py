@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from debrief.store import Store, now, stamp
+from debrief.text import normalize_email
 
 STATUSES = ("pending", "sent", "opened", "answered", "expired", "opted-out", "failed")
 CLOSED = ("answered", "expired", "opted-out")
@@ -127,11 +128,6 @@ def record_event(
         changes,
         only_if=lambda r: allowed(r) and len(r.get("events", [])) == len(current.get("events", [])),
     )
-
-
-def normalize_email(email: str | None) -> str:
-    """Addresses compare case-insensitively."""
-    return (email or "").strip().lower()
 
 
 def is_suppressed(store: Store, email: str | None) -> bool:
