@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask, abort, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import Field, PasswordField
-from wtforms.widgets import TextArea
+from wtforms import Field, PasswordField, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
 from debrief import text
 
@@ -71,6 +71,13 @@ class WebForm(FlaskForm):
     def problems(self) -> list[str]:
         """Each refused field as "Label: message" (empty when every field is good)."""
         return [f"{self[name].label.text}: {' '.join(msgs)}" for name, msgs in self.errors.items()]
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (the `choices` macro puts them in a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def refuse_other_bodies() -> None:

@@ -14,7 +14,6 @@ from wtforms import (
     Form,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -28,11 +27,11 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget, TextArea
+from wtforms.widgets import TextArea
 
 from debrief import i18n, mail, taxonomy, text
 from debrief.deals import amount, service
-from debrief.forms import TextMeta, WebForm
+from debrief.forms import CheckboxesField, TextMeta, WebForm
 
 MAX_CLAIMS = 30
 MAX_CLAIM = 500
@@ -110,13 +109,6 @@ class ClaimsField(Field):
                 )
 
 
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices shown as checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 def not_in_future(form: Any, field: Field) -> None:
     """A lost date is in the past (a day of slack for time zones)."""
     if field.data and field.data > date.today() + timedelta(days=1):
@@ -171,9 +163,7 @@ class DealFields:
         choices=[SelectChoice("", "Choose the main reason"), *REASON_OPTIONS],
         validators=[DataRequired(message="Choose the main reason.")],
     )
-    rep_reasons = MultiCheckboxField(
-        "Other reasons", choices=REASON_OPTIONS, validators=[Optional()]
-    )
+    rep_reasons = CheckboxesField("Other reasons", choices=REASON_OPTIONS, validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Length(max=10_000)])
     claims = ClaimsField("Claims made during the sale")
     crm_id = StringField("CRM id", validators=[Length(max=100)])

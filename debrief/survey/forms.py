@@ -7,11 +7,10 @@ from typing import Any
 
 from flask_babel import format_number, ngettext
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from debrief.forms import WebForm
+from debrief.forms import CheckboxesField, WebForm
 from debrief.i18n import buyer_options
 from debrief.taxonomy import CLAIM_VERDICTS, OUTCOMES, REASONS, options
 
@@ -54,13 +53,6 @@ def text_limit(form: Any, field: TextAreaField) -> None:
                 over=format_number(over),
             )
         )
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a list of checkboxes (the `choices` macro puts them in a fieldset)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SurveyForm(WebForm):
