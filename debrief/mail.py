@@ -10,12 +10,13 @@ import smtplib
 import socket
 import ssl
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from debrief.files import atomic_write
@@ -269,6 +270,11 @@ class SMTPTransport:
         if refused:  # some, not all, recipients were refused: the message still went out
             logger.warning("%s refused %s", where, ", ".join(refused))
         return f"{where} accepted the message for {msg['To']}"
+
+
+def transport(config: Mapping[str, Any]) -> Transport:
+    """The app's transport: the one DEBRIEF_MAIL_URL names, the outbox in the data folder."""
+    return transport_from_url(config["MAIL_URL"], Path(config["DATA_DIR"]) / "outbox")
 
 
 def transport_from_url(url: str, outbox_dir: Path) -> Transport:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -129,11 +128,6 @@ def _optout_link(body: Mail) -> str:
     return next(word for word in body.text.split() if word.endswith("/optout"))
 
 
-def transport(config: dict[str, Any]) -> mail.Transport:
-    """The mail transport DEBRIEF_MAIL_URL names; the outbox lives in the data folder."""
-    return mail.transport_from_url(config["MAIL_URL"], Path(config["DATA_DIR"]) / "outbox")
-
-
 def _event(store: Store, invitation_id: int, what: str, **kwargs: Any) -> dict[str, Any] | None:
     """record_event, retried when another writer added an event in between."""
     for _ in range(5):
@@ -167,7 +161,7 @@ def _deliver(store: Store, config: dict[str, Any], deal: dict[str, Any], build: 
     token = invitations.issue_token(store, invitation["id"])
     try:
         msg = _message(config, deal, users.get_user(store, deal["rep_id"]), build(token))
-        where = transport(config).send(msg)
+        where = mail.transport(config).send(msg)
     except mail.HeaderInjection:
         _drop_token(store, token)
         return (

@@ -28,7 +28,6 @@ from flask import render_template
 
 from debrief import mail
 from debrief.auth import users
-from debrief.deals.sending import transport
 from debrief.digest import content
 from debrief.index import get_kb
 from debrief.store import Store, now, stamp
@@ -137,7 +136,7 @@ def run(store: Store, config: dict[str, Any], today: datetime.date | None = None
             result.empty += 1
             continue
         try:
-            where = transport(config).send(message(config, user, digest))
+            where = mail.transport(config).send(message(config, user, digest))
         except (mail.MailError, ValueError, OSError) as exc:
             give_back(store, record_id, str(exc))
             result.failed.append((user["email"], str(exc)))

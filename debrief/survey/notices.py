@@ -19,7 +19,6 @@ import queue
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,8 +60,7 @@ def notify_rep(config: dict[str, Any], rep: dict[str, Any], deal: dict[str, Any]
             html=render_template("survey/mail/answered.html", **context),
             domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
         )
-        transport = mail.transport_from_url(config["MAIL_URL"], Path(config["DATA_DIR"]) / "outbox")
-        transport.send(msg)
+        mail.transport(config).send(msg)
     except (mail.MailError, ValueError, OSError) as exc:
         # The answer is stored and shows on the deal page; cron tries the notice again.
         log.warning("answer for deal %s stored; mail to the rep failed: %s", deal["id"], exc)
