@@ -104,3 +104,15 @@ def wants_digest(user: dict[str, Any]) -> bool:
 def set_digest(store: Store, user_id: int, on: bool) -> None:
     """Turn an account's weekly digest on or off (its owner's choice, on /settings)."""
     _users(store).update(user_id, {"digest": bool(on)})
+
+
+def is_manager(user: dict[str, Any] | None) -> bool:
+    """Whether the account is a manager (every deal, the dashboard, the team's settings)."""
+    return bool(user) and user.get("role") == "manager"
+
+
+def may_see_deal(user: dict[str, Any] | None, deal: dict[str, Any] | None) -> bool:
+    """Managers see every deal and what belongs to it; a rep only their own."""
+    if not user or deal is None:
+        return False
+    return is_manager(user) or deal.get("rep_id") == user.get("id")

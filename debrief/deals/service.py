@@ -121,7 +121,7 @@ def crm_id_taken(user: dict[str, Any], other: Deal) -> str:
     A CRM id leads to a company; naming the deal to any rep would lead from it to the deal's
     anonymous debrief (SPEC 2.3: no message names a deal the reader may not open).
     """
-    if can_see(user, other):
+    if users.may_see_deal(user, other):
         return (
             f"Deal {other['id']} ({other.get('company') or 'no company'}) has this CRM id already."
         )
@@ -165,15 +165,10 @@ def delete_deal(store: Store, deal_id: int) -> Deal:
     return deal
 
 
-def can_see(user: dict[str, Any], deal: Deal) -> bool:
-    """Managers see every deal; a rep only their own."""
-    return user["role"] == "manager" or deal.get("rep_id") == user["id"]
-
-
 def get_deal_for(store: Store, user: dict[str, Any], deal_id: int) -> Deal | None:
     """The deal if it exists and user may see it, else None (the caller answers 404 for both)."""
     deal = store.table("deals").get(deal_id)
-    return deal if deal is not None and can_see(user, deal) else None
+    return deal if deal is not None and users.may_see_deal(user, deal) else None
 
 
 def deal_status(deal: Deal, invitation: dict[str, Any] | None) -> str:
@@ -202,7 +197,9 @@ def visible_deals(
     needle = (q or "").strip().lower()
     rows = []
     for deal in reversed(store.table("deals").all()):
-        if not can_see(user, deal) or (needle and needle not in (deal["company"] or "").lower()):
+        if not users.may_see_deal(user, deal) or (
+            needle and needle not in (deal["company"] or "").lower()
+        ):
             continue
         if rep_id is not None and deal.get("rep_id") != rep_id:
             continue

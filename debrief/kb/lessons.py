@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from debrief import entries
+from debrief.auth import users
 from debrief.kb import service
 from debrief.store import get_store
 
@@ -25,16 +26,11 @@ class LessonError(ValueError):
     """A lesson that cannot be saved as asked; str() is the message for the author."""
 
 
-def _is_manager(user: dict[str, Any]) -> bool:
-    """Whether the account is a manager."""
-    return user.get("role") == "manager"
-
-
 def can_edit(entry: entries.Entry, user: dict[str, Any]) -> bool:
     """The lesson's author (its Rep: header) and managers may edit it."""
     if entry.kind != "lesson":
         return False
-    if _is_manager(user):
+    if users.is_manager(user):
         return True
     return bool(entry.rep) and entry.rep.strip().lower() == user["email"].lower()
 
@@ -82,7 +78,7 @@ def _is_id(value: object) -> bool:
 
 def may_use_deal(deal: dict[str, Any], user: dict[str, Any]) -> bool:
     """A rep ties lessons to their own deals; a manager to any deal."""
-    return service.may_know_deal(deal, user)
+    return users.may_see_deal(user, deal)
 
 
 def _deal(deal_id: str | int | None, user: dict[str, Any]) -> dict[str, Any] | None:

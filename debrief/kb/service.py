@@ -111,13 +111,6 @@ def answer_deal(slug: str) -> int | None:
     return answer.get("deal_id") if answer else None
 
 
-def may_know_deal(deal: dict[str, Any] | None, user: dict[str, Any] | None) -> bool:
-    """The deal's own rep and the managers: who may open a deal and see what belongs to it."""
-    if deal is None or user is None:
-        return False
-    return user.get("role") == "manager" or deal.get("rep_id") == user.get("id")
-
-
 def _debrief_slug(deal_id: int, rep: str | None) -> tuple[str | None, bool]:
     """A deal's debrief: (slug, whether anonymous), from its answer, else among the rep's."""
     answer = get_store().table("answers").find_one("deal_id", deal_id)
@@ -154,7 +147,7 @@ def related(entry: entries.Entry, user: dict[str, Any] | None) -> Related:
     if deal_id is None:
         return Related()
     deal = store.table("deals").get(deal_id)
-    knows = may_know_deal(deal, user)
+    knows = users.may_see_deal(user, deal)
     shown = Related(deal=deal_id if knows else None, may_write=knows)
     if entry.kind == "debrief":
         if answer is not None and anonymity.is_anonymous(answer) and not knows:
@@ -168,7 +161,7 @@ def related(entry: entries.Entry, user: dict[str, Any] | None) -> Related:
 
 def deal_lessons(deal_id: int, deal: dict[str, Any] | None, author: str | None = None) -> list[Hit]:
     """A deal's lessons, newest first: by its rep, a manager or author (a lesson's own writer)."""
-    # A lesson is tied to a deal only by the deal's rep or a manager (may_know_deal), so their
+    # A lesson is tied to a deal only by the deal's rep or a manager (users.may_see_deal), so their
     # lessons are the ones listed. The index finds a deal's few entries by its deal column
     # (one indexed lookup; browsing each author's lessons cost ~27 ms a page under load).
     store = get_store()

@@ -19,6 +19,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from debrief import i18n
+from debrief.auth import users
 from debrief.deals import invitations
 from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
@@ -160,5 +161,5 @@ def answer_for(deal: dict[str, Any]) -> dict[str, Any] | None:
     if found is None:
         return None
     user = g.get("user")
-    sees_identity = bool(user) and (user["role"] == "manager" or user["id"] == deal.get("rep_id"))
+    sees_identity = users.may_see_deal(user, deal)
     return {"answer": found, "rows": service.compare(deal, found), "sees_identity": sees_identity}
