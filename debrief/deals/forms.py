@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,38 +28,16 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextArea
 
-from debrief import i18n, mail, taxonomy, text
+from debrief import i18n, taxonomy, text
 from debrief.deals import amount, service
+from debrief.deals.sending import note_problem
 from debrief.forms import CheckboxesField, TextMeta, WebForm
 
 MAX_CLAIMS = 30
 MAX_CLAIM = 500
-MAX_NOTE = 300
-# A web address in any common spelling: a scheme, www., or a name ending in a usual TLD.
-_URLISH = re.compile(
-    r"[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:|"
-    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|app|dev|ly|me|ai|xyz|gl|gd)\b|"
-    r"\b[\w-]+(?:\.[\w-]+)+/\S",
-    re.IGNORECASE,
-)
 
 
 REASON_OPTIONS = taxonomy.options(taxonomy.REASONS)
-
-
-def note_problem(note: str | None) -> str | None:
-    """Why a personal sentence cannot go in the mail, or None when it can."""
-    if not note:
-        return None
-    if len(note) > MAX_NOTE:
-        return f"Keep it to one sentence of at most {MAX_NOTE} characters."
-    try:
-        mail.check_header(note)  # the same rule as headers: one line, nothing hidden
-    except mail.HeaderInjection:
-        return "Use one line of plain text, without line breaks or control characters."
-    if _URLISH.search(note):
-        return "No links or web addresses, please: the mail already holds the one link it needs."
-    return None
 
 
 class AmountField(StringField):

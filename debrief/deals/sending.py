@@ -8,6 +8,7 @@ two clicks, two workers or two cron runs never mail the same buyer twice.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -21,11 +22,35 @@ from flask_babel import force_locale, gettext
 from debrief import i18n, mail
 from debrief.auth import users
 from debrief.deals import invitations
-from debrief.deals.forms import note_problem
 from debrief.store import Store
 from debrief.taxonomy import N_
 
 log = logging.getLogger("debrief.invites")
+
+MAX_NOTE = 300
+# A web address in any common spelling: a scheme, www., or a name ending in a usual TLD.
+_URLISH = re.compile(
+    r"[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:|"
+    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|app|dev|ly|me|ai|xyz|gl|gd)\b|"
+    r"\b[\w-]+(?:\.[\w-]+)+/\S",
+    re.IGNORECASE,
+)
+
+
+def note_problem(note: str | None) -> str | None:
+    """Why a personal sentence cannot go in the mail, or None when it can."""
+    if not note:
+        return None
+    if len(note) > MAX_NOTE:
+        return f"Keep it to one sentence of at most {MAX_NOTE} characters."
+    try:
+        mail.check_header(note)  # the same rule as headers: one line, nothing hidden
+    except mail.HeaderInjection:
+        return "Use one line of plain text, without line breaks or control characters."
+    if _URLISH.search(note):
+        return "No links or web addresses, please: the mail already holds the one link it needs."
+    return None
+
 
 SUBJECTS = {  # in the buyer's language when sent (compose)
     "invite": N_("Two minutes on why you didn't choose us (no sales call)"),
