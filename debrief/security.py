@@ -10,8 +10,8 @@ from debrief.lru import LRU
 csrf = CSRFProtect()
 
 # Signed CSRF tokens by (secret key, the session's raw token). Every page signs the raw token
-# for its forms (the sign-out button at least): itsdangerous with zlib, ~0.3 ms a page under the
-# SPEC 4 load. With WTF_CSRF_TIME_LIMIT = None a token signed earlier in the session stays valid,
+# for its forms (the sign-out button at least): itsdangerous with zlib, on every page view.
+# With WTF_CSRF_TIME_LIMIT = None a token signed earlier in the session stays valid,
 # so it is reused: the same as a page opened earlier in another tab.
 _signed = LRU(4096)
 FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME, which we keep

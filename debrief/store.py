@@ -1,8 +1,8 @@
 """The operational store: TinyDB records, safe for many threads and processes.
 
 The only module that imports TinyDB. TinyDB rewrites its whole JSON file on every
-write, so one file holding the whole history would make each write cost O(records)
-(SPEC 4: 340 ms per insert at 50k). Here every table is a folder of shard files of
+write, so one file holding the whole history would make each write cost O(records).
+Here every table is a folder of shard files of
 at most SHARD_SIZE ids each, so a write rewrites one small file whatever the history:
 
     <data>/db/<table>/000000.json   ids 1..SHARD_SIZE-1 (a TinyDB file)
@@ -46,20 +46,20 @@ log = logging.getLogger("debrief.store")
 
 SHARD_SIZE = 500
 STORE_FORMAT = 2  # 2: one record per line (_point); data sets cached elsewhere record it
-# Parsed shards kept per table, by the size of their files: Python objects take ~4x the JSON,
-# and holding every shard of 50k deals, invitations and answers took 340 MB of a 300 MB budget
-# (SPEC 4). Beyond it the least recently used shard is dropped and parsed again when needed
-# (orjson: ~3 ms for a 270 KB shard). Field indexes (value -> ids) are kept for every shard.
+# Parsed shards kept per table, by the size of their files: Python objects take several times
+# the JSON, and holding every shard of a large store outgrew a process's memory budget. Beyond
+# it the least recently used shard is dropped and parsed again when needed. Field indexes
+# (value -> ids) are kept for every shard.
 CACHE_BYTES = 2 * 2**20
 # Records read one at a time (a deal for its entry page, an invitation for its link) are also
 # kept on their own, up to this many per table: pages of recent entries reach deals and answers
-# spread over every shard, and parsing a 270-380 KB shard for one record cost 3-4 ms per read,
-# half of an entry page's CPU (SPEC 4 throughput). ~2 KB each in memory.
+# spread over every shard, and parsing a whole shard for one record was most of an entry
+# page's CPU. Each is small in memory.
 POINT_RECORDS = 2000
 _STATE = struct.Struct("<QQ")  # change counter, next free id
 # After them in the state file, the last RING changes as (counter, shard) slots: a reader a few
-# changes behind stats just those shards instead of every shard file of the table (100 at 50k,
-# on every read after each answer under the SPEC 4 load). Shard -1: several, or unknown.
+# changes behind stats just those shards instead of every shard file of the table (on every
+# read after each answer, under load). Shard -1: several, or unknown.
 RING = 16
 _SLOT = struct.Struct("<Qq")
 _STATE_BYTES = _STATE.size + RING * _SLOT.size
@@ -95,7 +95,7 @@ class AtomicJSONStorage(Storage):
 
 
 def _dumps(data: Any) -> bytes:
-    """Compact JSON, one record per line (see _point); orjson: 0.5 ms where json.dumps takes 5."""
+    """Compact JSON, one record per line (see _point); orjson, several times json.dumps's speed."""
     try:
         records = data.get("_default") if isinstance(data, dict) and len(data) == 1 else None
         if isinstance(records, dict):
@@ -118,8 +118,8 @@ _LINES = b'{"_default":{\n'
 def _point(path: Path, doc_id: int) -> tuple[Stamp | None, Record | None] | None:
     """(file stamp, record or None) read without parsing the whole shard; None: not line format.
 
-    An entry page needs one deal and one answer, from any of 100 shards: parsing a 270-380 KB
-    shard for each cost 3-4 ms, finding the record's line and parsing it ~0.1 ms.
+    An entry page needs one deal and one answer, from any shard: finding the record's line and
+    parsing it is a small part of parsing the whole shard.
     """
     try:
         with open(path, "rb") as f:
@@ -261,7 +261,7 @@ class Table:
         Only under the write lock, and only when no other writer touched this shard since this
         process last looked (the counter has not moved, or the state file's ring of recent
         changes names other shards only): then the cache is the file. With two workers taking
-        answers, the other's writes elsewhere no longer cost a re-parse (3-4 ms per 380 KB).
+        answers, the other's writes elsewhere no longer cost a re-parse of this shard.
         Records are copied, because TinyDB changes the documents it is given in place.
         """
         raw = os.pread(fd, _STATE_BYTES, 0)
@@ -279,7 +279,7 @@ class Table:
     def _change_shard(self, fd: int, shard: int, change: Callable[[Any], Any]) -> Any:
         """Run change(tinydb_table) on one shard and refresh this process's copy of it."""
         path = self._shard_path(shard)
-        # Parsing a 500-record shard costs ms (8 ms for answers): skip it when the cache is exact.
+        # Parsing a whole shard is the costly part of a write: skip it when the cache is exact.
         storage = AtomicJSONStorage(path, self.fsync, self._cached_parse(fd, shard))
         db = TinyDB(storage=lambda: storage)
         result = change(db.table("_default"))

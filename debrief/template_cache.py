@@ -1,11 +1,11 @@
 """Compiled templates kept in <DATA_DIR>/cache/templates for the next process.
 
-Jinja compiles each template to Python on its first render in a process: 25-65 ms for the
-dashboard at 50k entries, a quarter of its 200 ms budget (SPEC 4) on the first view after every
-restart or new worker. Jinja checks each saved file against the template's source checksum and
-its own and Python's versions, so an edited template or an upgrade compiles afresh. The files
-are derived data: one that cannot be read or written is skipped, never an error page. They are
-loaded with marshal/pickle, so they live in the data folder, which only the app may write.
+Jinja compiles each template to Python on its first render in a process: for the dashboard a
+large share of its first view after every restart or new worker. Jinja checks each saved file
+against the template's source checksum and its own and Python's versions, so an edited template
+or an upgrade compiles afresh. The files are derived data: one that cannot be read or written is
+skipped, never an error page. They are loaded with marshal/pickle, so they live in the data
+folder, which only the app may write.
 """
 
 from __future__ import annotations

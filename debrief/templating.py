@@ -70,8 +70,8 @@ def is_current(endpoint: str) -> bool:
 def options_html(field: Any) -> Markup:
     """A radio or checkbox group's options (input, then label), rendered once per state.
 
-    WTForms builds a field object for every option it renders: the buyer's form, with its ~50
-    options, spent ~4 ms of each view on them (SPEC 4 throughput). The HTML is kept, keyed by all
+    WTForms builds a field object for every option it renders: the buyer's form, with its many
+    options, spent a noticeable part of each view on them. The HTML is kept, keyed by all
     it is made of: the field's id, name, type, flags, render_kw and each choice with its state.
     """
     choices = tuple(

@@ -6,7 +6,7 @@ the server keeps the live ones: sign-out deletes the id, and a replayed cookie f
 
 Why one id per session rather than a "valid after" stamp or a generation number in the user
 record: bumping those at sign-out would sign the user out on every other device too. Why a SQLite
-file rather than the store: load_user checks the id on every request (SPEC 4 throughput), and a
+file rather than the store: load_user checks the id on every request, and a
 primary-key lookup on an open per-thread connection costs microseconds, where a TinyDB table of
 sessions would be rewritten at every sign-in and grow with each one. Only the id's SHA-256 is
 kept, as for invitation tokens. A password reset or a deactivation still ends every session of

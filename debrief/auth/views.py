@@ -43,7 +43,7 @@ def load_user() -> None:
     except Unavailable:
         user = None  # cannot tell: fail closed, and keep the cookie for when the disk is back
     if user is not None and session.permanent:
-        # Re-signing and re-sending the cookie on every response cost ~0.5 ms a page (SPEC 4);
+        # Re-signing and re-sending the cookie on every response is work on every page;
         # a changed session is re-sent, so the 12-hour idle limit moves every few minutes.
         now = int(time.time())
         if now - session.get("seen", 0) >= current_app.config["SESSION_REFRESH_AFTER"]:

@@ -1,14 +1,14 @@
 """The rep's "an answer arrived" mail: sent after the response, recorded, caught up by cron.
 
-The mail costs ~6 ms (MIME headers, two templates, an outbox file with fsync), so a request
-only queues it; one thread per process sends it and stamps `rep_notified` on the answer. A
+The mail is work (MIME headers, two templates, an outbox file with fsync), so a request only
+queues it; one thread per process sends it and stamps `rep_notified` on the answer. A
 process killed in between leaves the stamp unset, and `debrief invites remind` sends every
 notice still missing after CATCH_UP_AFTER: delayed, never lost silently (the stamps of a batch
 are written together, so a process killed mid-batch may send those notices twice, never none).
 
 The thread waits for a quiet moment (no request of this process in progress for QUIET), or at
-most MAX_DELAY: sent at once, its ~10 ms of CPU (GIL held) and its answers-shard write landed
-in the next requests, answer POSTs included (back-to-back submits 2-3 ms slower each).
+most MAX_DELAY: sent at once, its CPU time (GIL held) and its answers-shard write landed in
+the next requests, answer POSTs included (back-to-back submits were slower each).
 """
 
 from __future__ import annotations

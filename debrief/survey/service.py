@@ -112,7 +112,7 @@ def submit_answer(
     entry = build_entry(deal, rep["email"] if rep else None, record)
     try:
         # The entry's file name goes into the answer before the file exists, so the answer is
-        # written once (a second shard write with fsync cost ~3 ms of a ~15 ms POST). A kill
+        # written once (a second shard write with fsync is a large share of a POST). A kill
         # before the file is written leaves a slug with no file: an entry owed, which
         # repair_owed_entries writes under that slug.
         record["entry_slug"] = entries.free_slug(kb.entries_dir(), entry)
@@ -203,8 +203,8 @@ def is_entry_of(found: entries.Entry, wanted: entries.Entry) -> bool:
 
 # Automatic repairs (each app start, the index's periodic full sync) look at no more than this
 # many of the newest answers not yet known to have their entry: a kill or a full disk cut off
-# recent ones, and a start must stay cheap at 50k answers (SPEC 4). `debrief init`, `kb reindex`
-# and `invites remind` look at every one.
+# recent ones, and a start must stay cheap however many answers there are. `debrief init`,
+# `kb reindex` and `invites remind` look at every one.
 REPAIR_LOOKS_AT = 500
 # A stored answer whose link expired or was opted out may be a submit still taking it back
 # (submit_answer removes it then): left alone this long.

@@ -3,10 +3,10 @@
 The invitation funnel needs three facts per invitation (its deal, the day it was sent, how far it
 got) and one per deal (its rep); the value lost needs a deal's day lost, value and competitor,
 and its answer's main reason and the vendor the buyer named. Reading them through Table.all()
-parses every shard of 50k invitations and 50k deals: 2.5 s, where the whole dashboard has
-200 ms (SPEC 4). So the facts are derived one shard at a time, keyed by the shard file's stamp
-(inode, size, mtime), kept in this process and saved to <DATA_DIR>/cache/funnel.json for the
-next one. After a change only the changed shards are parsed again (~10 ms each). The file is
+parses every shard of every invitation and deal, far more than a dashboard view can spend. So
+the facts are derived one shard at a time, keyed by the shard file's stamp (inode, size, mtime),
+kept in this process and saved to <DATA_DIR>/cache/funnel.json for the next one. After a change
+only the changed shards are parsed again. The file is
 derived data: a missing, torn or foreign one is ignored and rebuilt from the store.
 """
 

@@ -2,8 +2,8 @@
 changes, and saved in <DATA_DIR>/cache/funnel_counts.json for the next process; and the deals
 lost with their value, per (rep, buyer's main reason, competitor), from the same inputs.
 
-Counting 25k sent invitations at 50k deals is one Python pass of ~30 ms, after ~20 ms to load
-its inputs (funnel.py): a quarter of the dashboard's 200 ms (SPEC 4). It was paid on every
+Counting the sent invitations is one Python pass over all of them, after loading its inputs
+(funnel.py): a large share of a dashboard view. It was paid on every
 recomputed dashboard, also when only an entry was added or the day changed, and on the first
 view of every new process. So one pass counts every invitation per month (~1k groups), notes
 each month's first and last day sent, and counts the latest month per day; any date range that

@@ -1,12 +1,12 @@
 """The dashboard's numbers: plain functions over entry facts and invitations (no Flask, no I/O).
 
-Entry facts are the dicts of `SearchIndex.facts()`: slug, date (YYYY-MM-DD), kind, rep (email),
+Entry facts are the dicts of `KnowledgeBase.facts()`: slug, date (YYYY-MM-DD), kind, rep (email),
 competitor, outcome, themes, prospect_reasons, rep_reasons (main reason first), trust, deal.
 Every function here takes data and returns numbers, so each is tested on hand-built data.
 
 Each count also has a `*_counts` form over (key..., n) rows: the dashboard feeds those from SQL
-GROUP BY results over the index (a few thousand rows), never from a Python pass over 50k facts
-(SPEC 4). The per-fact functions are the same code given a weight of 1, so both agree.
+GROUP BY results over the index (a few thousand rows), never from a Python pass over every
+entry's facts. The per-fact functions are the same code given a weight of 1, so both agree.
 """
 
 from __future__ import annotations
