@@ -1,0 +1,82 @@
+"""Proposed themes (managers): see them, create one and tag its entries, or dismiss one."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, url_for
+
+from debrief.auth.views import manager_required
+from debrief.store import get_store
+from debrief.themes import charts, proposals, service
+from debrief.themes.forms import ConfirmForm, ThemeForm
+from debrief.themes.views import bp
+
+
+def _forms(shown: proposals.Shown, failed: tuple[str, ThemeForm] | None = None) -> dict:
+    """A create form (the suggested name filled in) and a dismiss form per proposal; each has
+    the proposal's id as prefix, so every field id on the page is unique."""
+    forms = {}
+    for p in shown.proposals:
+        if failed and failed[0] == p["id"]:
+            create = failed[1]
+        else:
+            create = ThemeForm(formdata=None, prefix=f"p{p['id']}", data={"name": p["name"]})
+        forms[p["id"]] = (create, ConfirmForm(formdata=None, prefix=f"d{p['id']}"))
+    return forms
+
+
+def _page(shown: proposals.Shown, failed: tuple[str, ThemeForm] | None = None, status=200):
+    """The discover page."""
+    return render_template(
+        "themes/discover.html", shown=shown, forms=_forms(shown, failed),
+        month_label=charts.month_label,
+    ), status  # fmt: skip
+
+
+@bp.get("/themes/discover")
+@manager_required
+def discover():
+    """Proposed themes found in the untagged entries, and how fresh they are."""
+    return _page(proposals.current(get_store()))
+
+
+def _gone():
+    """The proposal was recomputed or dismissed meanwhile: back to the page, saying so."""
+    flash("That proposal changed since the page was shown; here are the current ones.", "error")
+    return redirect(url_for("themes.discover"))
+
+
+@bp.post("/themes/discover/<proposal_id>/create")
+@manager_required
+def create_proposed(proposal_id: str):
+    """Create the theme (name as edited) and tag every entry of the proposal with it."""
+    store = get_store()
+    form = ThemeForm(prefix=f"p{proposal_id}")
+    proposal = proposals.find(store, proposal_id)
+    if proposal is None:
+        return _gone()
+    if form.validate_on_submit():
+        try:
+            theme, tagged = service.create_and_tag(store, form.name.data, proposal["slugs"])
+        except service.ThemeError as e:
+            form.name.errors = [*form.name.errors, str(e)]
+        else:
+            flash(f"Theme '{theme['name']}' created; {tagged} entries tagged.", "ok")
+            return redirect(url_for("themes.show", slug=theme["slug"]))
+    return _page(proposals.current(store), (proposal_id, form), 400)
+
+
+@bp.post("/themes/discover/<proposal_id>/dismiss")
+@manager_required
+def dismiss_proposed(proposal_id: str):
+    """Hide a proposal until new entries join it."""
+    store = get_store()
+    form = ConfirmForm(prefix=f"d{proposal_id}")
+    proposal = proposals.find(store, proposal_id)
+    if proposal is None:
+        return _gone()
+    if not form.validate_on_submit():
+        flash("The form had expired; please try again.", "error")
+        return redirect(url_for("themes.discover"))
+    proposals.dismiss(store, proposal, g.user["email"])
+    flash(f"Dismissed '{proposal['name']}': it comes back only if new entries join it.", "ok")
+    return redirect(url_for("themes.discover"))
