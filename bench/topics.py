@@ -177,7 +177,7 @@ def unrelated_text(rng: random.Random, n: int) -> str:
     return text[0].upper() + text[1:]
 
 
-def _entry(rng: random.Random, text: str, day: datetime.date, n: int) -> entries.Entry:
+def entry(rng: random.Random, text: str, day: datetime.date, n: int) -> entries.Entry:
     """A debrief (buyer text in a buyer block, rep's note after it) or a rep's lesson."""
     filler = rng.choice(FILLER)
     if rng.random() < 0.6:
@@ -212,6 +212,6 @@ def write(
     entries_dir.mkdir(parents=True, exist_ok=True)
     for n, (topic, text) in enumerate(planned):
         day = today - datetime.timedelta(days=rng.randrange(0, recent_days))
-        written = entries.write_entry(entries_dir, _entry(rng, text, day, n))
+        written = entries.write_entry(entries_dir, entry(rng, text, day, n))
         (found[topic] if topic else others).append(written.slug)
     return Planted(found, others)

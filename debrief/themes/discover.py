@@ -69,7 +69,6 @@ def untagged_entries(index: SearchIndex, limit: int) -> tuple[list[Text], int]:
     The one place discovery reads the knowledge base: the index says which entries are
     untagged, their files give the words.
     """
-    index.sync_if_stale(max_age=0)
     untagged = [f for f in index.facts() if not f["themes"]]
     texts = []
     for fact in untagged[:limit]:
@@ -226,7 +225,8 @@ def find(texts: list[Text]) -> list[dict]:
 def compute(index: SearchIndex, limit: int | None = None) -> dict:
     """Everything the page shows: the proposals and what they were computed from."""
     limit = LIMIT if limit is None else limit
-    version = index.version()  # before reading: a write meanwhile makes the result stale
+    index.sync_if_stale(max_age=0)  # hand edits and other processes' writes first
+    version = index.id_range()  # before reading: a write meanwhile makes the result stale
     texts, untagged = untagged_entries(index, limit)
     return {
         "version": list(version),

@@ -2,8 +2,9 @@
 
 The proposals are computed in another process (discover.py) and saved to
 <DATA_DIR>/theme-proposals.json; pages only read that file, so they answer fast at any size and
-the server never loads scikit-learn. Invalidation: the file records the index version it was
-computed from; when the index's version differs (an entry written, tagged, edited, a rebuild),
+the server never loads scikit-learn. Invalidation: the file records the index's id_range() it was
+computed from (generation, largest entry id, entry count): an entry written, tagged or edited
+gets a new id, a removal changes the count, a rebuild the generation. When it differs,
 a page that shows proposals starts one refresh in the background and says how fresh what it
 shows is. One refresh at a time across processes: the refresh holds a lock file while it runs.
 
@@ -155,7 +156,7 @@ def current(store: Store, start: bool = True) -> Shown:
     index = kb.get_index()
     index.sync_if_stale()
     saved = load(data_dir)
-    fresh = saved is not None and saved.get("version") == list(index.version())
+    fresh = saved is not None and saved.get("version") == list(index.id_range())
     refreshing = is_refreshing(data_dir)
     if not fresh and start and not refreshing:
         refreshing = start_refresh()
