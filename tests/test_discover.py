@@ -88,6 +88,7 @@ def test_planted_topic_is_proposed_and_creating_it_tags_its_entries(app, manager
     with app.app_context():
         indexed = kb.get_index().query(theme="mobile-and-offline", per_page=100)
     assert {h.slug for h in indexed.hits} == set(mobile["slugs"])
+    assert mobile["id"] not in proposal_forms(manager)  # gone at once, before any recomputation
     # Tagged entries leave the untagged ones: the next computation no longer proposes them.
     refresh(app)
     with app.test_request_context():
@@ -102,7 +103,7 @@ def test_dismissed_proposal_stays_away_until_new_entries_join(app, manager, plan
     response = manager.post(form.action, data=form.fields)
     assert response.status_code == 302
     assert mobile["id"] not in proposal_forms(manager)
-    assert "1 dismissed proposal hidden" in visible_text(
+    assert "1 proposal hidden (dismissed" in visible_text(
         manager.get("/themes/discover").get_data(as_text=True)
     )
     # The knowledge base changes elsewhere and everything is computed again: still away.

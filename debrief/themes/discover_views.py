@@ -60,6 +60,8 @@ def create_proposed(proposal_id: str):
         except service.ThemeError as e:
             form.name.errors = [*form.name.errors, str(e)]
         else:
+            proposals.dismiss(store, proposal, g.user["email"], theme=theme["slug"])
+            proposals.start_refresh()  # the tagged entries leave the untagged ones
             flash(f"Theme '{theme['name']}' created; {tagged} entries tagged.", "ok")
             return redirect(url_for("themes.show", slug=theme["slug"]))
     return _page(proposals.current(store), (proposal_id, form), 400)

@@ -53,7 +53,7 @@ class Shown:
     considered: int = 0  # untagged entries looked at
     untagged: int = 0  # untagged entries in all
     limit: int = 0
-    dismissed: int = 0  # proposals hidden because a manager dismissed them
+    dismissed: int = 0  # proposals hidden: dismissed, or made into a theme
 
     @property
     def limited(self) -> bool:
@@ -184,11 +184,12 @@ def find(store: Store, proposal_id: str) -> dict[str, Any] | None:
     return next((p for p in shown.proposals if p["id"] == proposal_id), None)
 
 
-def dismiss(store: Store, proposal: dict[str, Any], by: str) -> None:
-    """Hide a proposal until new entries join it."""
+def dismiss(store: Store, proposal: dict[str, Any], by: str, theme: str | None = None) -> None:
+    """Hide a proposal until new entries join it (also once made into `theme`, so the saved
+    proposals, computed before its entries were tagged, no longer show it)."""
     store.table(TABLE).insert(
         {"slugs": list(proposal["slugs"]), "name": proposal["name"], "dismissed": stamp(),
-         "by": by}
+         "by": by, "theme": theme}
     )  # fmt: skip
 
 
