@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from bench import topics
+from browser.conftest import DESKTOP, PHONE, check_page, sign_in
 from debrief.kb import service
 from debrief.themes import proposals
 
