@@ -17,7 +17,7 @@ from bench import topics
 from debrief import entries
 from debrief.kb import service as kb
 from debrief.store import get_store
-from debrief.themes import discover, proposals
+from debrief.themes import discover, proposals, service
 
 MANAGER, REP = "boss@example.test", "rep@example.test"
 
@@ -37,16 +37,17 @@ def manager(client, auth):
     return client
 
 
-def refresh(app) -> None:
+def refresh(app, with_tagged: bool = False) -> None:
     """Compute the proposals as the background process does (same function, this process)."""
-    assert proposals.refresh(Path(app.config["DATA_DIR"]), Path(app.config["ENTRIES_DIR"]))
+    folders = Path(app.config["DATA_DIR"]), Path(app.config["ENTRIES_DIR"])
+    assert proposals.refresh(*folders, with_tagged)
 
 
-def proposal_forms(client) -> dict[str, dict]:
+def proposal_forms(client, page: str = "/themes/discover") -> dict[str, dict]:
     """proposal id -> {"create": Form, "dismiss": Form} as the page shows them."""
     found: dict[str, dict] = {}
-    for form in forms(client.get("/themes/discover").get_data(as_text=True)):
-        parts = form.action.split("/")
+    for form in forms(client.get(page).get_data(as_text=True)):
+        parts = form.action.split("?")[0].split("/")
         if form.action.startswith("/themes/discover/"):
             found.setdefault(parts[3], {})[parts[4]] = form
     return found
@@ -208,3 +209,32 @@ def test_dashboard_lists_proposals_that_grew_as_possibly_rising(app, manager):
     text = visible_text(html)
     assert "Possibly rising, not yet a theme" in text
     assert mobile["name"] in text and "/themes/discover" in html
+
+
+def test_command_computes_and_saves_the_proposals(app, runner, planted, manager):
+    result = runner.invoke(args=["themes", "discover"])
+    assert result.exit_code == 0, result.output
+    assert "proposed themes from 44 of 44 untagged entries" in result.output
+    assert "Up to date" in visible_text(manager.get("/themes/discover").get_data(as_text=True))
+
+
+def test_tagged_entries_are_left_out_unless_asked(app, manager, planted):
+    with app.app_context():
+        service.create_and_tag(get_store(), "Field work", planted.topics["mobile"])
+    refresh(app)
+    refresh(app, with_tagged=True)
+    assert "Include entries that already have a theme" in manager.get("/themes/discover").text
+    with app.test_request_context():
+        untagged = proposals.current(get_store(), start=False).proposals
+        every = proposals.current(get_store(), start=False, with_tagged=True).proposals
+    assert not any(set(p["slugs"]) & set(planted.topics["mobile"]) for p in untagged)
+    asked = max(every, key=lambda p: len(set(p["slugs"]) & set(planted.topics["mobile"])))
+    assert len(set(asked["slugs"]) & set(planted.topics["mobile"])) >= 8
+    shown = proposal_forms(manager, "/themes/discover?tagged=1")
+    assert asked["id"] in shown and asked["id"] not in proposal_forms(manager)
+    text = visible_text(manager.get("/themes/discover?tagged=1").get_data(as_text=True))
+    assert "Only entries without a theme" in text and "44 entries were looked at" in text
+    form = shown[asked["id"]]["dismiss"]
+    response = manager.post(form.action, data=form.fields)
+    assert response.status_code == 302 and response.location.endswith("?tagged=1")
+    assert asked["id"] not in proposal_forms(manager, "/themes/discover?tagged=1")

@@ -40,6 +40,16 @@ DOMAIN_STOP_WORDS = frozenset(
     """
     buyer buyers rep reps deal deals lost lose losing won win decision decided chose choose
     went said told debrief lesson lessons really just did didn wasn don like thing things
+    competitor competitors vendor
+    """.split()  # noqa: SIM905 - a word list reads best as text
+)
+# Everyday words that may well recur in a reason ("took weeks", "going to work") but make a poor
+# name or telling word on their own: shown only inside a phrase with a word of substance.
+PLAIN_WORDS = frozenset(
+    """
+    work works working going day days week weeks month months year years time times data need
+    needed needs want wanted make made use used uses using took take felt know start started
+    longer new old general proper sent send accept asked half way
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
 
@@ -63,15 +73,18 @@ class Text:
         return "\n".join(part for part in (title, self.buyer, self.rep) if part)
 
 
-def untagged_entries(index: SearchIndex, limit: int) -> tuple[list[Text], int]:
-    """Entries with no theme, newest first (at most `limit`), and how many there are in all.
+def untagged_entries(
+    index: SearchIndex, limit: int, with_tagged: bool = False
+) -> tuple[list[Text], int]:
+    """Entries with no theme (every entry, with_tagged), newest first (at most `limit`), and how
+    many there are in all.
 
     The one place discovery reads the knowledge base: the index says which entries are
     untagged, their files give the words.
     """
-    untagged = [f for f in index.facts() if not f["themes"]]
+    pool = [f for f in index.facts() if with_tagged or not f["themes"]]
     texts = []
-    for fact in untagged[:limit]:
+    for fact in pool[:limit]:
         path = index.path_of(fact["slug"])
         try:
             entry = entries.read_entry(path) if path else None
@@ -81,7 +94,7 @@ def untagged_entries(index: SearchIndex, limit: int) -> tuple[list[Text], int]:
             continue
         buyer, rep = entries.buyer_and_rep_text(entry.body)
         texts.append(Text(entry.slug, entry.title, entry.kind, fact["date"], buyer, rep))
-    return texts, len(untagged)
+    return texts, len(pool)
 
 
 def _sentences(text: str) -> list[str]:
@@ -160,10 +173,12 @@ def telling(members: list[int], present: dict[str, set[int]], total: int) -> tup
             phrases.append(where)
     terms: list[str] = []
     for _, term, _where in scored:
+        if set(term.split()) <= PLAIN_WORDS:
+            continue
         words = set(_singular(term).split())
         known = [set(_singular(t).split()) for t in terms]
-        if any(words <= k or k <= words for k in known):
-            continue  # "tablet" after "rugged tablets", or "field" after "field team"
+        if any(words & k for k in known):
+            continue  # "tablet" after "rugged tablets", "trainer site" after "sent trainer"
         terms.append(term)
         if len(terms) == TERMS:
             break
@@ -222,30 +237,37 @@ def find(texts: list[Text]) -> list[dict]:
     return sorted(proposals, key=lambda p: (-len(p["slugs"]), p["name"]))
 
 
-def compute(index: SearchIndex, limit: int | None = None) -> dict:
+def compute(index: SearchIndex, limit: int | None = None, with_tagged: bool = False) -> dict:
     """Everything the page shows: the proposals and what they were computed from."""
     limit = LIMIT if limit is None else limit
     index.sync_if_stale(max_age=0)  # hand edits and other processes' writes first
     version = index.id_range()  # before reading: a write meanwhile makes the result stale
-    texts, untagged = untagged_entries(index, limit)
+    texts, pool = untagged_entries(index, limit, with_tagged)
     return {
         "version": list(version),
+        "with_tagged": with_tagged,
         "considered": len(texts),
-        "untagged": untagged,
+        "untagged": pool,
         "limit": limit,
         "proposals": find(texts),
     }
 
 
 def main(argv: list[str]) -> int:
-    """`python -m debrief.themes.discover DATA_DIR ENTRIES_DIR`: refresh the proposals' cache."""
+    """`python -m debrief.themes.discover DATA_DIR ENTRIES_DIR [--with-tagged]`: refresh the
+    proposals' cache (of the untagged entries, or of every entry)."""
     from debrief.themes import proposals
 
-    if len(argv) != 2:
-        print("usage: python -m debrief.themes.discover DATA_DIR ENTRIES_DIR", file=sys.stderr)
+    with_tagged = "--with-tagged" in argv
+    paths = [a for a in argv if a != "--with-tagged"]
+    if len(paths) != 2:
+        print(
+            "usage: python -m debrief.themes.discover DATA_DIR ENTRIES_DIR [--with-tagged]",
+            file=sys.stderr,
+        )
         return 2
-    data_dir, entries_dir = Path(argv[0]), Path(argv[1])
-    return 0 if proposals.refresh(data_dir, entries_dir) else 1
+    done = proposals.refresh(Path(paths[0]), Path(paths[1]), with_tagged)
+    return 0 if done else 1
 
 
 if __name__ == "__main__":

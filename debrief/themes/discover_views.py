@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, url_for
+from pathlib import Path
+
+import click
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from debrief.auth.views import manager_required
 from debrief.store import get_store
@@ -32,17 +35,28 @@ def _page(shown: proposals.Shown, failed: tuple[str, ThemeForm] | None = None, s
     ), status  # fmt: skip
 
 
+def _with_tagged() -> bool:
+    """Whether the page was asked to look at tagged entries too (?tagged=1)."""
+    return request.args.get("tagged") == "1"
+
+
+def _back():
+    """The page the form was on (with or without tagged entries)."""
+    return redirect(url_for("themes.discover", **({"tagged": "1"} if _with_tagged() else {})))
+
+
 @bp.get("/themes/discover")
 @manager_required
 def discover():
-    """Proposed themes found in the untagged entries, and how fresh they are."""
-    return _page(proposals.current(get_store()))
+    """Proposed themes found in the untagged entries (every entry with ?tagged=1), and how fresh
+    they are."""
+    return _page(proposals.current(get_store(), with_tagged=_with_tagged()))
 
 
 def _gone():
     """The proposal was recomputed or dismissed meanwhile: back to the page, saying so."""
     flash("That proposal changed since the page was shown; here are the current ones.", "error")
-    return redirect(url_for("themes.discover"))
+    return _back()
 
 
 @bp.post("/themes/discover/<proposal_id>/create")
@@ -64,7 +78,7 @@ def create_proposed(proposal_id: str):
             proposals.start_refresh()  # the tagged entries leave the untagged ones
             flash(f"Theme '{theme['name']}' created; {tagged} entries tagged.", "ok")
             return redirect(url_for("themes.show", slug=theme["slug"]))
-    return _page(proposals.current(store), (proposal_id, form), 400)
+    return _page(proposals.current(store, with_tagged=_with_tagged()), (proposal_id, form), 400)
 
 
 @bp.post("/themes/discover/<proposal_id>/dismiss")
@@ -78,7 +92,20 @@ def dismiss_proposed(proposal_id: str):
         return _gone()
     if not form.validate_on_submit():
         flash("The form had expired; please try again.", "error")
-        return redirect(url_for("themes.discover"))
+        return _back()
     proposals.dismiss(store, proposal, g.user["email"])
     flash(f"Dismissed '{proposal['name']}': it comes back only if new entries join it.", "ok")
-    return redirect(url_for("themes.discover"))
+    return _back()
+
+
+@bp.cli.command("discover")
+def discover_command() -> None:
+    """Compute the proposed themes now (what the page starts in the background), and save them."""
+    data_dir = Path(current_app.config["DATA_DIR"])
+    if not proposals.refresh(data_dir, Path(current_app.config["ENTRIES_DIR"])):
+        raise click.ClickException("another refresh of the proposed themes is running")
+    saved = proposals.load(data_dir) or {}
+    click.echo(
+        f"{len(saved.get('proposals', []))} proposed themes from {saved.get('considered', 0)} of "
+        f"{saved.get('untagged', 0)} untagged entries, in {saved.get('seconds', 0):.1f} s."
+    )

@@ -38,6 +38,7 @@ from debrief.themes import stats
 
 log = logging.getLogger(__name__)
 CACHE = "theme-proposals.json"
+CACHE_WITH_TAGGED = "theme-proposals-with-tagged.json"  # asked for on the page: every entry
 LOCK = "theme-proposals.lock"
 TABLE = "dismissed_proposals"
 
@@ -54,6 +55,7 @@ class Shown:
     untagged: int = 0  # untagged entries in all
     limit: int = 0
     dismissed: int = 0  # proposals hidden: dismissed, or made into a theme
+    with_tagged: bool = False  # computed over every entry, tagged ones too (asked for)
 
     @property
     def limited(self) -> bool:
@@ -64,9 +66,9 @@ class Shown:
 # --- the cache file and its lock ------------------------------------------------------------------
 
 
-def cache_path(data_dir: Path) -> Path:
-    """Where the computed proposals are kept."""
-    return Path(data_dir) / CACHE
+def cache_path(data_dir: Path, with_tagged: bool = False) -> Path:
+    """Where the computed proposals are kept (of the untagged entries, or of every entry)."""
+    return Path(data_dir) / (CACHE_WITH_TAGGED if with_tagged else CACHE)
 
 
 @contextmanager
@@ -90,7 +92,7 @@ def is_refreshing(data_dir: Path) -> bool:
         return not free
 
 
-def refresh(data_dir: Path, entries_dir: Path) -> bool:
+def refresh(data_dir: Path, entries_dir: Path, with_tagged: bool = False) -> bool:
     """Compute the proposals and save them atomically; False when a refresh is already running."""
     from debrief.themes import discover  # scikit-learn comes with it: never in a web process
 
@@ -100,24 +102,25 @@ def refresh(data_dir: Path, entries_dir: Path) -> bool:
         started = time.perf_counter()
         index = SearchIndex(Path(data_dir) / "index.sqlite", Path(entries_dir))
         try:
-            result = discover.compute(index)
+            result = discover.compute(index, with_tagged=with_tagged)
         finally:
             index.close()
         result["computed"] = stamp()
         result["seconds"] = round(time.perf_counter() - started, 2)
-        atomic_write(cache_path(data_dir), orjson.dumps(result), fsync=False)  # can be redone
+        # No fsync: a cache, computed again when lost.
+        atomic_write(cache_path(data_dir, with_tagged), orjson.dumps(result), fsync=False)
     return True
 
 
-def load(data_dir: Path) -> dict[str, Any] | None:
+def load(data_dir: Path, with_tagged: bool = False) -> dict[str, Any] | None:
     """The saved proposals, or None when there are none yet (or the file is unreadable)."""
     try:
-        return orjson.loads(cache_path(data_dir).read_bytes())
+        return orjson.loads(cache_path(data_dir, with_tagged).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
 
 
-def start_refresh() -> bool:
+def start_refresh(with_tagged: bool = False) -> bool:
     """Start a refresh in a background process unless one is running; True when started."""
     data_dir = Path(current_app.config["DATA_DIR"])
     running = current_app.extensions.get("debrief.proposals.process")
@@ -125,6 +128,7 @@ def start_refresh() -> bool:
         return False
     command = [sys.executable, "-m", "debrief.themes.discover", str(data_dir),
                str(current_app.config["ENTRIES_DIR"])]  # fmt: skip
+    command += ["--with-tagged"] if with_tagged else []
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
     current_app.extensions["debrief.proposals.process"] = process
     threading.Thread(target=process.wait, daemon=True).start()  # reaped when it ends
@@ -150,18 +154,18 @@ def _months(dates: list[str]) -> tuple[str, str]:
     return min(dates)[:7], max(dates)[:7]
 
 
-def current(store: Store, start: bool = True) -> Shown:
+def current(store: Store, start: bool = True, with_tagged: bool = False) -> Shown:
     """The proposals to show now; starts a refresh when the knowledge base changed since."""
     data_dir = Path(current_app.config["DATA_DIR"])
     index = kb.get_index()
     index.sync_if_stale()
-    saved = load(data_dir)
+    saved = load(data_dir, with_tagged)
     fresh = saved is not None and saved.get("version") == list(index.id_range())
     refreshing = is_refreshing(data_dir)
     if not fresh and start and not refreshing:
-        refreshing = start_refresh()
+        refreshing = start_refresh(with_tagged)
     if saved is None:
-        return Shown(refreshing=refreshing)
+        return Shown(refreshing=refreshing, with_tagged=with_tagged)
     dismissals = _dismissals(store)
     proposals = []
     hidden = 0
@@ -175,13 +179,18 @@ def current(store: Store, start: bool = True) -> Shown:
         proposals=proposals, computed=saved.get("computed"), current=fresh,
         refreshing=refreshing, considered=saved.get("considered", 0),
         untagged=saved.get("untagged", 0), limit=saved.get("limit", 0), dismissed=hidden,
+        with_tagged=with_tagged,
     )  # fmt: skip
 
 
 def find(store: Store, proposal_id: str) -> dict[str, Any] | None:
-    """One shown proposal by its id, or None (recomputed away, or dismissed)."""
-    shown = current(store, start=False)
-    return next((p for p in shown.proposals if p["id"] == proposal_id), None)
+    """One shown proposal by its id (of either page), or None (recomputed away, or dismissed)."""
+    for with_tagged in (False, True):
+        shown = current(store, start=False, with_tagged=with_tagged)
+        found = next((p for p in shown.proposals if p["id"] == proposal_id), None)
+        if found is not None:
+            return found
+    return None
 
 
 def dismiss(store: Store, proposal: dict[str, Any], by: str, theme: str | None = None) -> None:
