@@ -5,6 +5,8 @@ fresh or saying how fresh they are, and on the dashboard when they grow."""
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -238,3 +240,40 @@ def test_tagged_entries_are_left_out_unless_asked(app, manager, planted):
     response = manager.post(form.action, data=form.fields)
     assert response.status_code == 302 and response.location.endswith("?tagged=1")
     assert asked["id"] not in proposal_forms(manager, "/themes/discover?tagged=1")
+
+
+def test_one_refresh_at_a_time(app, manager, planted):
+    data_dir = Path(app.config["DATA_DIR"])
+    with proposals._refresh_lock(data_dir) as held:  # another process's refresh, as it holds it
+        assert held
+        assert proposals.is_refreshing(data_dir)
+        assert not proposals.refresh(data_dir, Path(app.config["ENTRIES_DIR"]))
+        text = visible_text(manager.get("/themes/discover").get_data(as_text=True))
+        assert "Looking for recurring reasons now" in text
+        assert not proposals.cache_path(data_dir).exists()  # no second refresh was started
+    assert not proposals.is_refreshing(data_dir)
+
+
+def test_server_process_never_imports_scikit_learn(app, planted, tmp_path):
+    """SPEC 4 memory: the page and the dashboard read the saved proposals only."""
+    refresh(app)
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from conftest import app_settings, PASSWORD
+from pathlib import Path
+from debrief import create_app
+app = create_app(app_settings(Path({str(tmp_path)!r})))
+client = app.test_client()
+import re
+token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)[1]
+client.post("/login", data={{"email": "boss@example.test", "password": PASSWORD,
+                             "csrf_token": token}})
+for page in ("/themes/discover", "/dashboard"):
+    response = client.get(page)
+    assert response.status_code == 200 and "Up to date" in client.get("/themes/discover").text
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "scipy", "numpy")))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
