@@ -31,6 +31,7 @@ TELLING_LIFT = 2.0  # ...and at least twice as common there as in all the entrie
 TELLING_MIN = 3  # independent telling words a proposal needs
 SAME_WORD = 0.7  # words whose entries overlap this much (Jaccard) count as one phrase
 TEMPLATE_MIN = 3  # a sentence in this many entries, word for word, is template text
+LSA_MAX = 50  # dimensions the vectors are reduced to, at most
 EXAMPLES = 5
 TERMS = 6
 _TOKENS = r"(?u)\b[^\W\d_]{3,}\b"
@@ -133,8 +134,9 @@ def clusters(words: list[str]) -> list[list[int]]:
         tfidf = vectorizer.fit_transform(words)
     except ValueError:  # no word left in two entries: nothing recurs
         return []
-    # LSA dimensions grow with the corpus (more entries, more distinct reasons to tell apart).
-    dims = min(100, max(10, len(words) // 4), tfidf.shape[1] - 1)
+    # LSA dimensions grow with the corpus (more entries, more distinct reasons to tell apart), up
+    # to LSA_MAX: HDBSCAN's neighbour search slows down steeply with more (figures: BENCHMARKS.md).
+    dims = min(LSA_MAX, max(10, len(words) // 4), tfidf.shape[1] - 1)
     if dims < 2:
         return []
     points = normalize(TruncatedSVD(n_components=dims, random_state=0).fit_transform(tfidf))
