@@ -373,12 +373,6 @@ class SearchIndex:
         values = dict(conn.execute("SELECT key, value FROM state"))
         return str(values.get("generation", "")), int(values.get("version", 0))
 
-    def version(self) -> tuple[str, int]:
-        """(generation, version): a rebuild changes the first, every write the second, whichever
-        process wrote. Something computed from the index is current while this is unchanged."""
-        with self._read() as conn:
-            return self._state(conn)
-
     def facts(self, *, deal: int | None = None) -> list[dict]:
         """Header facts of every entry (or one deal's), newest first, for the dashboard."""
         if deal is not None:
