@@ -277,3 +277,23 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "scipy", "
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_failed_refresh_is_said_and_not_started_again_at_once(app, manager, planted, monkeypatch):
+    """A refresh process that fails is not restarted on every reload (each costs seconds of CPU)."""
+    monkeypatch.setattr(proposals, "COMMAND", (sys.executable, "-c", "raise SystemExit(3)"))
+    manager.get("/themes/discover")
+    with app.app_context():
+        process, _ = proposals._last_refresh()
+    assert process.wait(timeout=60) == 3
+    page = manager.get("/themes/discover").get_data(as_text=True)
+    assert "Computing the proposals failed" in visible_text(page)
+    assert 'http-equiv="refresh"' not in page  # no reload loop on a page that cannot fill
+    with app.app_context():
+        assert proposals._last_refresh()[0] is process  # not started again
+        # RETRY_AFTER later, it is tried again.
+        app.extensions["debrief.proposals.process"] = (process, time.monotonic() - 301)
+    manager.get("/themes/discover")
+    with app.app_context():
+        assert proposals._last_refresh()[0] is not process
+        proposals._last_refresh()[0].wait(timeout=60)

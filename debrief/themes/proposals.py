@@ -41,6 +41,11 @@ CACHE = "theme-proposals.json"
 CACHE_WITH_TAGGED = "theme-proposals-with-tagged.json"  # asked for on the page: every entry
 LOCK = "theme-proposals.lock"
 TABLE = "dismissed_proposals"
+# The refresh process; a module value so a test can make it fail.
+COMMAND = (sys.executable, "-m", "debrief.themes.discover")
+# A refresh that failed is not started again for this long: each costs seconds of CPU, and the
+# page that waits for a first result reloads every 5 s (its error is in the server's log).
+RETRY_AFTER = 300.0
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Shown:
     computed: str | None = None  # when the shown proposals were computed (None: never yet)
     current: bool = False  # computed from the knowledge base as it is now
     refreshing: bool = False  # a refresh is running
+    failed: bool = False  # the last refresh this process started failed (retried later)
     considered: int = 0  # untagged entries looked at
     untagged: int = 0  # untagged entries in all
     limit: int = 0
@@ -120,17 +126,33 @@ def load(data_dir: Path, with_tagged: bool = False) -> dict[str, Any] | None:
         return None
 
 
+def _last_refresh() -> tuple[subprocess.Popen | None, float]:
+    """The refresh process this server process last started, and when (monotonic seconds)."""
+    return current_app.extensions.get("debrief.proposals.process", (None, 0.0))
+
+
+def refresh_failed() -> bool:
+    """Whether the last refresh started here failed less than RETRY_AFTER seconds ago."""
+    process, started = _last_refresh()
+    return (
+        process is not None
+        and process.poll() not in (None, 0)
+        and time.monotonic() - started < RETRY_AFTER
+    )
+
+
 def start_refresh(with_tagged: bool = False) -> bool:
-    """Start a refresh in a background process unless one is running; True when started."""
+    """Start a refresh in a background process unless one is running or the last one failed
+    lately; True when started."""
     data_dir = Path(current_app.config["DATA_DIR"])
-    running = current_app.extensions.get("debrief.proposals.process")
-    if (running is not None and running.poll() is None) or is_refreshing(data_dir):
+    process, _ = _last_refresh()
+    running = process is not None and process.poll() is None
+    if running or refresh_failed() or is_refreshing(data_dir):
         return False
-    command = [sys.executable, "-m", "debrief.themes.discover", str(data_dir),
-               str(current_app.config["ENTRIES_DIR"])]  # fmt: skip
+    command = [*COMMAND, str(data_dir), str(current_app.config["ENTRIES_DIR"])]
     command += ["--with-tagged"] if with_tagged else []
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
-    current_app.extensions["debrief.proposals.process"] = process
+    current_app.extensions["debrief.proposals.process"] = (process, time.monotonic())
     threading.Thread(target=process.wait, daemon=True).start()  # reaped when it ends
     return True
 
@@ -165,7 +187,7 @@ def current(store: Store, start: bool = True, with_tagged: bool = False) -> Show
     if not fresh and start and not refreshing:
         refreshing = start_refresh(with_tagged)
     if saved is None:
-        return Shown(refreshing=refreshing, with_tagged=with_tagged)
+        return Shown(refreshing=refreshing, failed=refresh_failed(), with_tagged=with_tagged)
     dismissals = _dismissals(store)
     proposals = []
     hidden = 0
@@ -177,7 +199,7 @@ def current(store: Store, start: bool = True, with_tagged: bool = False) -> Show
         proposals.append({**p, "count": len(p["slugs"]), "first": first, "last": last})
     return Shown(
         proposals=proposals, computed=saved.get("computed"), current=fresh,
-        refreshing=refreshing, considered=saved.get("considered", 0),
+        refreshing=refreshing, failed=refresh_failed(), considered=saved.get("considered", 0),
         untagged=saved.get("untagged", 0), limit=saved.get("limit", 0), dismissed=hidden,
         with_tagged=with_tagged,
     )  # fmt: skip
