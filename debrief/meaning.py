@@ -18,6 +18,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from debrief.lru import LRU
 from debrief.text import TextError, clean_text
 
 MAX_QUERY_CHARS = 1000
@@ -151,6 +152,7 @@ class Thesaurus:
         self._seen: tuple | None = None
         self._groups: dict[tuple[str, ...], set[str]] = {}
         self.problems: list[str] = []
+        self.plans = LRU(1024)  # query text and stamp() -> Plan, see plan()
 
     def _stamp(self) -> tuple:
         """What changes when a list file changes (a missing file is no error: no synonyms)."""
@@ -162,6 +164,11 @@ class Thesaurus:
             except OSError:
                 stamp.append(None)
         return tuple(stamp)
+
+    def stamp(self) -> tuple:
+        """The state of the list files (read again first when one changed)."""
+        self.groups()
+        return self._seen or ()
 
     def groups(self) -> dict[tuple[str, ...], set[str]]:
         """Member key -> every member of every group it is in (the files as they are now)."""
@@ -272,6 +279,18 @@ def query_words(q: str) -> list[str]:
 
 def plan(q: str, thesaurus: Thesaurus | None = None) -> Plan | None:
     """The query's plan: the last word is also a prefix; None when no word is searchable."""
+    # Kept per query text and synonym files' state (a repeated search costs a dict lookup).
+    key = (q, thesaurus.stamp() if thesaurus else None)
+    plans = thesaurus.plans if thesaurus else _plans
+    found = plans.get(key)
+    if found is None:
+        found = _make_plan(q, thesaurus) or NO_PLAN
+        plans.put(key, found)
+    return found if found is not NO_PLAN else None
+
+
+def _make_plan(q: str, thesaurus: Thesaurus | None) -> Plan | None:
+    """plan() computed."""
     words = query_words(q)
     terms, start = [], 0
     while start < len(words):
@@ -289,6 +308,10 @@ def plan(q: str, thesaurus: Thesaurus | None = None) -> Plan | None:
         meant = list(dict.fromkeys(meant))[:MAX_ALTERNATIVES]
         terms.append(Term(text, typed, _any(forms), _any(meant)))
     return Plan(tuple(terms)) if terms else None
+
+
+NO_PLAN = Plan(())  # kept for a query with no searchable word (LRU keeps no None)
+_plans = LRU(1024)  # plans without synonyms
 
 
 # --- typos ----------------------------------------------------------------------------------------

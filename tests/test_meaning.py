@@ -188,7 +188,7 @@ def test_a_manager_adds_a_line_and_search_uses_it(app, client, auth):
     auth.login("boss@example.test")
     lesson = "dont-take-a-stated-reason-at-face-value"  # "the rollout plan was vague"
     slugs, html = found(client, "cutover plan")
-    assert "0 with all your words" in html  # before the line: "plan" alone, partial matches
+    assert "none has them all" in html  # before the line: "plan" alone, partial matches
     token = csrf_token(client, "/themes")
     line = "Rollout, cutover, switch-over"
     response = client.post("/themes/synonyms", data={"csrf_token": token, "line": line})
@@ -241,7 +241,7 @@ def test_most_of_the_words_follow_marked_when_none_has_all(kb):
     slugs, html = kb("sponsor lost interest redundancies")  # no lesson says the last word
     assert slugs[0] == "customers-hide-the-real-reason"  # "a sponsor who lost interest"
     assert html.count("Matches some of your words") == len(slugs)
-    assert "0 with all your words" in html
+    assert "with some of your words (none has them all)" in html
 
 
 def test_no_partial_match_is_made_up(kb):

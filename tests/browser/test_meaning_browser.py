@@ -50,3 +50,24 @@ def test_a_paraphrase_finds_its_lesson(live_server, new_page, axe_source, tmp_pa
     page.goto(f"{live_server.url}/kb?q=sponsor+lost+interest+layoffs")
     assert page.locator("ol.hits .partial").first.inner_text() == "Matches some of your words"
     check_page(page, axe_source, tmp_path, f"kb-partial-{size}")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_a_manager_adds_synonyms_on_the_themes_page(
+    live_server, new_page, axe_source, tmp_path, viewport
+):
+    page = new_page(viewport)
+    sign_in(page, live_server.url, "boss@example.test", then="/themes")
+    size = f"{viewport['width']}px"
+    field = page.get_by_label("Words that mean the same")
+    field.fill("go-live")  # one member is no group: the error beside the field
+    page.get_by_role("button", name="Add line").click()
+    page.wait_for_load_state()
+    assert "at least two" in page.locator("#line-error").inner_text()
+    assert page.get_by_label("Words that mean the same").input_value() == "go-live"
+    check_page(page, axe_source, tmp_path, f"themes-synonym-error-{size}")
+    page.get_by_label("Words that mean the same").fill("go-live, cutover, launch day")
+    page.get_by_role("button", name="Add line").click()
+    page.wait_for_load_state()
+    assert "go-live, cutover, launch day" in page.locator(".synonym-lines").inner_text()
+    check_page(page, axe_source, tmp_path, f"themes-synonyms-{size}")
