@@ -22,9 +22,7 @@ class ThemeForm(WebForm):
 class SynonymForm(WebForm):
     """A line of words that mean the same to the team, added to what search understands."""
 
-    line = StringField(
-        "Words that mean the same", validators=[DataRequired(), Length(max=LINE_MAX)]
-    )
+    line = StringField("A line of synonyms", validators=[DataRequired(), Length(max=LINE_MAX)])
 
     def validate_line(self, field: StringField) -> None:
         """The line as the synonym list reads it: at least two members, none too long."""

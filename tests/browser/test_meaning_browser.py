@@ -59,14 +59,14 @@ def test_a_manager_adds_synonyms_on_the_themes_page(
     page = new_page(viewport)
     sign_in(page, live_server.url, "boss@example.test", then="/themes")
     size = f"{viewport['width']}px"
-    field = page.get_by_label("Words that mean the same")
+    field = page.get_by_label("A line of synonyms")
     field.fill("go-live")  # one member is no group: the error beside the field
     page.get_by_role("button", name="Add line").click()
     page.wait_for_load_state()
     assert "at least two" in page.locator("#line-error").inner_text()
-    assert page.get_by_label("Words that mean the same").input_value() == "go-live"
+    assert page.get_by_label("A line of synonyms").input_value() == "go-live"
     check_page(page, axe_source, tmp_path, f"themes-synonym-error-{size}")
-    page.get_by_label("Words that mean the same").fill("go-live, cutover, launch day")
+    page.get_by_label("A line of synonyms").fill("go-live, cutover, launch day")
     page.get_by_role("button", name="Add line").click()
     page.wait_for_load_state()
     assert "go-live, cutover, launch day" in page.locator(".synonym-lines").inner_text()
