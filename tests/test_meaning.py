@@ -125,6 +125,13 @@ def test_a_word_the_index_has_is_never_corrected(kb):
     assert slugs == [] and "Showing results for" not in html
 
 
+def test_a_typo_beside_words_that_match_is_offered_not_applied(kb):
+    slugs, html = kb("sponsor incumbnet")  # "sponsor" matches: its entries are shown, marked
+    assert slugs and "Showing results for" not in html and "none has them all" in html
+    link = 'Did you mean <a href="/kb?q=sponsor+incumbent">sponsor incumbent</a>?'
+    assert link in html
+
+
 # --- 3. sales synonyms --------------------------------------------------------------------------
 
 
