@@ -268,3 +268,21 @@ def test_a_query_with_no_word_says_so_and_lists_nothing(kb, q):
 def test_a_page_past_the_end_of_a_search_shows_the_last_page(kb):
     slugs, html = kb("the", page="99999")
     assert slugs and "Page 99999" not in html and 'rel="next"' not in html
+
+
+def test_an_edited_or_removed_entry_leaves_the_exact_table_too(tmp_path):
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    index = SearchIndex(tmp_path / "index.sqlite", entries)
+    first = write_entry(entries, Entry(kind="lesson", title="T", body="pricing", date=_day(1)))
+    index.add(first)
+    index.add(write_entry(entries, Entry(kind="lesson", title="U", body="budget", date=_day(2))))
+    exact = "SELECT count(*) FROM fts_exact WHERE fts_exact MATCH ?"
+    assert index._conn().execute(exact, ("pricing",)).fetchone()[0] == 1
+    first.path.write_text(first.path.read_text().replace("pricing", "discount"))
+    index.sync()
+    assert index._conn().execute(exact, ("pricing",)).fetchone()[0] == 0
+    assert index.query("discount").hits[0].title == "T"
+    index.remove(index.query("budget").hits[0].slug)
+    assert index._conn().execute(exact, ("budget",)).fetchone()[0] == 0
+    index.close()
