@@ -82,7 +82,7 @@ CREATE TABLE entry_tag(
 CREATE INDEX entry_tag_value ON entry_tag(facet, value, entry_id);
 CREATE VIRTUAL TABLE fts USING fts5(
     title, body, competitor, reasons, themes,
-    tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = '%s', prefix = '2 3'
 );
 -- The words as typed, for ranking exact words first and the "did you mean" vocabulary:
 -- contentless (fts holds the text), so a row leaves through the 'delete' command.
@@ -94,7 +94,7 @@ CREATE VIRTUAL TABLE fts_exact_vocab USING fts5vocab(fts_exact, row);
 CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-"""
+""".replace("%s", meaning.TOKENIZER)  # word forms: porter over the unicode61 of fts_exact
 _MAIN = "substr({0}, 1, instr({0} || ',', ',') - 1)"  # up to the first comma
 # The groupable columns of SearchIndex.count_by: name -> SQL expression (constants only).
 COUNT_COLUMNS = {

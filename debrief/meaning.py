@@ -28,7 +28,7 @@ MAX_ALTERNATIVES = 24  # per typed word: a long synonym group must not make a hu
 SHIPPED = Path(__file__).resolve().parent / "synonyms.txt"
 # A line of the list: at least two members, each at most MEMBER_MAX characters.
 LINE_MAX, MEMBER_MAX, MEMBER_WORDS = 500, 60, 4
-TOKENIZER = "porter unicode61 remove_diacritics 2"  # the index's own (index.py uses this)
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # the index's (index.py builds fts with it)
 
 # --- word forms: the index's own stemmer ----------------------------------------------------------
 
