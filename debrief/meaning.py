@@ -7,6 +7,7 @@ in that order. No Flask import: the index uses this module on its own.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -21,6 +22,7 @@ from rapidfuzz.distance import OSA
 from debrief.lru import LRU
 from debrief.text import TextError, clean_text
 
+log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 16
 MAX_ALTERNATIVES = 24  # per typed word: a long synonym group must not make a huge expression
@@ -165,6 +167,11 @@ class Thesaurus:
                 stamp.append(None)
         return tuple(stamp)
 
+    def report(self) -> list[str]:
+        """The lines of the list files left out, and why (as the files are now)."""
+        self.groups()
+        return list(self.problems)
+
     def stamp(self) -> tuple:
         """The state of the list files (read again first when one changed)."""
         self.groups()
@@ -195,6 +202,8 @@ class Thesaurus:
                 continue
             found, bad = parse_list(text)
             problems += [f"{path.name} {p}" for p in bad]
+            for problem in bad:
+                log.warning("synonym list %s %s: left out", path, problem)
             for members in found:
                 for member in members:
                     groups.setdefault(_key(member), set()).update(members)

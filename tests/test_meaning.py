@@ -286,3 +286,11 @@ def test_an_edited_or_removed_entry_leaves_the_exact_table_too(tmp_path):
     index.remove(index.query("budget").hits[0].slug)
     assert index._conn().execute(exact, ("budget",)).fetchone()[0] == 0
     index.close()
+
+
+def test_a_bad_line_in_a_list_file_is_shown_to_managers_not_a_failure(app, client, auth):
+    (Path(app.config["DATA_DIR"]) / "synonyms.txt").write_text("price, cost\nlonely\n")
+    auth.login("boss@example.test")
+    html = client.get("/themes").get_data(as_text=True)
+    assert "left out of search" in html and "synonyms.txt line 2: Write at least two" in html
+    assert "dont-take-a-stated-reason-at-face-value" in found(client, "cost")[0]

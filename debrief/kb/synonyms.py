@@ -15,7 +15,7 @@ from flask import current_app
 from debrief.meaning import SynonymError, Thesaurus, parse_line
 from debrief.store import atomic_write
 
-__all__ = ["SynonymError", "add_line", "added_lines", "thesaurus"]
+__all__ = ["SynonymError", "add_line", "added_lines", "problems", "thesaurus"]
 
 HEADER = "# Synonyms added by managers on the themes page (same format as debrief/synonyms.txt).\n"
 
@@ -28,6 +28,14 @@ def added_path() -> Path:
 def thesaurus() -> Thesaurus:
     """The shipped list and the managers' lines, for the app's search index."""
     return Thesaurus(current_app.config.get("SYNONYMS_FILE"), added_path())
+
+
+def problems() -> list[str]:
+    """The lines of either list that search leaves out, and why (for the managers to fix)."""
+    from debrief.kb.service import get_index  # the index holds the thesaurus it searches with
+
+    thesaurus = get_index().thesaurus
+    return thesaurus.report() if thesaurus else []
 
 
 def added_lines() -> list[str]:

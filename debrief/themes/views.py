@@ -43,7 +43,7 @@ def index(synonym_form: SynonymForm | None = None):
     return render_template(
         "themes/index.html", themes=themes, strays=strays, form=ThemeForm(),
         synonym_form=synonym_form or SynonymForm(formdata=None),
-        synonym_lines=synonyms.added_lines(),
+        synonym_lines=synonyms.added_lines(), synonym_problems=synonyms.problems(),
     )  # fmt: skip
 
 
