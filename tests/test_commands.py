@@ -30,6 +30,7 @@ FILLED = {
     "debrief digest": "debrief digest",
     "debrief kb reindex": "debrief kb reindex",
     "debrief kb export": "debrief kb export --out {tmp}/export.zip",
+    "debrief themes discover": "debrief themes discover",
 }
 
 

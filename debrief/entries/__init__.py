@@ -25,12 +25,13 @@ from debrief.entries.model import (
     normalized,
     slugify,
 )
-from debrief.entries.render import buyer_block, plain_text, render_body
+from debrief.entries.render import buyer_and_rep_text, buyer_block, plain_text, render_body
 
 __all__ = [
     "KINDS",
     "Entry",
     "EntryError",
+    "buyer_and_rep_text",
     "buyer_block",
     "clean_header_value",
     "entry_files",

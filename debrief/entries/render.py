@@ -104,6 +104,18 @@ def plain_text(body: str) -> str:
     )
 
 
+def buyer_and_rep_text(body: str) -> tuple[str, str]:
+    """The buyer's words and the rep's words of a body, headings left out (they are the form's)."""
+    buyer, rep = [], []
+    for kind, text in _split_buyer_blocks(clean_text(body)):
+        if kind == "buyer":
+            buyer.append(text)
+        else:
+            lines = [line for line in text.split("\n") if not _HEADING_RE.match(line)]
+            rep.append(_strip_markup("\n".join(lines)))
+    return "\n\n".join(buyer), "\n\n".join(rep)
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 _ALLOWED_TAGS = {

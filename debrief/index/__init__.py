@@ -1,10 +1,11 @@
 """The knowledge-base engine, no Flask at import time: the entry files and the index over them.
 
 KnowledgeBase is the one way in: publish, update, remove, read, search, entries_for_deal,
-facts, counts, problems, sync, rebuild, version. The app registers it with init_app(app) and reaches
-it with get_kb(). Inside: database (schema, connections, transactions), writes (rows), sync
-(plan, apply, record), staleness (noticing hand edits), search (ranking, snippets, facets),
-caches, facts, counts; engine.SearchIndex puts them together.
+facts, untagged, counts, problems, synonym_problems, sync, rebuild, version, entries_key. The
+app registers it with init_app(app) and reaches it with get_kb(). Inside: database (schema,
+connections, transactions), writes (rows), sync (plan, apply, record), staleness (noticing hand
+edits), search (ranking in tiers, snippets, facets), caches, facts, counts; engine.SearchIndex
+puts them together.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from debrief import entries
+from debrief import entries, meaning
 from debrief.entries import Entry, EntryError
+from debrief.index import counts
 from debrief.index.caches import EntryCountsCache
 from debrief.index.counts import Scope
 from debrief.index.database import SCHEMA_VERSION
 from debrief.index.engine import SearchIndex
 from debrief.index.entry_counts import CACHE_FILE, EntryCounts
-from debrief.index.search import Hit, Results, match_expression
+from debrief.index.search import Hit, Results
+from debrief.meaning import Thesaurus
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,7 +36,6 @@ __all__ = [
     "after_full_sync",
     "get_kb",
     "init_app",
-    "match_expression",
 ]
 
 _KB, _JOBS = "debrief.kb", "debrief.kb.after_full_sync"
@@ -43,11 +45,18 @@ class KnowledgeBase:
     """The entry files of one folder and the search index that follows them."""
 
     def __init__(
-        self, db_path: Path, entries_dir: Path, on_full_sync: Callable[[], None] | None = None
+        self,
+        db_path: Path,
+        entries_dir: Path,
+        on_full_sync: Callable[[], None] | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
-        """Open the index at db_path over entries_dir (built from the files when new)."""
+        """Open the index at db_path over entries_dir (built from the files when new); search
+        uses the thesaurus's synonyms (None: none)."""
         self.entries_dir = Path(entries_dir)
-        self.index = SearchIndex(db_path, self.entries_dir, on_full_sync=on_full_sync)
+        self.index = SearchIndex(
+            db_path, self.entries_dir, on_full_sync=on_full_sync, thesaurus=thesaurus
+        )
         self._counts = EntryCountsCache(Path(db_path).parent / CACHE_FILE)
 
     def publish(self, entry: Entry, same: Callable[[Entry], bool] | None = None) -> Entry:
@@ -91,8 +100,8 @@ class KnowledgeBase:
             return exc
 
     def search(self, q: str = "", **filters: Any) -> Results:
-        """One page of results (SearchIndex.query's filters and paging), files changed by hand
-        picked up first."""
+        """One page of results (SearchIndex.query's filters, paging and `typed`), files changed
+        by hand picked up first."""
         self.index.sync_if_stale()
         return self.index.query(q, **filters)
 
@@ -104,6 +113,29 @@ class KnowledgeBase:
         """Header facts of every entry, newest first, files changed by hand picked up first."""
         self.index.sync_if_stale()
         return self.index.facts()
+
+    def untagged(self, limit: int, with_tagged: bool = False) -> tuple[list[Entry], int]:
+        """The entries with no theme (every entry, with_tagged), newest first, at most `limit`,
+        and how many there are in all, as indexed (sync_if_stale() first for files changed by
+        hand). A file that cannot be read is left out (it is listed by problems()).
+        """
+        pool = [f["slug"] for f in self.index.facts() if with_tagged or not f["themes"]]
+        found = []
+        for slug in pool[:limit]:
+            entry = self.read(slug)
+            if isinstance(entry, Entry):
+                found.append(entry)
+        return found, len(pool)
+
+    def entries_key(self) -> tuple[str, int, int]:
+        """What changes when an entry is added, edited or removed, or the index rebuilt (unlike
+        version(), not on a write that changes no entry): for results computed from entries."""
+        return counts.id_range(self.index.db)
+
+    def synonym_problems(self) -> list[str]:
+        """The lines of the synonym lists that search leaves out, and why."""
+        thesaurus = self.index.thesaurus
+        return thesaurus.report() if thesaurus else []
 
     def counts(self, scope: Scope) -> EntryCounts:
         """The dashboard's entry counts of a scope (dates, rep, calendar), as of now."""
@@ -118,6 +150,10 @@ class KnowledgeBase:
         made reading a hand-written file (SPEC 2.4), as of a fresh look."""
         self.index.sync_if_stale()
         return self.index.problems(), self.index.warnings()
+
+    def sync_if_stale(self, max_age: float = 2.0) -> None:
+        """Pick up files changed by hand when a folder changed (looked at every max_age s)."""
+        self.index.sync_if_stale(max_age)
 
     def sync(self) -> tuple[int, int, int, list[EntryError]]:
         """Pick up every file added, changed or removed: (added, changed, removed, problems)."""
@@ -155,8 +191,14 @@ def get_kb() -> KnowledgeBase:
             Path(app.config["DATA_DIR"]) / "index.sqlite",
             Path(app.config["ENTRIES_DIR"]),
             on_full_sync=lambda: _after_full_sync(app),
+            thesaurus=Thesaurus(app.config.get("SYNONYMS_FILE"), synonyms_path(app.config)),
         )
     return kb
+
+
+def synonyms_path(config: Any) -> Path:
+    """The managers' synonym lines, in the data folder (the shipped list is SYNONYMS_FILE)."""
+    return Path(config["DATA_DIR"]) / meaning.ADDED
 
 
 def after_full_sync(app: Any, job: Callable[[], object]) -> None:

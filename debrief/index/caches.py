@@ -19,6 +19,7 @@ from debrief.index.entry_counts import EntryCounts, Key
 from debrief.index.facts import Filters
 from debrief.index.search import Ranking
 from debrief.lru import LRU
+from debrief.meaning import Plan
 
 CACHE_SIZE = 64  # rankings kept per process
 
@@ -33,7 +34,7 @@ class Ranked(NamedTuple):
 
 
 class Rankings:
-    """The rankings of recent searches, by (match expression, filters), least recently used out.
+    """The rankings of recent searches, by (query plan, filters), least recently used out.
 
     Invalidation: a ranking is used as it is only at the (generation, version) it was computed
     at. At a later version of the same generation it is advanced by the rows added since, when
@@ -45,9 +46,9 @@ class Rankings:
         """An empty cache of at most `size` rankings."""
         self.size = size
         self.lock = threading.Lock()
-        self._items: dict[tuple[str, Filters], Ranked] = {}
+        self._items: dict[tuple[Plan | None, Filters], Ranked] = {}
 
-    def get(self, key: tuple[str, Filters]) -> Ranked | None:
+    def get(self, key: tuple[Plan | None, Filters]) -> Ranked | None:
         """The ranking kept for a search, of whatever state (the caller checks it), or None."""
         with self.lock:
             # Left in place (moved to most recent): another thread asking for the same search
@@ -57,7 +58,7 @@ class Rankings:
                 self._items[key] = cached
             return cached
 
-    def put(self, key: tuple[str, Filters], ranked: Ranked) -> None:
+    def put(self, key: tuple[Plan | None, Filters], ranked: Ranked) -> None:
         """Keep a ranking unless another thread already put one of a later state."""
         with self.lock:
             newest = self._items.pop(key, None)

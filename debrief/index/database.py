@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 4  # 4: the warning table (repairs made reading hand-written files)
+from debrief import meaning
+
+# 4: the warning table (repairs made reading hand-written files); 5: word forms (porter) in fts,
+# the words as typed in fts_exact
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE entry(
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: facts.py relies on it
@@ -48,15 +52,23 @@ CREATE TABLE entry_tag(
 CREATE INDEX entry_tag_value ON entry_tag(facet, value, entry_id);
 CREATE VIRTUAL TABLE fts USING fts5(
     title, body, competitor, reasons, themes,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = '%s', prefix = '2 3'
 );
+-- The words as typed, for ranking exact words first and the "did you mean" vocabulary:
+-- contentless (fts holds the text), so a row leaves through the 'delete' command.
+CREATE VIRTUAL TABLE fts_exact USING fts5(
+    title, body, competitor, reasons, themes,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', content = ''
+);
+CREATE VIRTUAL TABLE fts_exact_vocab USING fts5vocab(fts_exact, row);
 CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
 CREATE TABLE warning(entry_id INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX warning_entry ON warning(entry_id);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-"""
-TABLES = ("entry", "entry_tag", "fts", "problem", "warning", "folder", "state")
+""".replace("%s", meaning.TOKENIZER)  # word forms: porter over the unicode61 of fts_exact
+TABLES = ("entry", "entry_tag", "fts_exact_vocab", "fts_exact", "fts", "problem", "warning",
+          "folder", "state")  # fmt: skip
 
 
 def create_tables(conn: sqlite3.Connection) -> None:

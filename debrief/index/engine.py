@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from markupsafe import Markup
 
+from debrief import meaning
 from debrief.entries import Entry, EntryError, slugify
 from debrief.index import sync, writes
 from debrief.index.caches import Pages, Ranked, Rankings
@@ -26,15 +29,17 @@ from debrief.index.search import (
     Ranking,
     Results,
     advance,
+    empty_facets,
     hit_from_row,
-    match_expression,
     page_hits,
     rank_browse,
     rank_search,
 )
 from debrief.index.staleness import Staleness
+from debrief.meaning import Plan, Thesaurus
 
 log = logging.getLogger(__name__)
+VOCABULARY_AGE = 300.0  # seconds a loaded vocabulary serves "did you mean" (see vocabulary())
 
 
 class SearchIndex(Staleness):
@@ -45,12 +50,17 @@ class SearchIndex(Staleness):
         db_path: Path,
         entries_dir: Path,
         on_full_sync: Callable[[], None] | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         """Open (and create if missing) the index; one SQLite connection per thread and process.
 
         on_full_sync: called in the sync thread after each periodic full sync this process did.
+        thesaurus: the synonyms a query's words are searched with (None: none).
         """
         self.db_path = Path(db_path)
+        self.thesaurus = thesaurus
+        # (generation, monotonic time loaded, term -> entries using it), see vocabulary()
+        self._vocabulary: tuple[str, float, dict[str, int]] | None = None
         self.entries_dir = Path(entries_dir)
         self.on_full_sync = on_full_sync
         self.db = Database(self.db_path)
@@ -207,8 +217,12 @@ class SearchIndex(Staleness):
         date_to: str | None = None,
         page: int = 1,
         per_page: int = 20,
+        typed: bool = False,
     ) -> Results:
-        """Search: BM25 ranking (newest first without a query), snippets, facets and filters."""
+        """Search by what the words mean (newest first without a query), snippets, facets, filters.
+
+        typed: search the words as typed, with no "did you mean" correction.
+        """
         page = min(max(_int(page, 1), 1), 1_000_000)
         per_page = min(max(_int(per_page, 20), 1), 100)
         filters = Filters(
@@ -220,20 +234,46 @@ class SearchIndex(Staleness):
             date_from=_valid_date(date_from),
             date_to=_valid_date(date_to),
         )
-        match = match_expression(q or "")
+        plan = meaning.plan(q or "", self.thesaurus)
+        if plan is None and (q or "").strip():
+            # Only symbols: nothing to search for, and no list to call "best match".
+            return Results([], 0, empty_facets(), 1, per_page, unsearchable=True)
+        searched = suggestion = None
         with self.db.read() as conn:
             now = state(conn)
-            ranking = self._ranking(conn, now, match, filters)
-            hits = self._page(conn, now[0], match, ranking, (page - 1) * per_page, per_page)
+            ranking = self._ranking(conn, now, plan, filters)
+            if plan is not None and not ranking.full and not typed:
+                corrected = self._suggestion(conn, plan, ranking)
+                if corrected and not ranking.total:
+                    # Nothing found as typed: the correction is applied by itself, and said so.
+                    plan, searched = meaning.plan(corrected, self.thesaurus), corrected
+                    ranking = self._ranking(conn, now, plan, filters)
+                else:
+                    suggestion = corrected or None
+            pages = max(1, -(-ranking.total // per_page))
+            page = min(page, pages)  # a page past the end shows the last one
+            start = (page - 1) * per_page
+            match = plan.any if plan else ""
+            hits = self._page(conn, now[0], match, ranking, start, per_page)
+        if ranking.full < start + len(hits):
+            first = max(ranking.full - start, 0)
+            hits = hits[:first] + [replace(h, partial=True) for h in hits[first:]]
         return Results(
-            hits=hits, total=ranking.total, facets=ranking.facets, page=page, per_page=per_page
+            hits=hits,
+            total=ranking.total,
+            facets=ranking.facets,
+            page=page,
+            per_page=per_page,
+            full=ranking.full,
+            searched=searched,
+            suggestion=suggestion,
         )
 
     def _ranking(
-        self, conn: sqlite3.Connection, now: tuple[str, int], match: str, filters: Filters
+        self, conn: sqlite3.Connection, now: tuple[str, int], plan: Plan | None, filters: Filters
     ) -> Ranking:
         """The search's ranking at this state: cached, advanced from a cached one, or new."""
-        key = (match, filters)
+        key = (plan, filters)
         cached = self._rankings.get(key)
         if cached is not None and cached.state == now:
             return cached.ranking
@@ -247,10 +287,10 @@ class SearchIndex(Staleness):
             added = [row[0] for row in conn.execute(
                 "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached.top,))]  # fmt: skip
             if cached.count + len(added) == count:
-                ranking = advance(conn, cached.ranking, facts, filters, match, added)
+                ranking = advance(conn, cached.ranking, facts, filters, plan, added)
         if ranking is None:
             ranking = (
-                rank_search(conn, facts, filters, match) if match
+                rank_search(conn, facts, filters, plan) if plan is not None
                 else rank_browse(conn, facts, filters)
             )  # fmt: skip
         self._rankings.put(key, Ranked(now, ranking, top, count))
@@ -275,6 +315,44 @@ class SearchIndex(Staleness):
             hits = page_hits(conn, ids, match)
             self._pages.put(key, hits)
         return hits
+
+    def _suggestion(self, conn: sqlite3.Connection, plan: Plan, ranking: Ranking) -> str:
+        """The query with each word no entry has replaced by the indexed word most like it.
+
+        "" when there is none. Kept on the ranking: looked for once per ranking.
+        """
+        if ranking.suggestion is None:
+            words, changed = [], False
+            for term in plan.terms:
+                word = term.text
+                found = conn.execute(
+                    "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1", (term.meant,)
+                ).fetchone()
+                if found is None:
+                    better = meaning.closest(word, self.vocabulary())
+                    if better:
+                        word, changed = better, True
+                words.append(word)
+            ranking.suggestion = " ".join(words) if changed else ""
+        return ranking.suggestion
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed word as written (accents folded) -> how many entries use it.
+
+        For "did you mean" only, so a copy may lag the entries. Invalidation: read again after
+        a rebuild (a new generation), or once VOCABULARY_AGE seconds old (reading a large
+        index's vocabulary is slow). A word newer than the copy is found by search all the
+        same, never corrected.
+        """
+        now = time.monotonic()
+        conn = self.db.conn()  # in the caller's read transaction, if any
+        generation, _ = state(conn)
+        kept = self._vocabulary
+        if kept and kept[0] == generation and now - kept[1] < VOCABULARY_AGE:
+            return kept[2]
+        words = dict(conn.execute("SELECT term, doc FROM fts_exact_vocab"))
+        self._vocabulary = (generation, now, words)
+        return words
 
     def forget_rankings(self) -> None:
         """Drop the cached rankings and pages of hits (the next searches compute them anew)."""

@@ -22,9 +22,12 @@ _INSERT_ENTRY = (
     " :mtime_ns, :size, :title, :date, :kind, :rep, :competitor, :outcome, :themes,"
     " :prospect_reasons, :rep_reasons, :trust, :deal)"
 )
-_INSERT_FTS = (
-    "INSERT INTO fts (rowid, title, body, competitor, reasons, themes) VALUES (?, ?, ?, ?, ?, ?)"
-)
+# fts holds the words' forms (porter), fts_exact the words as typed: the same text in both.
+_INSERT_FTS = [
+    f"INSERT INTO {table} (rowid, title, body, competitor, reasons, themes)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    for table in ("fts", "fts_exact")
+]
 
 
 def row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
@@ -98,14 +101,13 @@ def upsert(conn: sqlite3.Connection, row: dict) -> None:
 
 def insert_rows(conn: sqlite3.Connection, rows: list[tuple[int, dict]]) -> None:
     """The fts, tag and warning rows of entries whose entry row (id) is in place."""
-    conn.executemany(
-        _INSERT_FTS,
-        [
-            (i, r["fts_title"], r["fts_body"], r["competitor"] or "", r["fts_reasons"],
-             r["fts_themes"])
-            for i, r in rows
-        ],
-    )  # fmt: skip
+    values = [
+        (i, r["fts_title"], r["fts_body"], r["competitor"] or "", r["fts_reasons"],
+         r["fts_themes"])
+        for i, r in rows
+    ]  # fmt: skip
+    for insert in _INSERT_FTS:
+        conn.executemany(insert, values)
     conn.executemany(
         "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
         [(i, f, v) for i, r in rows for f, v in r["tags"]],
@@ -125,6 +127,13 @@ def insert_all(conn: sqlite3.Connection, rows: list[dict]) -> None:
 
 def delete_id(conn: sqlite3.Connection, entry_id: int) -> None:
     """Remove one entry's rows from every table."""
+    # A contentless table forgets a row given the text it indexed: fts still holds it.
+    conn.execute(
+        "INSERT INTO fts_exact (fts_exact, rowid, title, body, competitor, reasons, themes)"
+        " SELECT 'delete', rowid, title, body, competitor, reasons, themes FROM fts"
+        " WHERE rowid = ?",
+        (entry_id,),
+    )
     conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
     conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM warning WHERE entry_id = ?", (entry_id,))

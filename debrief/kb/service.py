@@ -61,11 +61,16 @@ def search(
     date_to: str | None,
     page: int,
     per_page: int = 20,
+    typed: bool = False,
 ) -> Results:
-    """One page of results for the /kb query, after picking up files changed by hand."""
+    """One page of results for the /kb query, after picking up files changed by hand.
+
+    typed: the words as typed, no "did you mean" correction ("search instead for ...").
+    """
     return get_kb().search(
-        q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, **filters
-    )
+        q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, typed=typed,
+        **filters,
+    )  # fmt: skip
 
 
 def problems() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

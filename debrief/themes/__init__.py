@@ -5,6 +5,6 @@ from flask import Blueprint
 
 def blueprint() -> Blueprint:
     """The `themes` blueprint with the theme pages and the dashboard routes on it."""
-    from debrief.themes import dashboard_views, views  # noqa: F401 - importing registers routes
+    from debrief.themes import dashboard_views, discover_views, views  # noqa: F401 - importing registers routes
 
     return views.bp

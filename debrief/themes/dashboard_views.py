@@ -12,7 +12,7 @@ from debrief.kb import service as kb
 from debrief.store import get_store
 from debrief.taxonomy import REASONS, reason_label
 from debrief.templating import amount
-from debrief.themes import charts, export, stats
+from debrief.themes import charts, export, proposals, stats
 from debrief.themes import dashboard as board
 from debrief.themes.forms import DashboardFilters
 from debrief.themes.views import bp
@@ -94,8 +94,10 @@ def dashboard():
     """Themes over time, reasons, agreement, competitors and the invitation funnel."""
     filters, form = _filters()
     d = _named(board.build(get_store(), filters))
+    possibly = proposals.rising(get_store(), d.end)
     return render_template(
         "themes/dashboard.html", d=d, form=form, charts=_charts(d), percent=stats.percent,
+        possibly=possibly,
         args=_args(filters), REASON_ORDER=list(REASONS),
         month_label=charts.month_label, lost_reason_label=board.lost_reason_label,
         competitor_label=board.competitor_label,

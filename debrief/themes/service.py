@@ -30,7 +30,7 @@ NAME_MAX = 80
 DESCRIPTION_MAX = 2000
 PAGE = 100  # entries per index page while collecting a theme's entries
 # Slugs that are pages under /themes/, so no theme page could ever be reached at them.
-RESERVED = frozenset({"new", "tag", "untag", "tag-search", "suggestions"})
+RESERVED = frozenset({"new", "tag", "untag", "tag-search", "suggestions", "discover", "synonyms"})
 
 
 class ThemeError(ValueError):
@@ -244,14 +244,28 @@ def tag_search(store: Store, params: SearchParams, theme: str) -> tuple[int, int
     """Tag every result of a search (all pages): (entries newly tagged, results in all)."""
     _require(store, theme)
     slugs = collect(params)
+    return tag_entries(store, slugs, theme), len(slugs)
+
+
+def tag_entries(store: Store, slugs: list[str], theme: str) -> int:
+    """Tag every entry of a list (files rewritten, index following); how many were newly tagged."""
+    _require(store, theme)
     tagged = 0
     with _entries_lock():
         for entry_slug in slugs:
             try:
                 tagged += _rewrite(entry_slug, lambda t: t if theme in t else [*t, theme])
             except ThemeError:
-                continue
-    return tagged, len(slugs)
+                continue  # a file removed or broken since the index saw it
+    return tagged
+
+
+def create_and_tag(
+    store: Store, name: str, slugs: list[str], description: str = ""
+) -> tuple[dict[str, Any], int]:
+    """A new theme with every listed entry tagged with it: (the theme, entries tagged)."""
+    theme = create_theme(store, name, description)
+    return theme, tag_entries(store, slugs, theme["slug"])
 
 
 def theme_months(slug: str, today: datetime | None = None) -> tuple[list[str], list[int], int]:
