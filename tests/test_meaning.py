@@ -11,9 +11,9 @@ from urllib.parse import quote
 import pytest
 from conftest import csrf_token
 
-from debrief import create_app, meaning
+from debrief import create_app
 from debrief.entries import Entry, write_entry
-from debrief.index import SearchIndex
+from debrief.index import SearchIndex, meaning
 from tests.conftest import app_settings
 
 STARTER = Path(__file__).resolve().parent.parent / "entries" / "starter"

@@ -14,19 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from debrief import entries, meaning
+from debrief import entries
 from debrief.entries import Entry, EntryError
-from debrief.index import counts
+from debrief.index import counts, meaning
 from debrief.index.caches import EntryCountsCache
 from debrief.index.counts import Scope
 from debrief.index.database import SCHEMA_VERSION
 from debrief.index.engine import SearchIndex
 from debrief.index.entry_counts import CACHE_FILE, EntryCounts
+from debrief.index.meaning import LINE_MAX as SYNONYM_LINE_MAX
+from debrief.index.meaning import SHIPPED as SHIPPED_SYNONYMS
+from debrief.index.meaning import SynonymError, Thesaurus
+from debrief.index.meaning import parse_line as parse_synonym_line
 from debrief.index.search import Hit, Results
-from debrief.meaning import Thesaurus
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SHIPPED_SYNONYMS",
+    "SYNONYM_LINE_MAX",
+    "SynonymError",
+    "Thesaurus",
+    "parse_synonym_line",
+    "synonyms_path",
     "Hit",
     "EntryCounts",
     "KnowledgeBase",

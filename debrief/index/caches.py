@@ -17,9 +17,9 @@ from debrief.index import counts, entry_counts
 from debrief.index.database import Database
 from debrief.index.entry_counts import EntryCounts, Key
 from debrief.index.facts import Filters
+from debrief.index.meaning import Plan
 from debrief.index.search import Ranking
 from debrief.lru import LRU
-from debrief.meaning import Plan
 
 CACHE_SIZE = 64  # rankings kept per process
 

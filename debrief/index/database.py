@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from debrief import meaning
+from debrief.index import meaning
 
 # 4: the warning table (repairs made reading hand-written files); 5: word forms (porter) in fts,
 # the words as typed in fts_exact

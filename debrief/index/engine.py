@@ -17,12 +17,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from debrief import meaning
 from debrief.entries import Entry, EntryError, slugify
-from debrief.index import sync, writes
+from debrief.index import meaning, sync, writes
 from debrief.index.caches import Pages, Ranked, Rankings
 from debrief.index.database import Database, create_tables, state
 from debrief.index.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
+from debrief.index.meaning import Plan, Thesaurus
 from debrief.index.search import (
     ENTRY_COLUMNS,
     Hit,
@@ -36,7 +36,6 @@ from debrief.index.search import (
     rank_search,
 )
 from debrief.index.staleness import Staleness
-from debrief.meaning import Plan, Thesaurus
 
 log = logging.getLogger(__name__)
 VOCABULARY_AGE = 300.0  # seconds a loaded vocabulary serves "did you mean" (see vocabulary())

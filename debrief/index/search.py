@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from debrief.index.facts import FACETS, Fact, Filters, count_codes, facets_from_codes
-from debrief.meaning import Plan
+from debrief.index.meaning import Plan
 
 # A query matching more entries than this is ranked by BM25 among its newest RANK_POOL matches
 # (by index order); the total and the facets still count every match. Scoring costs time per

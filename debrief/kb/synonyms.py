@@ -12,8 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from debrief.index import get_kb, synonyms_path
-from debrief.meaning import SynonymError, parse_line
+from debrief.index import SynonymError, get_kb, parse_synonym_line, synonyms_path
 from debrief.store import atomic_write
 
 __all__ = ["SynonymError", "add_line", "added_lines", "problems"]
@@ -42,7 +41,7 @@ def added_lines() -> list[str]:
 
 def add_line(line: str) -> tuple[str, ...]:
     """Check a line of synonyms and add it to the managers' list; SynonymError if unusable."""
-    members = parse_line(line)
+    members = parse_synonym_line(line)
     path = added_path()
     lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:

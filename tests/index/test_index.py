@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from debrief.entries import Entry, buyer_block, write_entry
 from debrief.index import KnowledgeBase, search
-from debrief.meaning import plan as make_plan
+from debrief.index.meaning import plan as make_plan
 
 
 def entry(title: str, day: int = 1, body: str = "", **fields) -> Entry:

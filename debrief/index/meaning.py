@@ -1,8 +1,8 @@
 """What a rep means by a query: word forms, US/UK spellings, sales synonyms and typos (SPEC 2.5).
 
 A query becomes a Plan of FTS5 expressions, one per tier: the words as typed (the exact table),
-their forms and spellings (the porter table), and their synonyms too. search.py ranks the tiers
-in that order. No Flask import: the index uses this module on its own.
+their forms and spellings (the porter table), and their synonyms too. index/search.py ranks the
+tiers in that order. No Flask import: the index uses this module on its own.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ MAX_QUERY_CHARS = 1000
 MAX_TERMS = 16
 MAX_ALTERNATIVES = 24  # per typed word: a long synonym group must not make a huge expression
 # The shipped list: the default of DEBRIEF_SYNONYMS (config.py). Missing means none shipped.
-SHIPPED = Path(__file__).resolve().parent / "synonyms.txt"
+SHIPPED = Path(__file__).resolve().parent.parent / "synonyms.txt"  # debrief/synonyms.txt
 ADDED = "synonyms.txt"  # the managers' lines: this file in the data folder
 # A line of the list: at least two members, each at most MEMBER_MAX characters.
 LINE_MAX, MEMBER_MAX, MEMBER_WORDS = 500, 60, 4
-TOKENIZER = "porter unicode61 remove_diacritics 2"  # the index's (index.py builds fts with it)
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # the index's (database.py builds fts with it)
 
 # --- word forms: the index's own stemmer ----------------------------------------------------------
 
