@@ -98,15 +98,16 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[int]:
+def file_lock(path: Path, wait: bool = True) -> Iterator[int]:
     """Hold an exclusive lock on path (created if missing), shared by threads and processes.
 
     Yields the open descriptor (the store keeps its counters in the lock file); closing it
-    releases the lock, so a killed holder never leaves it taken.
+    releases the lock, so a killed holder never leaves it taken. wait=False: BlockingIOError at
+    once while another holds it (for work that one holder at a time is enough to do).
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield fd
     finally:
         os.close(fd)

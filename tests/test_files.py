@@ -100,6 +100,24 @@ def test_file_lock_excludes_another_process(tmp_path):
         child.join(10)
 
 
+def test_file_lock_without_waiting_refuses_at_once_while_another_process_holds_it(tmp_path):
+    lock = tmp_path / "x.lock"
+    held, release = multiprocessing.Event(), multiprocessing.Event()
+    child = multiprocessing.get_context("fork").Process(
+        target=_hold_lock, args=(str(lock), held, release)
+    )
+    child.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(BlockingIOError), files.file_lock(lock, wait=False):
+            pass
+    finally:
+        release.set()
+        child.join(10)
+    with files.file_lock(lock, wait=False):  # free again: taken at once
+        pass
+
+
 def test_scan_and_walk_leave_out_hidden_files_folders_and_symlinks(tmp_path):
     (tmp_path / "2024").mkdir()
     (tmp_path / ".git").mkdir()

@@ -6,14 +6,12 @@ The shipped list is DEBRIEF_SYNONYMS (debrief/synonyms.txt); managers' lines liv
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 
 from flask import current_app
 
+from debrief.files import atomic_write, file_lock
 from debrief.index import SynonymError, get_kb, parse_synonym_line, synonyms_path
-from debrief.store import atomic_write
 
 __all__ = ["SynonymError", "add_line", "added_lines", "problems"]
 
@@ -43,9 +41,7 @@ def add_line(line: str) -> tuple[str, ...]:
     """Check a line of synonyms and add it to the managers' list; SynonymError if unusable."""
     members = parse_synonym_line(line)
     path = added_path()
-    lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two managers adding at once both keep their line
+    with file_lock(path.with_suffix(".lock")):  # two managers adding at once both keep their line
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -53,6 +49,4 @@ def add_line(line: str) -> tuple[str, ...]:
         if not text.endswith("\n"):
             text += "\n"
         atomic_write(path, (text + ", ".join(members) + "\n").encode("utf-8"))
-    finally:
-        os.close(lock)
     return members

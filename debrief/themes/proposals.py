@@ -16,15 +16,13 @@ whose every entry was in a dismissed one stays hidden, one that new entries join
 from __future__ import annotations
 
 import datetime
-import fcntl
 import logging
-import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,9 @@ from typing import Any
 import orjson
 from flask import current_app
 
+from debrief.files import atomic_write, file_lock
 from debrief.index import KnowledgeBase, get_kb
-from debrief.store import Store, atomic_write, stamp
+from debrief.store import Store, stamp
 from debrief.themes import stats
 
 log = logging.getLogger(__name__)
@@ -80,16 +79,13 @@ def cache_path(data_dir: Path, with_tagged: bool = False) -> Path:
 @contextmanager
 def _refresh_lock(data_dir: Path) -> Iterator[bool]:
     """Hold the refresh lock if free: yields False when another process is refreshing."""
-    fd = os.open(Path(data_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(file_lock(Path(data_dir) / LOCK, wait=False))
         except BlockingIOError:
             yield False
             return
         yield True
-    finally:
-        os.close(fd)
 
 
 def is_refreshing(data_dir: Path) -> bool:
