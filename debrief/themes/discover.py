@@ -2,7 +2,7 @@
 
 The computation, run outside the web process (`python -m debrief.themes.discover DATA ENTRIES`,
 started by proposals.py, or `debrief themes discover`): it imports scikit-learn, whose memory
-a server process cannot spare (SPEC 4), and takes seconds at thousands of entries.
+a server process cannot spare, and takes seconds at thousands of entries.
 
 How: sentences written word for word in several entries are template text and are dropped; the
 rest becomes TF-IDF vectors (words and two-word phrases), reduced by LSA (truncated SVD) so
