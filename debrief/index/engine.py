@@ -237,18 +237,9 @@ class SearchIndex(Staleness):
         if plan is None and (q or "").strip():
             # Only symbols: nothing to search for, and no list to call "best match".
             return Results([], 0, empty_facets(), 1, per_page, unsearchable=True)
-        searched = suggestion = None
         with self.db.read() as conn:
             now = state(conn)
-            ranking = self._ranking(conn, now, plan, filters)
-            if plan is not None and not ranking.full and not typed:
-                corrected = self._suggestion(conn, plan, ranking)
-                if corrected and not ranking.total:
-                    # Nothing found as typed: the correction is applied by itself, and said so.
-                    plan, searched = meaning.plan(corrected, self.thesaurus), corrected
-                    ranking = self._ranking(conn, now, plan, filters)
-                else:
-                    suggestion = corrected or None
+            plan, ranking, searched, suggestion = self._searched(conn, now, plan, filters, typed)
             pages = max(1, -(-ranking.total // per_page))
             page = min(page, pages)  # a page past the end shows the last one
             start = (page - 1) * per_page
@@ -267,6 +258,26 @@ class SearchIndex(Staleness):
             searched=searched,
             suggestion=suggestion,
         )
+
+    def _searched(
+        self,
+        conn: sqlite3.Connection,
+        now: tuple[str, int],
+        plan: Plan | None,
+        filters: Filters,
+        typed: bool,
+    ) -> tuple[Plan | None, Ranking, str | None, str | None]:
+        """(plan, ranking, searched, suggestion): a correction of words no entry has is applied
+        when nothing matched as typed (searched), else offered (suggestion); none when typed."""
+        ranking = self._ranking(conn, now, plan, filters)
+        if plan is None or ranking.full or typed:
+            return plan, ranking, None, None
+        corrected = self._suggestion(conn, plan, ranking)
+        if corrected and not ranking.total:
+            # Nothing found as typed: the correction is applied by itself, and said so.
+            plan = meaning.plan(corrected, self.thesaurus)
+            return plan, self._ranking(conn, now, plan, filters), corrected, None
+        return plan, ranking, None, corrected or None
 
     def _ranking(
         self, conn: sqlite3.Connection, now: tuple[str, int], plan: Plan | None, filters: Filters

@@ -294,40 +294,54 @@ def advance(
     """The ranking after entries `added` (ids above all earlier ones) joined; None: start over.
 
     Every answer adds an entry, and a ranking computed from scratch costs a pass over every
-    match: this takes in just the new entries. BM25 scores of the
-    earlier matches stay as computed (the corpus statistics moved by a few entries).
+    match: this takes in just the new entries. BM25 scores of the earlier matches stay as
+    computed (the corpus statistics moved by a few entries).
     """
-    if old.counts is None or (plan and old.scores is None):
+    if old.counts is None or (plan is not None and old.scores is None):
         return None
     fresh = filters.select(added, facts)
-    if plan and fresh and old.partial is not None:
-        # Few full matches, and partial ones after them: a new entry may change which is
-        # which. Rare (a search with few matches), so such a ranking starts over when touched.
-        return None if set(fresh) & set(_rowids_from(conn, plan.any, min(fresh))) else old
-    if plan and fresh:
-        # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
-        # testing the whole match set against a list.
-        wanted = set(fresh)
-        new_scores = {
-            i: score
-            for i, score in _scores(conn, plan, "rowid >= ?", (min(fresh),)).items()
-            if i in wanted
-        }
-        fresh = [i for i in fresh if i in new_scores]
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking
         # stands as it was (no re-sorting of its pool on every search after every answer).
         return old
-    counts = old.counts + count_codes([facts[i] for i in fresh])
-    if not plan:
-        ranked = list(old.ranked)
-        for i in fresh:
-            place, key = 0, (facts[i].date, i)
-            # New entries are usually the newest: their place is at or near the front.
-            while place < len(ranked) and (facts[ranked[place]].date, ranked[place]) > key:
-                place += 1
-            ranked.insert(place, i)
-        return Ranking(ranked=ranked, facets=facets_from_codes(counts), counts=counts)
+    if plan is None:
+        return _advance_browse(old, facts, fresh)
+    if old.partial is not None:
+        # Few full matches, and partial ones after them: a new entry may change which is
+        # which. Rare (a search with few matches), so such a ranking starts over when touched.
+        return None if set(fresh) & set(_rowids_from(conn, plan.any, min(fresh))) else old
+    return _advance_search(conn, old, facts, plan, fresh)
+
+
+def _advance_browse(old: Ranking, facts: dict[int, Fact], fresh: list[int]) -> Ranking:
+    """advance() without words: the new entries put in their place by date."""
+    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
+    ranked = list(old.ranked)
+    for i in fresh:
+        place, key = 0, (facts[i].date, i)
+        # New entries are usually the newest: their place is at or near the front.
+        while place < len(ranked) and (facts[ranked[place]].date, ranked[place]) > key:
+            place += 1
+        ranked.insert(place, i)
+    return Ranking(ranked=ranked, facets=facets_from_codes(counts), counts=counts)
+
+
+def _advance_search(
+    conn: sqlite3.Connection, old: Ranking, facts: dict[int, Fact], plan: Plan, fresh: list[int]
+) -> Ranking:
+    """advance() of a search: the new entries that match are scored into the pool."""
+    # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
+    # testing the whole match set against a list.
+    wanted = set(fresh)
+    new_scores = {
+        i: score
+        for i, score in _scores(conn, plan, "rowid >= ?", (min(fresh),)).items()
+        if i in wanted
+    }
+    fresh = [i for i in fresh if i in new_scores]
+    if not fresh:
+        return old  # none has the words: the ranking stands
+    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
     scores = {**(old.scores or {}), **new_scores}
     pool = sorted(old.ranked + fresh)
     rest = list(old.rest or [])
