@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,8 +76,9 @@ def _hold_lock(path: str, held, release) -> None:
         release.wait(10)
 
 
-def test_file_lock_excludes_another_process(tmp_path):
-    lock = tmp_path / "x.lock"
+@contextmanager
+def _held_elsewhere(lock: Path) -> Iterator[None]:
+    """Another process holds the lock for the block's duration."""
     held, release = multiprocessing.Event(), multiprocessing.Event()
     child = multiprocessing.get_context("fork").Process(
         target=_hold_lock, args=(str(lock), held, release)
@@ -83,37 +86,32 @@ def test_file_lock_excludes_another_process(tmp_path):
     child.start()
     try:
         assert held.wait(10)
-        got = threading.Event()
-
-        def take() -> None:
-            with files.file_lock(lock):
-                got.set()
-
-        taker = threading.Thread(target=take)
-        taker.start()
-        assert not got.wait(0.3)  # the other process holds it
-        release.set()
-        assert got.wait(10)
-        taker.join()
+        yield
     finally:
         release.set()
         child.join(10)
+
+
+def test_file_lock_excludes_another_process(tmp_path):
+    lock = tmp_path / "x.lock"
+    got = threading.Event()
+
+    def take() -> None:
+        with files.file_lock(lock):
+            got.set()
+
+    with _held_elsewhere(lock):
+        taker = threading.Thread(target=take)
+        taker.start()
+        assert not got.wait(0.3)  # the other process holds it
+    assert got.wait(10)  # taken once the other let go
+    taker.join()
 
 
 def test_file_lock_without_waiting_refuses_at_once_while_another_process_holds_it(tmp_path):
     lock = tmp_path / "x.lock"
-    held, release = multiprocessing.Event(), multiprocessing.Event()
-    child = multiprocessing.get_context("fork").Process(
-        target=_hold_lock, args=(str(lock), held, release)
-    )
-    child.start()
-    try:
-        assert held.wait(10)
-        with pytest.raises(BlockingIOError), files.file_lock(lock, wait=False):
-            pass
-    finally:
-        release.set()
-        child.join(10)
+    with _held_elsewhere(lock), pytest.raises(BlockingIOError), files.file_lock(lock, wait=False):
+        pass
     with files.file_lock(lock, wait=False):  # free again: taken at once
         pass
 

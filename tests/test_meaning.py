@@ -77,15 +77,22 @@ def test_a_word_no_lesson_has_in_any_form_finds_nothing(kb):
 def test_the_exact_word_ranks_above_its_other_forms(tmp_path):
     base = KnowledgeBase(tmp_path / "index.sqlite", tmp_path / "entries")
     # The stem-only match is newer and has the word in its title: ranked on BM25 alone, it led.
-    for item in (
-        Entry(kind="lesson", title="Pricing", body="pricing pricing", date=_day(9)),
-        Entry(kind="lesson", title="Notes", body="one price, once, in a long text " * 5,
-              date=_day(1)),
-    ):  # fmt: skip
-        base.publish(item)
-    assert [h.title for h in base.search("price").hits] == ["Notes", "Pricing"]
-    assert [h.title for h in base.search("pricing").hits] == ["Pricing", "Notes"]
+    newer = Entry(kind="lesson", title="Pricing", body="pricing pricing", date=_day(9))
+    assert rankings(base, newer, "one price, once", "price", "pricing") == [
+        ["Notes", "Pricing"],
+        ["Pricing", "Notes"],
+    ]
+
+
+def rankings(base: KnowledgeBase, newer: Entry, words: str, *queries: str) -> list[list[str]]:
+    """The titles each query finds, best first, after `newer` and an older long entry "Notes"
+    that has `words` once in its text are published."""
+    base.publish(newer)
+    base.publish(Entry(kind="lesson", title="Notes", body=f"{words}, in a long text " * 5,
+                       date=_day(1)))  # fmt: skip
+    found = [[h.title for h in base.search(q).hits] for q in queries]
     base.close()
+    return found
 
 
 def _day(n: int):
@@ -152,15 +159,11 @@ def test_the_typed_word_ranks_above_its_synonyms(tmp_path):
     (tmp_path / "synonyms.txt").write_text("price, cost\n", encoding="utf-8")
     base = KnowledgeBase(tmp_path / "index.sqlite", entries, thesaurus=meaning.Thesaurus(
         tmp_path / "synonyms.txt"))  # fmt: skip
-    for item in (
-        Entry(kind="lesson", title="Cost", body="cost cost cost", date=_day(9)),
-        Entry(kind="lesson", title="Notes", body="the price, once, in a long text " * 5,
-              date=_day(1)),
-    ):  # fmt: skip
-        base.publish(item)
-    assert [h.title for h in base.search("price").hits] == ["Notes", "Cost"]
-    assert [h.title for h in base.search("cost").hits] == ["Cost", "Notes"]
-    base.close()
+    newer = Entry(kind="lesson", title="Cost", body="cost cost cost", date=_day(9))
+    assert rankings(base, newer, "the price, once", "price", "cost") == [
+        ["Notes", "Cost"],
+        ["Cost", "Notes"],
+    ]
 
 
 def test_the_synonym_list_reports_bad_lines_and_keeps_the_rest(tmp_path):
