@@ -39,6 +39,8 @@ def test_every_line_is_a_group_of_two_or_more_distinct_lowercase_members(synonym
         for member in members:
             assert member == member.lower(), f"line {number}: {member!r} is not lowercase"
             assert member == " ".join(member.split()), f"line {number}: spaces in {member!r}"
+            # The search reads a member of at most four words (a phrase, not a sentence).
+            assert len(member.split()) <= 4, f"line {number}: {member!r} is a sentence"
 
 
 def test_every_reason_of_the_taxonomy_has_a_group(synonym_groups):
