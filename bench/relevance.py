@@ -39,6 +39,7 @@ from debrief.entries import EntryError, iter_entries
 
 DATA = Path(__file__).with_suffix("")  # bench/relevance/: the queries and the bench's lessons
 QUERIES = DATA / "queries.tsv"
+HELD_OUT = DATA / "heldout.tsv"  # written after the synonym list, never used to change it
 LESSONS = DATA / "lessons"
 STARTER = PROJECT_ROOT / "entries" / "starter"
 KINDS = ("exact", "word-form", "spelling", "typo", "synonym", "missing-word", "partial")

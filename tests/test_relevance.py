@@ -51,6 +51,7 @@ def test_the_queries_file_holds_forty_queries_half_paraphrases_and_the_issues_ow
 
 def test_every_expected_entry_is_in_the_knowledge_base(kb, queries):
     relevance.check_expected(queries, kb)  # raises, naming the missing titles
+    relevance.check_expected(relevance.load_queries(relevance.HELD_OUT), kb)
     lessons = list(relevance.LESSONS.glob("*.md"))
     assert len(lessons) >= 15
     with pytest.raises(ValueError, match="Not an entry"):
