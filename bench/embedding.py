@@ -61,6 +61,7 @@ def _wordllama() -> tuple[Callable[[list[str]], Any], Callable[[list[str]], Any]
     )
 
     def encode(texts: list[str]) -> Any:
+        """Unit vectors, one row per text."""
         return model.embed(texts, norm=True)
 
     return encode, encode

@@ -28,6 +28,7 @@ ISSUE_QUERIES = [
 
 @pytest.fixture(scope="module")
 def queries() -> list[relevance.Query]:
+    """The bench's main queries."""
     return relevance.load_queries()
 
 

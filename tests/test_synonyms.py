@@ -27,6 +27,7 @@ def groups(text: str) -> list[tuple[int, list[str]]]:
 
 @pytest.fixture(scope="module")
 def synonym_groups() -> list[tuple[int, list[str]]]:
+    """The groups of the shipped list."""
     return groups(SYNONYMS.read_bytes().decode("utf-8"))  # UTF-8 or this fails
 
 
@@ -52,6 +53,7 @@ def test_every_reason_of_the_taxonomy_has_a_group(synonym_groups):
 
 def test_the_words_of_the_issue_are_grouped_together(synonym_groups):
     def group_of(word: str) -> set[str]:
+        """The group the word is in."""
         return next(set(g) for _, g in synonym_groups if word in g)
 
     assert {"cost", "costly", "expensive", "pricing"} <= group_of("price")
