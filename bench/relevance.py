@@ -343,6 +343,8 @@ def main(path: Path, verbose: bool, markdown: bool, embedding: str, generated: i
         " MRR = mean of 1/rank on the first page (0 when absent)"
     )
     click.echo(table(runs, markdown))
+    few = sum(1 for o in runs["keyword"] if len(o.titles) < FEW)
+    click.echo(f"Pages listing fewer than {FEW} entries (where a fallback would add): {few}")
     for note in notes:
         click.echo(note)
     if verbose:

@@ -126,6 +126,7 @@ def test_the_command_prints_the_figures(tmp_path: Path, queries):
     assert result.exit_code == 0, result.output
     assert f"Relevance bench: {len(lines)} queries" in result.output
     assert "top-3 (keyword)" in result.output
+    assert "Pages listing fewer than 3 entries" in result.output
     assert "== keyword" in result.output
 
 
