@@ -29,6 +29,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": env("DEBRIEF_SECRET_KEY"),
         "DATA_DIR": env("DEBRIEF_DATA_DIR") or instance_path,
         "ENTRIES_DIR": env("DEBRIEF_ENTRIES_DIR") or str(PROJECT_ROOT / "entries"),
+        # The sales synonyms search uses (SPEC 2.5); managers' added lines are merged from
+        # <DATA_DIR>/synonyms.txt. A missing file means no shipped synonyms.
+        "SYNONYMS_FILE": env("DEBRIEF_SYNONYMS") or str(PROJECT_ROOT / "debrief" / "synonyms.txt"),
         "MAIL_URL": env("DEBRIEF_MAIL_URL") or "outbox",
         "MAIL_FROM": env("DEBRIEF_MAIL_FROM") or "Debrief <debrief@localhost>",
         "BASE_URL": (env("DEBRIEF_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),

@@ -15,34 +15,39 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from markupsafe import Markup
 
+from debrief import meaning
 from debrief.entries import Entry, EntryError, parse_entry, plain_text, slugify
 from debrief.facts import FACT_COLUMNS, FactCache, Filters, fact_from_row
 from debrief.lru import LRU
+from debrief.meaning import Plan, Thesaurus
 from debrief.search import (
     ENTRY_COLUMNS,
     Hit,
+    Ranking,
     Results,
     advance,
+    empty_facets,
     hit_from_row,
-    match_expression,
     page_hits,
     rank_browse,
     rank_search,
     strip_marks,
 )
 
-__all__ = ["Hit", "Results", "SearchIndex", "match_expression"]
+__all__ = ["Hit", "Results", "SearchIndex"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: word forms (porter) in fts, the words as typed in fts_exact
 BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
 FULL_SYNC_EVERY = 30.0  # seconds; catches in-place edits that do not touch a folder's mtime
 CACHE_SIZE = 64  # rankings kept per process, keyed by the index version
+VOCABULARY_AGE = 300.0  # seconds a loaded vocabulary serves "did you mean" (see vocabulary())
 _SCHEMA = """
 CREATE TABLE entry(
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: facts.py relies on it
@@ -77,12 +82,19 @@ CREATE TABLE entry_tag(
 CREATE INDEX entry_tag_value ON entry_tag(facet, value, entry_id);
 CREATE VIRTUAL TABLE fts USING fts5(
     title, body, competitor, reasons, themes,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = '%s', prefix = '2 3'
 );
+-- The words as typed, for ranking exact words first and the "did you mean" vocabulary:
+-- contentless (fts holds the text), so a row leaves through the 'delete' command.
+CREATE VIRTUAL TABLE fts_exact USING fts5(
+    title, body, competitor, reasons, themes,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', content = ''
+);
+CREATE VIRTUAL TABLE fts_exact_vocab USING fts5vocab(fts_exact, row);
 CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-"""
+""".replace("%s", meaning.TOKENIZER)  # word forms: porter over the unicode61 of fts_exact
 _MAIN = "substr({0}, 1, instr({0} || ',', ',') - 1)"  # up to the first comma
 # The groupable columns of SearchIndex.count_by: name -> SQL expression (constants only).
 COUNT_COLUMNS = {
@@ -96,7 +108,8 @@ COUNT_COLUMNS = {
     "buyer_main": _MAIN.format("prospect_reasons"),  # the first listed reason is the main one
     "rep_main": _MAIN.format("rep_reasons"),
 }
-_TABLES = ("entry", "entry_tag", "fts", "problem", "folder", "state")
+_TABLES = ("entry", "entry_tag", "fts_exact_vocab", "fts_exact", "fts", "problem", "folder",
+           "state")  # fmt: skip
 # The entry columns that, with the fts body, make a re-added entry the same as its indexed row.
 _SAME = ("path", "mtime_ns", "size", "title", "date", "kind", "rep", "competitor", "outcome",
          "themes", "prospect_reasons", "rep_reasons", "trust", "deal")  # fmt: skip
@@ -137,12 +150,17 @@ class SearchIndex:
         db_path: Path,
         entries_dir: Path,
         on_full_sync: Callable[[], None] | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         """Open (and create if missing) the index; one SQLite connection per thread and process.
 
         on_full_sync: called in the sync thread after each periodic full sync this process did.
+        thesaurus: the synonyms a query's words are searched with (None: none).
         """
         self.db_path = Path(db_path)
+        self.thesaurus = thesaurus
+        # (generation, monotonic time loaded, term -> entries using it), see vocabulary()
+        self._vocabulary: tuple[str, float, dict[str, int]] | None = None
         self.entries_dir = Path(entries_dir)
         self.on_full_sync = on_full_sync
         self._local = threading.local()
@@ -262,18 +280,20 @@ class SearchIndex:
             " :prospect_reasons, :rep_reasons, :trust, :deal)",
             row,
         ).lastrowid
-        conn.execute(
-            "INSERT INTO fts (rowid, title, body, competitor, reasons, themes)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                entry_id,
-                row["fts_title"],
-                row["fts_body"],
-                row["competitor"] or "",
-                row["fts_reasons"],
-                row["fts_themes"],
-            ),
+        values = (
+            entry_id,
+            row["fts_title"],
+            row["fts_body"],
+            row["competitor"] or "",
+            row["fts_reasons"],
+            row["fts_themes"],
         )
+        for table in ("fts", "fts_exact"):
+            conn.execute(
+                f"INSERT INTO {table} (rowid, title, body, competitor, reasons, themes)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                values,
+            )
         conn.executemany(
             "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
             [(entry_id, facet, value) for facet, value in row["tags"]],
@@ -283,6 +303,13 @@ class SearchIndex:
     @staticmethod
     def _delete_id(conn: sqlite3.Connection, entry_id: int) -> None:
         """Remove one entry's rows from every table."""
+        # A contentless table forgets a row given the text it indexed: fts still holds it.
+        conn.execute(
+            "INSERT INTO fts_exact (fts_exact, rowid, title, body, competitor, reasons, themes)"
+            " SELECT 'delete', rowid, title, body, competitor, reasons, themes FROM fts"
+            " WHERE rowid = ?",
+            (entry_id,),
+        )
         conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
         conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
         conn.execute("DELETE FROM entry WHERE id = ?", (entry_id,))
@@ -481,8 +508,12 @@ class SearchIndex:
         date_to: str | None = None,
         page: int = 1,
         per_page: int = 20,
+        typed: bool = False,
     ) -> Results:
-        """Search: BM25 ranking (newest first without a query), snippets, facets and filters."""
+        """Search by what the words mean (newest first without a query), snippets, facets, filters.
+
+        typed: search the words as typed, with no "did you mean" correction.
+        """
         page = min(max(_int(page, 1), 1), 1_000_000)
         per_page = min(max(_int(per_page, 20), 1), 100)
         filters = Filters(
@@ -494,44 +525,26 @@ class SearchIndex:
             date_from=_valid_date(date_from),
             date_to=_valid_date(date_to),
         )
-        match = match_expression(q or "")
+        plan = meaning.plan(q or "", self.thesaurus)
+        if plan is None and (q or "").strip():
+            # Only symbols: nothing to search for, and no list to call "best match".
+            return Results([], 0, empty_facets(), 1, per_page, unsearchable=True)
+        searched = suggestion = None
         with self._read() as conn:
             state = self._state(conn)
-            key = (match, filters)
-            with self._lock:
-                # Left in place (moved to most recent): another thread asking for the same
-                # search meanwhile must find it too (taken out, concurrent browse pages each
-                # ranked 50k entries from scratch under the SPEC 4 load).
-                cached = self._rankings.pop(key, None)
-                if cached is not None:
-                    self._rankings[key] = cached
-            if cached is not None and cached[0] == state:
-                _, ranking, top, count = cached
-            else:
-                facts = self._facts.refresh(conn, state[0])
-                top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
-                count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
-                ranking = None
-                if cached is not None and cached[0][0] == state[0]:
-                    # Ids only grow: when nothing was deleted, the rows above the cached
-                    # ranking's largest id are all that changed (an answer adds one).
-                    added = [row[0] for row in conn.execute(
-                        "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached[2],))]  # fmt: skip
-                    if cached[3] + len(added) == count:
-                        ranking = advance(conn, cached[1], facts, filters, match, added)
-                if ranking is None:
-                    if match:
-                        ranking = rank_search(conn, facts, filters, match)
-                    else:
-                        ranking = rank_browse(conn, facts, filters)
-            with self._lock:
-                newest = self._rankings.pop(key, None)
-                if newest is None or newest[0][0] != state[0] or newest[0][1] <= state[1]:
-                    newest = (state, ranking, top, count)  # not older than what another thread put
-                self._rankings[key] = newest  # most recently used last
-                while len(self._rankings) > CACHE_SIZE:
-                    self._rankings.pop(next(iter(self._rankings)))
+            ranking = self._ranking(conn, state, plan, filters)
+            if plan is not None and not ranking.full and not typed:
+                corrected = self._suggestion(conn, plan, ranking)
+                if corrected and not ranking.total:
+                    # Nothing found as typed: the correction is applied by itself, and said so.
+                    plan, searched = meaning.plan(corrected, self.thesaurus), corrected
+                    ranking = self._ranking(conn, state, plan, filters)
+                else:
+                    suggestion = corrected or None
+            pages = max(1, -(-ranking.total // per_page))
+            page = min(page, pages)  # a page past the end shows the last one
             start = (page - 1) * per_page
+            match = plan.any if plan else ""
             with self._lock:
                 ids = ranking.page(start, per_page, lambda: self._facts.refresh(conn, state[0]))
                 page_key = (state[0], match, tuple(ids))
@@ -540,13 +553,95 @@ class SearchIndex:
                 # The snippets' FTS pass was ~1.5 ms of a results page (SPEC 4 throughput).
                 hits = page_hits(conn, ids, match)
                 self._pages.put(page_key, hits)
+        if ranking.full < start + len(hits):
+            first = max(ranking.full - start, 0)
+            hits = hits[:first] + [replace(h, partial=True) for h in hits[first:]]
         return Results(
             hits=hits,
             total=ranking.total,
             facets=ranking.facets,
             page=page,
             per_page=per_page,
+            full=ranking.full,
+            searched=searched,
+            suggestion=suggestion,
         )
+
+    def _ranking(
+        self, conn: sqlite3.Connection, state: tuple[str, int], plan: Plan | None, filters: Filters
+    ) -> Ranking:
+        """The ranking of a search or browse, from the cache, brought up to date, or computed."""
+        key = (plan, filters)
+        with self._lock:
+            # Left in place (moved to most recent): another thread asking for the same
+            # search meanwhile must find it too (taken out, concurrent browse pages each
+            # ranked 50k entries from scratch under the SPEC 4 load).
+            cached = self._rankings.pop(key, None)
+            if cached is not None:
+                self._rankings[key] = cached
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        facts = self._facts.refresh(conn, state[0])
+        top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+        count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+        ranking = None
+        if cached is not None and cached[0][0] == state[0]:
+            # Ids only grow: when nothing was deleted, the rows above the cached
+            # ranking's largest id are all that changed (an answer adds one).
+            added = [row[0] for row in conn.execute(
+                "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached[2],))]  # fmt: skip
+            if cached[3] + len(added) == count:
+                ranking = advance(conn, cached[1], facts, filters, plan, added)
+        if ranking is None:
+            if plan is not None:
+                ranking = rank_search(conn, facts, filters, plan)
+            else:
+                ranking = rank_browse(conn, facts, filters)
+        with self._lock:
+            newest = self._rankings.pop(key, None)
+            if newest is None or newest[0][0] != state[0] or newest[0][1] <= state[1]:
+                newest = (state, ranking, top, count)  # not older than what another thread put
+            self._rankings[key] = newest  # most recently used last
+            while len(self._rankings) > CACHE_SIZE:
+                self._rankings.pop(next(iter(self._rankings)))
+        return newest[1]
+
+    def _suggestion(self, conn: sqlite3.Connection, plan: Plan, ranking: Ranking) -> str:
+        """The query with each word no entry has replaced by the indexed word most like it.
+
+        "" when there is none. Kept on the ranking: looked for once per ranking.
+        """
+        if ranking.suggestion is None:
+            words, changed = [], False
+            for term in plan.terms:
+                word = term.text
+                found = conn.execute(
+                    "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT 1", (term.meant,)
+                ).fetchone()
+                if found is None:
+                    better = meaning.closest(word, self.vocabulary())
+                    if better:
+                        word, changed = better, True
+                words.append(word)
+            ranking.suggestion = " ".join(words) if changed else ""
+        return ranking.suggestion
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed word as written (accents folded) -> how many entries use it.
+
+        For "did you mean" only, so a copy may lag the entries: it is read again after a
+        rebuild, or once VOCABULARY_AGE seconds old (a 50k index's vocabulary takes ~0.2 s to
+        read). A word newer than the copy is found by search all the same, never corrected.
+        """
+        now = time.monotonic()
+        conn = self._conn()  # in the caller's read transaction, if any
+        generation, _ = self._state(conn)
+        kept = self._vocabulary
+        if kept and kept[0] == generation and now - kept[1] < VOCABULARY_AGE:
+            return kept[2]
+        words = dict(conn.execute("SELECT term, doc FROM fts_exact_vocab"))
+        self._vocabulary = (generation, now, words)
+        return words
 
     def forget_rankings(self) -> None:
         """Drop the cached rankings and pages of hits (the next searches compute them anew)."""
@@ -723,15 +818,17 @@ class SearchIndex:
                 " :outcome, :themes, :prospect_reasons, :rep_reasons, :trust, :deal)",
                 [dict(row, id=i) for i, row in enumerate(rows, 1)],
             )
-            conn.executemany(
-                "INSERT INTO fts (rowid, title, body, competitor, reasons, themes)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (i, r["fts_title"], r["fts_body"], r["competitor"] or "", r["fts_reasons"],
-                     r["fts_themes"])
-                    for i, r in enumerate(rows, 1)
-                ],
-            )  # fmt: skip
+            values = [
+                (i, r["fts_title"], r["fts_body"], r["competitor"] or "", r["fts_reasons"],
+                 r["fts_themes"])
+                for i, r in enumerate(rows, 1)
+            ]  # fmt: skip
+            for table in ("fts", "fts_exact"):
+                conn.executemany(
+                    f"INSERT INTO {table} (rowid, title, body, competitor, reasons, themes)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
             conn.executemany(
                 "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
                 [(i, f, v) for i, r in enumerate(rows, 1) for f, v in r["tags"]],

@@ -1,4 +1,4 @@
-"""Running one search over the index: safe FTS5 queries, BM25 ranking, snippets and facets."""
+"""Running one search over the index: tiers of meaning, BM25 ranking, snippets and facets."""
 
 # SQL text here is assembled only from module constants and "?" placeholders; every value from
 # a user or a file is a bound parameter.
@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from debrief.facts import FACETS, Fact, Filters, count_codes, facets_from_codes
+from debrief.meaning import Plan
 
-MAX_QUERY_CHARS = 1000
-MAX_TERMS = 16
 # A query matching more entries than this is ranked by BM25 among its newest RANK_POOL matches
 # (by index order); the total and the facets still count every match. Scoring costs ~1.5 us a
 # row, so this bounds the slowest searches without changing results for ordinary ones.
 RANK_POOL = 1000
+# When fewer entries than this have every word (after synonyms), entries with some of the words
+# follow them, most words first, marked as partial matches (SPEC 2.5).
+PARTIAL_BELOW = 5
+# Exact words rank above their other forms and spellings, those above synonyms (SPEC 2.5): a
+# score is tier * TIER + BM25, and BM25 (negative, better is lower) never spans a tier.
+TIER = 1e6
+EXACT, FORMS, SYNONYMS, PARTIAL = 0, 1, 2, 3
 # Private-use characters as highlight marks: they survive HTML escaping and are stripped from
 # indexed text, so the only <mark> tags in a snippet are ours.
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
@@ -48,6 +54,7 @@ class Hit:
     trust: int | None
     deal: int | None
     snippet: str
+    partial: bool = False  # has some of the words only
 
 
 @dataclass
@@ -57,8 +64,12 @@ class Results:
     hits: list[Hit]
     total: int
     facets: dict[str, list[tuple[str, int]]]
-    page: int
+    page: int  # the page shown: a page past the end shows the last one
     per_page: int
+    full: int = 0  # how many have every word (the others, after them, have some)
+    searched: str | None = None  # the words searched, when corrected from the typed ones
+    suggestion: str | None = None  # "did you mean": a correction not applied (some matched)
+    unsearchable: bool = False  # text was typed, but no word in it (only symbols)
 
 
 @dataclass
@@ -73,12 +84,23 @@ class Ranking:
     unsorted: bool = False
     # What advance() needs to take in entries added later without starting over.
     counts: Counter | None = None  # every facet value's count (facets keeps the top ones)
-    scores: dict[int, float] | None = None  # BM25 of the ranked pool (searches only)
+    scores: dict[int, float] | None = None  # tier and BM25 of the ranked pool (searches only)
+    # Entries with some of the words, in order, after the full matches; None: not looked for
+    # (enough full matches, or one word).
+    partial: list[int] | None = None
+    # A correction of the words no entry has ("did you mean"): None until looked for, then
+    # the corrected text or "" (none).
+    suggestion: str | None = None
+
+    @property
+    def full(self) -> int:
+        """How many entries match every word (through its forms, spellings or synonyms)."""
+        return len(self.ranked) + len(self.rest or ())
 
     @property
     def total(self) -> int:
-        """How many entries match."""
-        return len(self.ranked) + len(self.rest or ())
+        """How many entries match, partial matches included."""
+        return self.full + len(self.partial or ())
 
     def page(self, start: int, size: int, facts: Callable[[], dict[int, Fact]]) -> list[int]:
         """The ids of one page of results (facts() gives the current facts, to sort the rest)."""
@@ -88,27 +110,13 @@ class Ranking:
             known = facts()
             self.rest.sort(key=lambda i: (known[i].date, i), reverse=True)
             self.unsorted = False  # sorted once
-        ranked = self.ranked[start : start + size]
-        first = max(start - len(self.ranked), 0)
-        return ranked + (self.rest or [])[first : first + size - len(ranked)]
-
-
-def match_expression(q: str) -> str:
-    """User text as a safe FTS5 query: every word quoted, the last one a prefix ('' if none)."""
-    q = clean_query(q)[:MAX_QUERY_CHARS]
-    # A word with no letter or digit has no token: as a phrase it would match nothing at all.
-    words = [w for w in q.split() if any(c.isalnum() for c in w)][:MAX_TERMS]
-    if not words:
-        return ""
-    phrases = ['"' + w.replace('"', '""') + '"' for w in words]
-    phrases[-1] += "*"
-    return " ".join(phrases)
-
-
-def clean_query(text: str) -> str:
-    """Query text that SQLite can bind: no NUL, no lone surrogates, no highlight sentinels."""
-    text = "".join(c for c in str(text) if not 0xD800 <= ord(c) <= 0xDFFF)
-    return text.replace("\x00", " ").replace(MARK_OPEN, " ").replace(MARK_CLOSE, " ")
+        ids: list[int] = []
+        offset = 0
+        for segment in (self.ranked, self.rest or [], self.partial or []):
+            first = max(start - offset, 0)
+            ids += segment[first : first + size - len(ids)]
+            offset += len(segment)
+        return ids
 
 
 def strip_marks(text: str) -> str:
@@ -171,39 +179,75 @@ def filters_sql(filters: Filters) -> tuple[str, list]:
     return " AND ".join(conditions), params
 
 
-def rank_search(
-    conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters, match: str
-) -> Ranking:
-    """Query text: the filtered matches by BM25 (title above body), then the rest newest first."""
+def _scores(conn: sqlite3.Connection, plan: Plan, where: str, params: tuple) -> dict[int, float]:
+    """Tier and BM25 of the full matches among some rows (`where`: a condition on rowid).
+
+    A row has the exact words (exact table), or their forms and spellings, or else needed a
+    synonym: three cheap rowid passes over the same rows, then one BM25 pass.
+    """
+    exact = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT rowid FROM fts_exact WHERE fts_exact MATCH ? AND {where}",
+            (plan.exact, *params),
+        )
+    }
+    forms = None
+    if plan.forms != plan.meant:  # else every full match has the words in some form
+        forms = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where}", (plan.forms, *params)
+            )
+        }
+    rows = conn.execute(
+        f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND {where}", (plan.meant, *params)
+    )
+    scores = {}
+    for rowid, bm25 in rows:
+        if rowid in exact:
+            tier = EXACT
+        elif forms is None or rowid in forms:
+            tier = FORMS
+        else:
+            tier = SYNONYMS
+        scores[rowid] = tier * TIER + bm25
+    return scores
+
+
+def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
+    """The rowids matching an expression, ascending ([] for one FTS5 refuses)."""
     try:
-        matched = [
-            row[0] for row in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (match,))
-        ]
+        return [row[0] for row in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (match,))]
     except sqlite3.OperationalError:
         # Quoting makes this unreachable in practice; a bad query is still never a 500.
-        return Ranking(ranked=[], facets=empty_facets())
+        return []
+
+
+def rank_search(
+    conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters, plan: Plan
+) -> Ranking:
+    """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
+    above body); then the rest newest first; then, when few have every word, partial matches."""
+    matched = _rowids(conn, plan.meant)
     ids = filters.select(matched, facts)  # ascending rowid order, like `matched`
+    partial = None
+    if len(ids) < PARTIAL_BELOW and len(plan.terms) > 1:
+        partial = rank_partial(conn, facts, filters, plan, set(matched))
     pool = ids[-RANK_POOL:]
-    if not pool:
-        return Ranking(ranked=[], facets=empty_facets())
-    if len(pool) == len(matched) or pool[0] == matched[-len(pool)]:
+    scores: dict[int, float] = {}
+    if pool and (len(pool) == len(matched) or pool[0] == matched[-len(pool)]):
         # The pool is exactly the newest matches: FTS5 seeks to a rowid range natively.
-        rows = conn.execute(
-            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND rowid >= ?", (match, pool[0])
-        )
-    else:
+        scores = _scores(conn, plan, "rowid >= ?", (pool[0],))
+    elif pool:
         # "+rowid" keeps SQLite from running the MATCH once per listed id.
-        rows = conn.execute(
-            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ?"
-            " AND +rowid IN (SELECT value FROM json_each(?))",
-            (match, json.dumps(pool)),
-        )
-    scores = dict(rows.fetchall())
+        where = "+rowid IN (SELECT value FROM json_each(?))"
+        scores = _scores(conn, plan, where, (json.dumps(pool),))
     # Best score first; ties newest first (two stable sorts instead of an inverted date key).
     ranked = sorted(pool, key=lambda i: (facts[i].date, i), reverse=True)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
     rest = ids[: len(ids) - len(pool)]
-    counts = count_codes([facts[i] for i in ids])
+    counts = count_codes([facts[i] for i in ids + (partial or [])])
     return Ranking(
         ranked=ranked,
         facets=facets_from_codes(counts),
@@ -211,7 +255,32 @@ def rank_search(
         unsorted=bool(rest),
         counts=counts,
         scores=scores,
+        partial=partial,
     )
+
+
+def rank_partial(
+    conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters, plan: Plan, full: set[int]
+) -> list[int]:
+    """Entries with some but not all of the words: most words first, then BM25, then newest."""
+    found: Counter = Counter()
+    for term in plan.terms:
+        found.update(_rowids(conn, term.meant))
+    ids = filters.select(sorted(i for i in found if i not in full), facts)
+    pool = ids[-RANK_POOL:]
+    scores = {}
+    if pool:
+        rows = conn.execute(
+            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ?"
+            " AND +rowid IN (SELECT value FROM json_each(?))",
+            (plan.any, json.dumps(pool)),
+        )
+        scores = dict(rows.fetchall())
+    newest = sorted(ids, key=lambda i: (facts[i].date, i), reverse=True)
+    rest = newest[len(pool) :] if len(ids) > len(pool) else []
+    ranked = [i for i in newest if i in scores]
+    ranked.sort(key=lambda i: (-found[i], scores[i]))
+    return ranked + [i for i in rest if i not in scores]
 
 
 def advance(
@@ -219,7 +288,7 @@ def advance(
     old: Ranking,
     facts: dict[int, Fact],
     filters: Filters,
-    match: str,
+    plan: Plan | None,
     added: list[int],
 ) -> Ranking | None:
     """The ranking after entries `added` (ids above all earlier ones) joined; None: start over.
@@ -228,24 +297,29 @@ def advance(
     (SPEC 4 wants 200 requests/s): this takes in just the new entries. BM25 scores of the
     earlier matches stay as computed (the corpus statistics moved by a few entries).
     """
-    if old.counts is None or (match and old.scores is None):
+    if old.counts is None or (plan and old.scores is None):
         return None
     fresh = filters.select(added, facts)
-    if match and fresh:
+    if plan and fresh and old.partial is not None:
+        # Few full matches, and partial ones after them: a new entry may change which is
+        # which. Rare (a search with few matches), so such a ranking starts over when touched.
+        return None if set(fresh) & set(_rowids_from(conn, plan.any, min(fresh))) else old
+    if plan and fresh:
         # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
         # testing the whole match set against a list (~3 ms a search under load at 50k).
-        rows = conn.execute(
-            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND rowid >= ?", (match, min(fresh))
-        )
         wanted = set(fresh)
-        new_scores = {i: score for i, score in rows if i in wanted}
+        new_scores = {
+            i: score
+            for i, score in _scores(conn, plan, "rowid >= ?", (min(fresh),)).items()
+            if i in wanted
+        }
         fresh = [i for i in fresh if i in new_scores]
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking
         # stands as it was (re-sorting a 1,000-entry pool cost ~1 ms per search under load).
         return old
     counts = old.counts + count_codes([facts[i] for i in fresh])
-    if not match:
+    if not plan:
         ranked = list(old.ranked)
         for i in fresh:
             place, key = 0, (facts[i].date, i)
@@ -254,7 +328,7 @@ def advance(
                 place += 1
             ranked.insert(place, i)
         return Ranking(ranked=ranked, facets=facets_from_codes(counts), counts=counts)
-    scores = {**(old.scores or {}), **(new_scores if fresh else {})}
+    scores = {**(old.scores or {}), **new_scores}
     pool = sorted(old.ranked + fresh)
     rest = list(old.rest or [])
     if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
@@ -270,6 +344,12 @@ def advance(
         counts=counts,
         scores={i: scores[i] for i in pool if i in scores},
     )
+
+
+def _rowids_from(conn: sqlite3.Connection, match: str, low: int) -> list[int]:
+    """The rowids from `low` up matching an expression."""
+    rows = conn.execute("SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ?", (match, low))
+    return [row[0] for row in rows]
 
 
 def page_hits(conn: sqlite3.Connection, ids: list[int], match: str) -> list[Hit]:

@@ -93,6 +93,12 @@ TABLE: dict[tuple[str, str], tuple[str, dict, dict]] = {
     ("themes.tag_search", "POST"): ("/themes/tag-search", {"theme": "{theme}"}, MANAGER_GO),
     ("themes.tag_search_preview", "GET"): ("/themes/tag-search?q=alpha", {}, MANAGER),
     ("themes.suggestions", "GET"): ("/themes/suggestions", {}, MANAGER),
+    # One word is no group: the manager's 400 (the form again, the error beside the field).
+    ("themes.add_synonyms", "POST"): (
+        "/themes/synonyms",
+        {"line": "x"},
+        _who(LOGIN, LOGIN, 403, 403, 400),
+    ),
     ("themes.dashboard", "GET"): ("/dashboard", {}, MANAGER),
     ("themes.cell", "GET"): ("/dashboard/cell?rep_reason=price&buyer_reason=trust", {}, MANAGER),
     ("themes.answers_csv", "GET"): ("/dashboard/answers.csv", {}, MANAGER),

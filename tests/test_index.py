@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from debrief import search
 from debrief.entries import Entry, buyer_block, write_entry
-from debrief.index import SearchIndex, match_expression
+from debrief.index import SearchIndex
+from debrief.meaning import plan as make_plan
 
 
 def entry(title: str, day: int = 1, body: str = "", **fields) -> Entry:
@@ -83,8 +84,9 @@ def test_buyer_blocks_are_indexed_as_plain_text(index, entries_dir):
 def test_prefix_matches_the_last_word_only(index, entries_dir):
     put(index, entries_dir, entry("Implementation plans", body="security review"))
     assert index.query("implement").total == 1
-    assert index.query("secur review").total == 0  # only the last word is a prefix
-    assert index.query("security rev").total == 1
+    partly = index.query("secu review")  # only the last word is a prefix: "secu" is no word
+    assert partly.full == 0 and [h.partial for h in partly.hits] == [True]
+    assert index.query("security rev").full == 1
 
 
 def test_empty_query_lists_newest_first(index, entries_dir):
@@ -102,7 +104,7 @@ def test_paging(index, entries_dir):
     assert (first.total, len(first.hits), len(third.hits)) == (7, 3, 1)
     seen = [h.slug for p in (1, 2, 3) for h in index.query("budget", per_page=3, page=p).hits]
     assert len(set(seen)) == 7
-    assert index.query("budget", page=99).hits == []
+    assert index.query("budget", per_page=3, page=99).page == 3  # a page past the end: the last
     assert index.query("budget", page="x", per_page=10**9).per_page == 100
 
 
@@ -189,13 +191,23 @@ HOSTILE = ['e-mail', 'foo"', '(a OR b) c', 'AND', 'OR', 'NOT', 'NEAR', 'NEAR(a b
            '🙂', 'שלום', 'e\u0301', '_', '...', '\\', '%', '[x]']  # fmt: skip
 
 
+def assert_fts5_accepts(index: SearchIndex, q: str) -> None:
+    """Every expression of the query's plan is valid FTS5 on its table (no safety net)."""
+    plan = make_plan(q)
+    if plan is None:
+        return
+    conn = index._conn()
+    conn.execute("SELECT count(*) FROM fts_exact WHERE fts_exact MATCH ?", (plan.exact,))
+    for expression in (plan.forms, plan.meant, plan.any, *(t.meant for t in plan.terms)):
+        conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
+
+
 @pytest.mark.parametrize("q", HOSTILE)
 def test_hostile_queries_never_fail(index, catalogue, q):
     results = index.query(q, kind="debrief", theme="trust")
     assert results.total >= 0
-    expression = match_expression(q)
-    if expression:  # FTS5 itself accepts the quoted expression, no safety net involved
-        index._conn().execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
+    assert index.query(q).total >= 0
+    assert_fts5_accepts(index, q)
 
 
 @settings(
@@ -204,9 +216,7 @@ def test_hostile_queries_never_fail(index, catalogue, q):
 )
 @given(q=st.text())
 def test_any_text_is_a_valid_query(index, catalogue, q):
-    expression = match_expression(q)
-    if expression:
-        index._conn().execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expression,))
+    assert_fts5_accepts(index, q)
     assert index.query(q).total >= 0
 
 

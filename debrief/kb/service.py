@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from debrief import entries, taxonomy
 from debrief.auth import users
 from debrief.index import Hit, Results, SearchIndex
-from debrief.kb import competitors
+from debrief.kb import competitors, synonyms
 from debrief.store import Store, get_store
 from debrief.survey import anonymity
 
@@ -30,6 +30,7 @@ def get_index() -> SearchIndex:
             Path(current_app.config["DATA_DIR"]) / "index.sqlite",
             Path(current_app.config["ENTRIES_DIR"]),
             on_full_sync=lambda: _after_full_sync(app),
+            thesaurus=synonyms.thesaurus(),
         )
     return ext["debrief.index"]
 
@@ -122,13 +123,18 @@ def search(
     date_to: str | None,
     page: int,
     per_page: int = 20,
+    typed: bool = False,
 ) -> Results:
-    """One page of results for the /kb query, after picking up files changed by hand."""
+    """One page of results for the /kb query, after picking up files changed by hand.
+
+    typed: the words as typed, no "did you mean" correction ("search instead for ...").
+    """
     index = get_index()
     index.sync_if_stale()
     return index.query(
-        q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, **filters
-    )
+        q, date_from=date_from, date_to=date_to, page=page, per_page=per_page, typed=typed,
+        **filters,
+    )  # fmt: skip
 
 
 def problems() -> list[tuple[str, str]]:

@@ -33,7 +33,7 @@ def sweep_at_start(state: BlueprintSetupState) -> None:
 
 
 FILTERS = ("kind", "theme", "reason", "competitor", "rep")
-PARAMS = ("q", *FILTERS, "from", "to")
+PARAMS = ("q", *FILTERS, "from", "to", "typed")
 _SAFE = "!$'()*,/:;?@"  # what url_for leaves unescaped in a query string
 FILTER_MAX = 200  # no facet value is longer; longer input cannot match anything anyway
 
@@ -76,7 +76,10 @@ def index():
     filters = {k: v[:FILTER_MAX] for k in FILTERS if (v := request.args.get(k, "").strip())}
     dates = [f.data.isoformat() if f.data and not f.errors else None
              for f in (form.date_from, form.date_to)]  # fmt: skip
-    results = service.search(form.q.data or "", filters, *dates, request.args.get("page", 1))
+    typed = request.args.get("typed") == "1"  # "search instead for" the words as typed
+    results = service.search(
+        form.q.data or "", filters, *dates, request.args.get("page", 1), typed=typed
+    )
     args, label = _args(), service.labeller()
     return render_template(
         "kb/index.html",

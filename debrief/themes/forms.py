@@ -8,6 +8,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from debrief.forms import WebForm
+from debrief.meaning import LINE_MAX, SynonymError, parse_line
 from debrief.themes.service import DESCRIPTION_MAX, NAME_MAX
 
 
@@ -16,6 +17,19 @@ class ThemeForm(WebForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)])
+
+
+class SynonymForm(WebForm):
+    """A line of words that mean the same to the team, added to what search understands."""
+
+    line = StringField("A line of synonyms", validators=[DataRequired(), Length(max=LINE_MAX)])
+
+    def validate_line(self, field: StringField) -> None:
+        """The line as the synonym list reads it: at least two members, none too long."""
+        try:
+            parse_line(field.data)
+        except SynonymError as error:
+            raise ValidationError(str(error)) from None
 
 
 class MergeForm(WebForm):

@@ -30,7 +30,7 @@ NAME_MAX = 80
 DESCRIPTION_MAX = 2000
 PAGE = 100  # entries per index page while collecting a theme's entries
 # Slugs that are pages under /themes/, so no theme page could ever be reached at them.
-RESERVED = frozenset({"new", "tag", "untag", "tag-search", "suggestions"})
+RESERVED = frozenset({"new", "tag", "untag", "tag-search", "suggestions", "synonyms"})
 
 
 class ThemeError(ValueError):

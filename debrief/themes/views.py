@@ -6,12 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.datastructures import MultiDict
 
 from debrief.auth.views import login_required, manager_required, safe_next
+from debrief.kb import synonyms
 from debrief.store import get_store
 from debrief.themes import charts, service, suggest
 from debrief.themes.forms import (
     ConfirmForm,
     MergeForm,
     SearchForm,
+    SynonymForm,
     TagForm,
     TagSearchForm,
     ThemeForm,
@@ -35,10 +37,32 @@ def _form_errors(form) -> None:
 
 @bp.get("/themes")
 @login_required
-def index():
-    """Every theme with its entry count; managers also get the form to create one."""
+def index(synonym_form: SynonymForm | None = None):
+    """Every theme with its entry count; managers also get the forms for themes and synonyms."""
     themes, strays = service.list_themes(get_store())
-    return render_template("themes/index.html", themes=themes, strays=strays, form=ThemeForm())
+    return render_template(
+        "themes/index.html", themes=themes, strays=strays, form=ThemeForm(),
+        synonym_form=synonym_form or SynonymForm(formdata=None),
+        synonym_lines=synonyms.added_lines(), synonym_problems=synonyms.problems(),
+    )  # fmt: skip
+
+
+@bp.post("/themes/synonyms")
+@manager_required
+def add_synonyms():
+    """Add a line of synonyms to what search understands; a bad line is shown beside the field."""
+    form = SynonymForm()
+    if form.validate_on_submit():
+        try:
+            members = synonyms.add_line(form.line.data)
+        except synonyms.SynonymError as error:
+            form.line.errors = [str(error)]
+        except OSError as error:
+            form.line.errors = [f"The line could not be saved ({error.strerror}); try again."]
+        else:
+            flash(f"Search now finds each of {', '.join(members)} when any is typed.", "ok")
+            return redirect(url_for("themes.index") + "#synonyms")
+    return index(synonym_form=form), 400
 
 
 @bp.post("/themes/new")

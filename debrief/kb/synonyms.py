@@ -1,0 +1,66 @@
+"""The sales synonyms search uses: the shipped list, and the lines managers add (SPEC 2.5).
+
+The shipped list is DEBRIEF_SYNONYMS (debrief/synonyms.txt); managers' lines live in
+<DATA_DIR>/synonyms.txt in the same format. meaning.Thesaurus reads both, again when one changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from flask import current_app
+
+from debrief.meaning import SynonymError, Thesaurus, parse_line
+from debrief.store import atomic_write
+
+__all__ = ["SynonymError", "add_line", "added_lines", "problems", "thesaurus"]
+
+HEADER = "# Synonyms added by managers on the themes page (same format as debrief/synonyms.txt).\n"
+
+
+def added_path() -> Path:
+    """The managers' list in the data folder."""
+    return Path(current_app.config["DATA_DIR"]) / "synonyms.txt"
+
+
+def thesaurus() -> Thesaurus:
+    """The shipped list and the managers' lines, for the app's search index."""
+    return Thesaurus(current_app.config.get("SYNONYMS_FILE"), added_path())
+
+
+def problems() -> list[str]:
+    """The lines of either list that search leaves out, and why (for the managers to fix)."""
+    from debrief.kb.service import get_index  # the index holds the thesaurus it searches with
+
+    thesaurus = get_index().thesaurus
+    return thesaurus.report() if thesaurus else []
+
+
+def added_lines() -> list[str]:
+    """The groups managers added, one line each, as written."""
+    try:
+        text = added_path().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def add_line(line: str) -> tuple[str, ...]:
+    """Check a line of synonyms and add it to the managers' list; SynonymError if unusable."""
+    members = parse_line(line)
+    path = added_path()
+    lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two managers adding at once both keep their line
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = HEADER
+        if not text.endswith("\n"):
+            text += "\n"
+        atomic_write(path, (text + ", ".join(members) + "\n").encode("utf-8"))
+    finally:
+        os.close(lock)
+    return members
