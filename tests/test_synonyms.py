@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from debrief import taxonomy
+from debrief.meaning import parse_list
 
 SYNONYMS = Path(__file__).resolve().parent.parent / "debrief" / "synonyms.txt"
 
@@ -64,6 +65,13 @@ def test_the_words_of_the_issue_are_grouped_together(synonym_groups):
     assert "champion" in group_of("sponsor")
     assert {"trial", "proof of concept"} <= group_of("pilot")
     assert "purchasing" in group_of("procurement")
+
+
+def test_the_search_reads_every_line_of_the_list():
+    """The search's own reader (debrief/meaning.py) leaves no line of the shipped list out."""
+    groups_read, problems = parse_list(SYNONYMS.read_text(encoding="utf-8"))
+    assert problems == []
+    assert len(groups_read) == len(groups(SYNONYMS.read_text(encoding="utf-8")))
 
 
 def test_the_format_reader_skips_comments_and_blank_lines():
