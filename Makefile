@@ -9,7 +9,7 @@ DATA_DIR := $(or $(DEBRIEF_DATA_DIR),instance)
 export DEBRIEF_BASE_URL ?= http://$(HOST):$(PORT)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run test lint bench chromium clean messages messages-init messages-compile
+.PHONY: setup run test lint bench bench-relevance chromium clean messages messages-init messages-compile
 
 # The virtualenv with the app installed (editable, so templates/ and entries/ stay in place).
 $(VENV)/.installed: pyproject.toml
@@ -85,6 +85,10 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Search relevance (issue 15): top-3 hit rate and mean reciprocal rank per kind of query.
+bench-relevance: $(VENV)/.installed-test
+	$(BIN)/python -m bench.relevance
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -15,12 +15,12 @@ def make_app(dataset: Dataset) -> Flask:
     return create_app(dataset.config())
 
 
-def signed_in(app: Flask, email: str) -> FlaskClient:
+def signed_in(app: Flask, email: str, password: str = PASSWORD) -> FlaskClient:
     """A test client signed in through the real form."""
     client = app.test_client()
     token = csrf_from(client.get("/login").get_data(as_text=True))
     response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        "/login", data={"email": email, "password": password, "csrf_token": token}
     )
     if response.status_code != 302:
         raise RuntimeError(f"sign-in as {email} failed: HTTP {response.status_code}")

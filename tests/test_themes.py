@@ -563,3 +563,34 @@ def test_a_bad_filter_on_a_matrix_cell_is_a_400(manager, deals):
 def test_good_dashboard_filters_at_the_edges_of_the_range_work(manager, deals, query):
     for path in ("/dashboard", "/dashboard/answers.csv", "/dashboard/themes-by-month.csv"):
         assert manager.get(path + query).status_code == 200, path + query
+
+
+def test_tag_all_tags_only_the_entries_with_every_word(app, manager):
+    """Partial matches are shown after the full ones, marked; tagging "all results" of a search
+    tags the entries that have every word, not those with some of them."""
+    theme = make_theme(app, "Offline field work")
+    full = publish(app, "Field crews", body="The field crews needed offline tablets.")
+    some = [publish(app, f"Tablets {i}", body=f"Tablets were late, week {i}.") for i in range(3)]
+    html = manager.get("/kb?q=offline+tablets").get_data(as_text=True)
+    assert "Matches some of your words" in html  # the three follow, marked
+    [form] = forms(html, "/themes/tag-search")
+    assert form.buttons == ["Tag the 1 result with every word"]
+    preview = visible_text(
+        manager.get("/themes/tag-search?q=offline+tablets").get_data(as_text=True)
+    )
+    assert "Tag the 1 result with every word" in preview
+    response = submit(manager, form, theme=theme)
+    assert "Tagged 1 of 1 result" in visible_text(
+        manager.get(response.location).get_data(as_text=True)
+    )
+    assert file_themes(app, full) == [theme] and index_slugs(app, theme) == {full}
+    assert all(file_themes(app, s) == [] for s in some)
+    # None with every word: nothing to tag all of, and the page says why.
+    html = manager.get("/kb?q=tablets+spreadsheets").get_data(as_text=True)
+    assert forms(html, "/themes/tag-search") == []
+    preview = visible_text(
+        manager.get("/themes/tag-search?q=tablets+spreadsheets").get_data(as_text=True)
+    )
+    assert "No entry has every word" in preview
+    posts = forms(manager.get("/themes/tag-search?q=tablets+spreadsheets").get_data(as_text=True))
+    assert [f for f in posts if f.method == "post" and f.action == "/themes/tag-search"] == []

@@ -105,14 +105,15 @@ def entries_with_theme(theme: str) -> list[str]:
 
 
 def collect(params: SearchParams) -> list[str]:
-    """Slugs of every result of a search, all pages."""
+    """Slugs of every result of a search with every word, all pages: the entries with some of
+    the words, which the page lists after them marked as such, are not "the results"."""
     knowledge = get_kb()
     slugs: list[str] = []
     page = 1
     while True:
         results = knowledge.search(**params.query_args(), page=page, per_page=PAGE)
-        slugs += [hit.slug for hit in results.hits]
-        if page * PAGE >= results.total or not results.hits:
+        slugs += [hit.slug for hit in results.hits if not hit.partial]
+        if page * PAGE >= results.full or not results.hits:
             return list(dict.fromkeys(slugs))
         page += 1
 

@@ -240,7 +240,7 @@ def tag_search():
         _fail(e)
         return redirect(back)
     had = f" ({total - tagged} had the theme already)" if total > tagged else ""
-    flash(f"Tagged {tagged} of {total} results{had}.", "ok")
+    flash(f"Tagged {tagged} of {total} result{'' if total == 1 else 's'}{had}.", "ok")
     return redirect(back)
 
 

@@ -150,11 +150,12 @@ def test_the_deals_list_fits_and_passes_axe(live_server, new_page, axe_source, t
     page.goto(f"{live_server.url}/deals")
     page.get_by_label("Sort by").select_option(label="Value, highest first")
     page.get_by_role("button", name="Show").click()
-    assert "sort=value" in page.url
+    page.wait_for_url(re.compile(r"sort=value"))  # the new list loaded, not only its address
     values = page.locator("table.deals td[data-label=Value]").all_inner_texts()
     assert values[0] == "17,507" and values[-1] == "—"
     page.get_by_label("Rep", exact=True).select_option(label="Otto Other")
     page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"[?&]rep=[^&]"))
     reps = set(page.locator("table.deals td[data-label=Rep]").all_inner_texts())
     assert reps == {"Otto Other"}
     current = page.locator("nav[aria-label=Main] [aria-current=page]")
