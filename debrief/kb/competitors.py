@@ -5,8 +5,8 @@ The spellings are counted per store shard, and a running total is kept per table
 recounts only the shard it changed (500 records) and moves the total by the difference, so
 the cost of a new deal does not grow with the history. The most frequent spelling wins. The
 per-shard counts are saved in <DATA_DIR>/cache/ (derived data), so a restarted app counts only
-the shards changed since, not every deal and answer on its first /kb page (SPEC 4: start and
-first request).
+the shards changed since, not every deal and answer on its first /kb page (a start and its first
+request stay quick at any size).
 """
 
 from __future__ import annotations

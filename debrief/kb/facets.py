@@ -1,7 +1,7 @@
 """The facet column of /kb: rendered once per result set and filter state, then reused.
 
 The column holds ~60 links (one per facet value, each the current search with one filter
-changed) and cost ~3.5 ms of a 7-8 ms results page. The same search is asked again and again
+changed), a large share of a results page's time. The same search is asked again and again
 (its next pages, other people, a page reloaded), so the HTML is kept, keyed by everything it is
 made of: the facet counts, the search's parameters and the versions of the tables the labels
 come from (account, theme and competitor names).

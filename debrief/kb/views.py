@@ -49,7 +49,7 @@ def _helpers() -> dict:
     """kb_url() builds a /kb link from the current search with some parameters changed."""
 
     # A results page builds ~60 of these links (one per facet value): url_for and re-reading the
-    # request's arguments for each cost ~12 ms of a 10 ms budget (SPEC 4), so both happen once.
+    # request's arguments for each would cost more than the whole page may, so both happen once.
     built: dict[str, tuple[str, dict[str, str]]] = {}
 
     def kb_url(changes: dict[str, str | None] | None = None) -> str:
