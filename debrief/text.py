@@ -33,8 +33,12 @@ SURROGATE_MESSAGE = (
 )
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# Cc but tab and LF (CR is turned into LF before this is applied).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls and DEL but tab and LF (CR is turned into LF before these are applied): the one
+# character class of control cleaning. Typed text refuses C1 too (all of Cc but tab and LF);
+# an entry file read leniently only drops C0, as clean_c0 does.
+_C0 = r"\x00-\x08\x0b-\x1f\x7f"
+_C0_CONTROL = re.compile(rf"[{_C0}]")
+_CONTROL = re.compile(rf"[{_C0}\x80-\x9f]")
 _LINE_BREAK = re.compile(r"[\t\n\u2028\u2029]")
 # Blank or invisible: separators (Z*), format characters (Cf: ZWSP, ZWJ, BOM, bidi marks) and
 # the fillers that are letters or symbols by category but draw nothing.
@@ -88,6 +92,11 @@ def _repaired(text: str, multiline: bool) -> str:
     if not multiline:
         text = _LINE_BREAK.sub(" ", text)
     return _CONTROL.sub("", text)
+
+
+def clean_c0(text: str) -> str:
+    """text without C0 controls and DEL (tab and LF kept): what an entry file may not hold."""
+    return _C0_CONTROL.sub("", text)
 
 
 def repair(text: str) -> str:

@@ -18,7 +18,6 @@ REFERENCE_MAX = 200  # a hand-written Deal value kept as text (a CRM id, a link)
 _CLEAN_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 # C0 controls except \t and \n: NUL makes the file look binary, the others are invisible noise.
-_C0_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass
@@ -65,7 +64,7 @@ def clean_text(text: str) -> str:
     """Text safe to store: LF line ends, no C0 controls but tab/LF, no lone surrogates."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Lone surrogates cannot be encoded as UTF-8; they only come from broken clients.
-    return text_rule.repair(_C0_RE.sub("", text))
+    return text_rule.repair(text_rule.clean_c0(text))
 
 
 def clean_header_value(value: object) -> str:
