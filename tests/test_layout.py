@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,5 +44,19 @@ def test_nothing_outside_the_engine_reaches_into_it():
         if "index" not in path.relative_to(root).parts[:1]
         for name in ENGINE_INTERNALS
         if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == []
+
+
+def test_only_the_engine_and_the_other_sqlite_files_import_sqlite3():
+    # The index's SQLite is the engine's; errors.py and sqlitefile.py serve the other SQLite
+    # files (rate-limit counters, sessions). A caller catches the facade's IndexWriteError.
+    root = Path(__file__).parent.parent / "debrief"
+    allowed = {"errors.py", "sqlitefile.py"}
+    found = [
+        str(path.relative_to(root))
+        for path in sorted(root.rglob("*.py"))
+        if path.relative_to(root).parts[0] != "index" and str(path.relative_to(root)) not in allowed
+        if re.search(r"^\s*(import sqlite3|from sqlite3 import)", path.read_text("utf-8"), re.M)
     ]
     assert found == []

@@ -10,6 +10,7 @@ puts them together.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from debrief.index.meaning import parse_line as parse_synonym_line
 from debrief.index.search import Hit, Results
 
 __all__ = [
+    "IndexWriteError",
     "SCHEMA_VERSION",
     "SHIPPED_SYNONYMS",
     "SYNONYM_LINE_MAX",
@@ -48,6 +50,11 @@ __all__ = [
 ]
 
 _KB, _JOBS = "debrief.kb", "debrief.kb.after_full_sync"
+
+# What a write through the facade (publish, update, remove) may raise besides OSError: SQLite's
+# own error when the index's disk refuses a write or its lock is held too long. Callers that must
+# not fail (an answer whose entry then stays owed) catch this name, not sqlite3's.
+IndexWriteError = sqlite3.OperationalError
 
 
 class KnowledgeBase:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from debrief import entries, i18n
 from debrief import text as text_rule
 from debrief.auth import users
 from debrief.deals import invitations
-from debrief.index import get_kb
+from debrief.index import IndexWriteError, get_kb
 from debrief.kb import service as kb
 from debrief.store import Store, Table
 from debrief.survey import anonymity, notices
@@ -169,7 +168,7 @@ def _write_owed_entry(
     wanted = entries.normalized(replace(entry, slug=answer.get("entry_slug") or ""))
     try:
         slug = kb.publish(wanted, same=lambda found: is_entry_of(found, wanted)).slug
-    except (OSError, ValueError, sqlite3.OperationalError) as exc:
+    except (OSError, ValueError, IndexWriteError) as exc:
         # Still owed: the answer keeps its slug, and the next repair writes the file.
         log.warning("answer %s stored; its entry is owed (%s)", answer["id"], exc)
         return answer, False
@@ -246,7 +245,7 @@ def repair_owed_entries(store: Store, limit: int | None = None) -> Repair:
     for answer in pending:
         try:
             result = _settle(store, answer)
-        except (OSError, sqlite3.OperationalError) as exc:  # a disk refusing the link's update
+        except (OSError, IndexWriteError) as exc:  # a disk refusing the link's update
             log.warning("answer %s: link or entry not repaired: %s", answer["id"], exc)
             result = "owed"
         done.checked += 1
