@@ -210,6 +210,12 @@ def test_a_manager_adds_a_line_and_search_uses_it(app, client, auth):
     )
     slugs, html = found(client, "cutover plan")
     assert slugs[0] == lesson and "some of your words" not in first_hit(html)
+    # The button pressed again, or the same words in another order and case: kept once.
+    again = client.post(
+        "/themes/synonyms", data={"csrf_token": token, "line": "cutover, ROLLOUT, switch-over"}
+    )
+    assert again.status_code == 302
+    assert (Path(app.config["DATA_DIR"]) / "synonyms.txt").read_text().count("cutover") == 1
 
 
 @pytest.mark.parametrize(

@@ -28,13 +28,26 @@ def problems() -> list[str]:
     return get_kb().synonym_problems()  # the index holds the thesaurus it searches with
 
 
+def _lines(text: str) -> list[str]:
+    """The group lines of a list's text (no comments, no blank lines)."""
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _parses(line: str) -> bool:
+    """Whether a line reads as a group (a bad line is reported by the thesaurus, not here)."""
+    try:
+        parse_synonym_line(line)
+    except SynonymError:
+        return False
+    return True
+
+
 def added_lines() -> list[str]:
     """The groups managers added, one line each, as written."""
     try:
-        text = added_path().read_text(encoding="utf-8")
+        return _lines(added_path().read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def add_line(line: str) -> tuple[str, ...]:
@@ -46,7 +59,8 @@ def add_line(line: str) -> tuple[str, ...]:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             text = HEADER
-        if not text.endswith("\n"):
-            text += "\n"
-        atomic_write(path, (text + ", ".join(members) + "\n").encode("utf-8"))
+        written = {frozenset(parse_synonym_line(x)) for x in _lines(text) if _parses(x)}
+        if frozenset(members) not in written:  # a second press of the button adds nothing
+            text += "" if text.endswith("\n") else "\n"
+            atomic_write(path, (text + ", ".join(members) + "\n").encode("utf-8"))
     return members
