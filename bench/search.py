@@ -3,6 +3,10 @@
 Every query is two words (bench.text.QUERIES) with snippets and facets, as the /kb page asks.
 The reference is the shell a user would use instead: `grep -rilZ w1 entries | xargs -0 grep -il
 w2` (both words, like our search; no ranking, snippets or facets).
+
+A query's first time (SPEC 4: each of 50 queries once, bench.text.SEARCHES) is measured through
+the app, GET /kb, with the engine's rankings and pages forgotten before each request; the engine's
+own share (SearchIndex.query alone) is in its notes.
 """
 
 from __future__ import annotations
@@ -16,10 +20,17 @@ from bench.client import make_app, signed_in
 from bench.dataset import rep_email
 from bench.figures import Figure, median_p95, ms, timed
 from bench.run import Run, label
-from bench.text import QUERIES
-from debrief.index import SHIPPED_SYNONYMS, KnowledgeBase, Thesaurus
+from bench.text import QUERIES, SEARCHES
+from debrief.index import SHIPPED_SYNONYMS, KnowledgeBase, Thesaurus, get_kb
 
 MEDIAN_MS, P95_MS = 10.0, 30.0
+# A query's first time: median <= 5 ms up to 50k entries, <= 10 ms at 250k; p95 <= 30 ms.
+FIRST_MEDIAN_MS = {50_000: 5.0, 250_000: 10.0}
+
+
+def first_target(size: int) -> float:
+    """The first-time median target at a size (the smallest one for the sizes below 50k)."""
+    return next((ms for top, ms in sorted(FIRST_MEDIAN_MS.items()) if size <= top), 10.0)
 
 
 def grep_seconds(entries_dir: Path, query: str) -> tuple[float, int]:
@@ -40,6 +51,22 @@ def grep_seconds(entries_dir: Path, query: str) -> tuple[float, int]:
     return time.perf_counter() - start, len(both.stdout.splitlines())
 
 
+def first_page_ms(app, client) -> list[float]:
+    """Milliseconds of GET /kb?q= for each of SEARCHES, as if asked for the first time."""
+    client.get("/kb", query_string={"q": SEARCHES[0]})  # opens the index and warms the page
+    with app.app_context():
+        index = get_kb().index
+    samples = []
+    for q in SEARCHES:
+        index.forget_rankings()
+        start = time.perf_counter()
+        response = client.get("/kb", query_string={"q": q})
+        samples.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"/kb gave HTTP {response.status_code}")
+    return samples
+
+
 def measure(run: Run) -> list[Figure]:
     """Index-level and page-level search latency, with the grep reference."""
     space = run.workspace(run.big)
@@ -55,13 +82,15 @@ def measure(run: Run) -> list[Figure]:
     direct = ms(timed(lambda: index.query(next(queries)), rounds * len(QUERIES)))
 
     first_times = []  # each query as if asked for the first time in this process
-    for q in QUERIES:
+    for q in SEARCHES:
         index.forget_rankings()
         start = time.perf_counter()
         index.query(q)
         first_times.append((time.perf_counter() - start) * 1000)
 
-    client = signed_in(make_app(space), rep_email(0))
+    app = make_app(space)
+    client = signed_in(app, rep_email(0))
+    first_pages = first_page_ms(app, client)
     pages = iter(QUERIES * (rounds + 1))
 
     def page() -> None:
@@ -97,13 +126,28 @@ def measure(run: Run) -> list[Figure]:
         f"{len(QUERIES)} queries, {min(totals)}-{max(totals)} hits each"
         f" (grep found {min(g[1] for g in greps)}-{max(g[1] for g in greps)} files)"
     )
-    first, first_p95 = median_p95(first_times)
-    figures[0].notes.append(
-        f"rankings and pages are cached per query: asked for the first time in a process,"
-        f" median {first:.1f} ms, p95 {first_p95:.1f} ms, slowest {max(first_times):.1f} ms"
-    )
+    figures[0].notes.append("rankings and pages are cached per query (a query's first time: below)")
     figures[1].notes.append(
         "the first round of the 20 queries ranks each anew (the slow tail of these samples)"
     )
+    target = first_target(run.big)
+    median, p95 = median_p95(first_pages)
+    first = Figure(
+        what=f"search, a query's first time, {label(run.big)} entries: GET /kb?q=",
+        target=f"median <= {target:g} ms, p95 <= {P95_MS:g} ms",
+        unit="ms",
+        median=median,
+        p95=p95,
+        reference="grep -ril of both words",
+        ref_median=grep_ms,
+        met=median <= target and p95 <= P95_MS,
+        samples=len(first_pages),
+    )
+    engine, engine_p95 = median_p95(first_times)
+    first.notes.append(
+        f"{len(SEARCHES)} queries, each once, rankings and pages forgotten before each;"
+        f" SearchIndex.query alone: median {engine:.1f} ms, p95 {engine_p95:.1f} ms"
+    )
+    figures.append(first)
     kb.close()
     return figures
