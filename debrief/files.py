@@ -116,12 +116,14 @@ def file_lock(path: Path, wait: bool = True) -> Iterator[int]:
 Stats = dict[str, tuple[int, int]]
 
 
-def scan(root: Path, start: str = ".", suffix: str | None = ".md") -> tuple[Stats, dict[str, int]]:
+def scan(
+    root: Path, start: str = ".", suffix: str | None = ".md", list_files: bool = True
+) -> tuple[Stats, dict[str, int]]:
     """Files under root/start (relative path -> (mtime_ns, size)) and every folder's mtime_ns.
 
     Relative paths use "/" and are relative to root. Hidden files and folders (a write in
     progress, .git) and symlinks (which could point anywhere) are left out; suffix=None keeps
-    every regular file.
+    every regular file; list_files=False lists folders only (no stat of each file).
     """
     files: Stats = {}
     folders: dict[str, int] = {}
@@ -142,8 +144,10 @@ def scan(root: Path, start: str = ".", suffix: str | None = ".md") -> tuple[Stat
                 continue
             if item.is_dir(follow_symlinks=False):
                 stack.append(item.path)
-            elif (suffix is None or item.name.endswith(suffix)) and item.is_file(
-                follow_symlinks=False
+            elif (
+                list_files
+                and (suffix is None or item.name.endswith(suffix))
+                and item.is_file(follow_symlinks=False)
             ):
                 try:
                     st = item.stat(follow_symlinks=False)
@@ -170,7 +174,8 @@ def sweep_temporary(root: Path, older_than: float = 60.0, deep: bool = True) -> 
     """
     root = Path(root)
     if deep:
-        folders = [root] + [root / rel for rel in scan(root, suffix=None)[1] if rel != "."]
+        # Folders only: `debrief init` sweeps before the index's sync stats every file.
+        folders = [root] + [root / rel for rel in scan(root, list_files=False)[1] if rel != "."]
     else:
         folders = [root, root / f"{datetime.date.today().year:04d}"]
     limit = time.time() - older_than

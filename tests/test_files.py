@@ -146,3 +146,13 @@ def test_sweep_removes_only_old_temporaries(tmp_path):
     os.utime(old, (moment, moment))
     assert files.sweep_temporary(tmp_path, older_than=60) == 1
     assert not old.exists() and young.exists()
+
+
+def test_a_folders_only_scan_lists_every_folder_and_no_file(tmp_path):
+    (tmp_path / "2024" / "notes").mkdir(parents=True)
+    (tmp_path / "2024" / "a.md").write_text("x")
+    (tmp_path / "2024" / "notes" / ".b.abcd.tmp").write_text("cut off")
+    found, folders = files.scan(tmp_path, list_files=False)
+    assert found == {} and set(folders) == {".", "2024", "2024/notes"}
+    # The sweep walks folders that way and still finds a temporary file two levels down.
+    assert files.sweep_temporary(tmp_path, older_than=0) == 1

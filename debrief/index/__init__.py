@@ -130,6 +130,12 @@ class KnowledgeBase:
         self.index.sync_if_stale()
         return self.index.facts()
 
+    def slug_deals(self, kind: str) -> list[tuple[str, int | None]]:
+        """(slug, deal) of every entry of a kind, as indexed (no file is read), files changed by
+        hand picked up first."""
+        self.index.sync_if_stale()
+        return self.index.slug_deals(kind)
+
     def untagged(self, limit: int, with_tagged: bool = False) -> tuple[list[Entry], int]:
         """The entries with no theme (every entry, with_tagged), newest first, at most `limit`,
         and how many there are in all, as indexed (sync_if_stale() first for files changed by

@@ -193,6 +193,11 @@ class SearchIndex(Staleness):
         self._facts.compact(ids)
         return [facts[i].as_dict() for i in ids if i in facts]
 
+    def slug_deals(self, kind: str) -> list[tuple[str, int | None]]:
+        """(slug, deal) of every entry of a kind."""
+        rows = self.db.conn().execute("SELECT slug, deal FROM entry WHERE kind = ?", (kind,))
+        return [(slug, deal) for slug, deal in rows]
+
     def deal_hits(self, deal: int) -> list[Hit]:
         """Every entry tied to one deal, newest first, as hits without snippets (on an index)."""
         rows = self.db.conn().execute(

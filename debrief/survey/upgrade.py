@@ -34,13 +34,20 @@ def anonymous_debriefs(store: Store) -> int:
     # Only debriefs with a Deal header, or a name made from a "Deal N: ..." title (the header
     # taken out by hand), can be of the old form: the index knows which, so the files of every
     # other answer are not read (init runs on every `make run`).
-    facts = (fact for fact in get_kb().facts() if fact["kind"] == "debrief")
-    named_deal = [(fact["slug"], deal) for fact in facts if (deal := _deal_named(fact))]
+    named_deal = [
+        (slug, deal)
+        for slug, indexed in get_kb().slug_deals("debrief")
+        if (deal := _deal_named(slug, indexed))
+    ]
+    anonymous: dict[int, list[dict[str, Any]]] = {}
+    if named_deal:
+        # One pass over the answers: a lookup per named debrief walked every shard each time.
+        for answer in store.table("answers").all():
+            if anonymity.is_anonymous(answer):
+                anonymous.setdefault(answer["deal_id"], []).append(answer)
     moved = 0
     for slug, deal_id in named_deal:
-        for answer in store.table("answers").find("deal_id", deal_id):
-            if not anonymity.is_anonymous(answer):
-                continue
+        for answer in anonymous.get(deal_id, ()):
             try:
                 moved += _upgrade(store, slug, answer)
             except (OSError, ValueError):
@@ -68,10 +75,10 @@ def _upgrade(store: Store, slug: str, answer: dict[str, Any]) -> bool:
     return False
 
 
-def _deal_named(fact: dict[str, Any]) -> int | None:
-    """The deal a debrief's header or file name gives, or None."""
-    old = _OLD_NAME.match(fact["slug"])
-    return fact["deal"] if fact["deal"] is not None else int(old.group(1)) if old else None
+def _deal_named(slug: str, deal: int | None) -> int | None:
+    """The deal a debrief's header (`deal`, as indexed) or file name gives, or None."""
+    old = _OLD_NAME.match(slug)
+    return deal if deal is not None else int(old.group(1)) if old else None
 
 
 def _names_deal(entry: entries.Entry, deal_id: int) -> bool:
