@@ -22,6 +22,9 @@ from debrief.index.search import Ranking
 from debrief.lru import LRU
 
 CACHE_SIZE = 64  # rankings kept per process
+# Entry ids all kept rankings may hold together (8 bytes each): broad searches over a large
+# knowledge base each hold most of the entries' ids, so a count of rankings alone bounds nothing.
+IDS_KEPT = 4_000_000
 
 
 class Ranked(NamedTuple):
@@ -36,15 +39,18 @@ class Ranked(NamedTuple):
 class Rankings:
     """The rankings of recent searches, by (query plan, filters), least recently used out.
 
+    Bound: CACHE_SIZE rankings and IDS_KEPT ids, whichever is reached first.
     Invalidation: a ranking is used as it is only at the (generation, version) it was computed
     at. At a later version of the same generation it is advanced by the rows added since, when
     none was deleted (ids only grow); otherwise, or in a new generation (a rebuild), it is
     ranked anew. `lock` also guards a ranking's lazy sort of its unranked rest.
     """
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        """An empty cache of at most `size` rankings."""
+    def __init__(self, size: int = CACHE_SIZE, ids: int = IDS_KEPT) -> None:
+        """An empty cache of at most `size` rankings holding at most `ids` entry ids together
+        (the one most recently used is kept whatever it holds)."""
         self.size = size
+        self.ids = ids
         self.lock = threading.Lock()
         self._items: dict[tuple[Plan | None, Filters], Ranked] = {}
 
@@ -69,8 +75,9 @@ class Rankings:
             ):
                 newest = ranked
             self._items[key] = newest  # most recently used last
-            while len(self._items) > self.size:
-                self._items.pop(next(iter(self._items)))
+            held = sum(kept.ranking.total for kept in self._items.values())
+            while len(self._items) > self.size or (held > self.ids and len(self._items) > 1):
+                held -= self._items.pop(next(iter(self._items))).ranking.total
 
     def clear(self) -> None:
         """Forget every ranking."""

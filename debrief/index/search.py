@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,9 +77,9 @@ class Results:
 class Ranking:
     """The matching entry ids in result order, with the facets; cached between pages."""
 
-    ranked: list[int]
+    ranked: array  # array("q") of ids (a list is taken and converted)
     facets: dict[str, list[tuple[str, int]]]
-    rest: list[int] | None = None  # matches beyond the ranked pool, sorted on first use
+    rest: array | None = None  # matches beyond the ranked pool, sorted on first use
     # Whether rest still needs sorting. Not a reference to the facts: a cached ranking holding
     # its own snapshot of every fact kept one such copy alive per index version (memory).
     unsorted: bool = False
@@ -87,7 +88,7 @@ class Ranking:
     scores: dict[int, float] | None = None  # tier and BM25 of the ranked pool (searches only)
     # Entries with some of the words, in order, after the full matches; None: not looked for
     # (enough full matches, or one word).
-    partial: list[int] | None = None
+    partial: array | None = None
     # A correction of the words no entry has ("did you mean"): None until looked for, then
     # the corrected text or "" (none).
     suggestion: str | None = None
@@ -102,13 +103,21 @@ class Ranking:
         """How many entries match, partial matches included."""
         return self.full + len(self.partial or ())
 
+    def __post_init__(self) -> None:
+        # Ids kept as machine integers (8 bytes each), not as lists of int objects (about five
+        # times that): the ranking of a broad search holds most of the entries' ids, and the
+        # engine keeps dozens of rankings per process.
+        self.ranked = _ids(self.ranked)
+        self.rest = None if self.rest is None else _ids(self.rest)
+        self.partial = None if self.partial is None else _ids(self.partial)
+
     def page(self, start: int, size: int, facts: Callable[[], dict[int, Fact]]) -> list[int]:
         """The ids of one page of results (facts() gives the current facts, to sort the rest)."""
         if start + size <= len(self.ranked):
-            return self.ranked[start : start + size]
+            return list(self.ranked[start : start + size])
         if self.rest and self.unsorted:
             known = facts()
-            self.rest.sort(key=lambda i: (known[i].date, i), reverse=True)
+            self.rest = _ids(sorted(self.rest, key=lambda i: (known[i].date, i), reverse=True))
             self.unsorted = False  # sorted once
         ids: list[int] = []
         offset = 0
@@ -117,6 +126,11 @@ class Ranking:
             ids += segment[first : first + size - len(ids)]
             offset += len(segment)
         return ids
+
+
+def _ids(values) -> array:
+    """Entry ids as an array of 64-bit integers."""
+    return values if isinstance(values, array) else array("q", values)
 
 
 def strip_marks(text: str) -> str:
@@ -343,7 +357,7 @@ def _advance_search(
         return old  # none has the words: the ranking stands
     counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
     scores = {**(old.scores or {}), **new_scores}
-    pool = sorted(old.ranked + fresh)
+    pool = sorted([*old.ranked, *fresh])
     rest = list(old.rest or [])
     if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
         rest += pool[: len(pool) - RANK_POOL]

@@ -1,0 +1,38 @@
+"""The engine's cache of rankings: bounded by what its rankings hold, not only by their number."""
+
+from __future__ import annotations
+
+from array import array
+
+from debrief.index.caches import Ranked, Rankings
+from debrief.index.facts import Filters
+from debrief.index.search import Ranking
+
+
+def ranked(n: int, first: int = 1) -> Ranked:
+    """A ranking of n matching ids, at state (g, 1)."""
+    return Ranked(("g", 1), Ranking(ranked=list(range(first, first + n)), facets={}), n, n)
+
+
+def test_a_ranking_keeps_its_ids_as_machine_integers():
+    ranking = ranked(5).ranking
+    assert isinstance(ranking.ranked, array) and ranking.ranked.typecode == "q"
+    assert ranking.page(1, 2, dict) == [2, 3] and ranking.total == 5
+
+
+def test_the_least_recently_used_rankings_go_when_their_ids_pass_the_bound():
+    cache = Rankings(size=10, ids=250)
+    keys = [(None, Filters(kind=k)) for k in "abc"]
+    cache.put(keys[0], ranked(100))
+    cache.put(keys[1], ranked(100))
+    assert cache.get(keys[0]) is not None  # now the most recent of the two
+    cache.put(keys[2], ranked(100))  # 300 ids held: the least recently used goes
+    assert cache.get(keys[1]) is None
+    assert cache.get(keys[0]) is not None and cache.get(keys[2]) is not None
+
+
+def test_one_ranking_larger_than_the_bound_is_still_kept():
+    cache = Rankings(size=10, ids=50)
+    key = (None, Filters())
+    cache.put(key, ranked(100))
+    assert cache.get(key) is not None
