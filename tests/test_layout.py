@@ -60,3 +60,23 @@ def test_only_the_engine_and_the_other_sqlite_files_import_sqlite3():
         if re.search(r"^\s*(import sqlite3|from sqlite3 import)", path.read_text("utf-8"), re.M)
     ]
     assert found == []
+
+
+def _modules(under: str = "") -> list[tuple[str, str]]:
+    """(path relative to debrief/, source) of every module under debrief/<under>."""
+    root = Path(__file__).parent.parent / "debrief"
+    return [
+        (str(path.relative_to(root)), path.read_text("utf-8"))
+        for path in sorted((root / under).rglob("*.py"))
+    ]
+
+
+def test_only_the_console_script_imports_the_app_factory():
+    # create_app registers the commands and the blueprints: a module it registers that imports
+    # it back is a cycle. The console script (debrief/__main__.py) sits above the package.
+    found = [
+        path
+        for path, source in _modules()
+        if path not in ("__init__.py", "__main__.py") and re.search(r"\bcreate_app\b", source)
+    ]
+    assert found == []
