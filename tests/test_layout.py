@@ -80,3 +80,13 @@ def test_only_the_console_script_imports_the_app_factory():
         if path not in ("__init__.py", "__main__.py") and re.search(r"\bcreate_app\b", source)
     ]
     assert found == []
+
+
+def test_the_deals_feature_does_not_know_the_survey():
+    # The survey is built on deals (invitations, the deal an answer is about), not the other way:
+    # what deals runs for the survey (`invites remind`'s catch-up) the survey registers.
+    imports_survey = re.compile(
+        r"^\s*(from debrief\.survey\b|from debrief import survey\b|import debrief\.survey\b)", re.M
+    )
+    found = [path for path, source in _modules("deals") if imports_survey.search(source)]
+    assert found == []

@@ -21,10 +21,11 @@ from flask.blueprints import BlueprintSetupState
 from debrief import i18n
 from debrief.auth import users
 from debrief.deals import invitations
+from debrief.deals.commands import Caught, on_remind
 from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
-from debrief.store import get_store
+from debrief.store import Store, get_store
 from debrief.survey import notices, service
 from debrief.survey.forms import OptOutForm, survey_form
 
@@ -43,6 +44,26 @@ def repair_owed_entries(state: BlueprintSetupState) -> None:
     after_full_sync(app, lambda: service.repair_quietly(get_store()))
     with app.app_context():
         service.repair_quietly(get_store())
+
+
+@bp.record_once
+def catch_up_on_remind(state: BlueprintSetupState) -> None:
+    """`debrief invites remind` (cron) also sends the reps' notices and writes the entries that
+    a crash left owed (the deals feature runs the step without knowing the survey)."""
+    on_remind(state.app, _catch_up)
+
+
+def _catch_up(store: Store, config: dict[str, Any]) -> Caught:
+    """The survey's step of `invites remind`: the notices and entries still missing."""
+    # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
+    notified, failed = notices.catch_up(store, config)
+    # So is an answer's entry that a crash or a full entries folder left unwritten.
+    repaired = service.repair_owed_entries(store)
+    return Caught(
+        summary=f"{notified} rep notice(s) sent, {failed} failed",
+        lines=(repaired.summary(),),
+        failed=bool(failed or repaired.owed),
+    )
 
 
 @bp.url_value_preprocessor
