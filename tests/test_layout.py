@@ -90,3 +90,10 @@ def test_the_deals_feature_does_not_know_the_survey():
     )
     found = [path for path, source in _modules("deals") if imports_survey.search(source)]
     assert found == []
+
+
+def test_the_knowledge_base_asks_the_survey_and_deals_for_their_records():
+    # Which answer wrote a debrief, and its deal, are the survey's and the deals feature's to
+    # say (survey.answers, deals.service): the knowledge base does not read their tables.
+    source = dict(_modules("kb"))["kb/service.py"]
+    assert re.findall(r"""table\(\s*["'](answers|deals)["']""", source) == []

@@ -26,7 +26,7 @@ from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import Store, get_store
-from debrief.survey import notices, service
+from debrief.survey import answers, notices, service
 from debrief.survey.forms import OptOutForm, survey_form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
@@ -178,7 +178,7 @@ def optout(token: str):
 @bp.app_template_global("answer_for")
 def answer_for(deal: dict[str, Any]) -> dict[str, Any] | None:
     """For the deal page: the buyer's answer beside the rep's reasons, or None."""
-    found = service.answer_for_deal(get_store(), deal["id"])
+    found = answers.for_deal(get_store(), deal["id"])
     if found is None:
         return None
     user = g.get("user")
