@@ -97,3 +97,15 @@ def test_the_knowledge_base_asks_the_survey_and_deals_for_their_records():
     # say (survey.answers, deals.service): the knowledge base does not read their tables.
     source = dict(_modules("kb"))["kb/service.py"]
     assert re.findall(r"""table\(\s*["'](answers|deals)["']""", source) == []
+
+
+def test_the_deal_pages_name_no_survey_template_or_helper():
+    # The survey adds the buyer's answer to the deal page as a panel (deals.views.add_panel);
+    # the deals templates neither include the survey's templates nor call its globals.
+    root = Path(__file__).parent.parent / "templates" / "deals"
+    found = [
+        f"{path.name}: {name}"
+        for path in sorted(root.rglob("*.html"))
+        for name in re.findall(r"survey/|answer_for", path.read_text("utf-8"))
+    ]
+    assert found == []

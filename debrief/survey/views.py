@@ -22,6 +22,7 @@ from debrief import i18n
 from debrief.auth import users
 from debrief.deals import invitations
 from debrief.deals.commands import Caught, on_remind
+from debrief.deals.views import add_panel
 from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
@@ -175,8 +176,13 @@ def optout(token: str):
     return _page("survey/optout.html", invitation, form=form, token=token), code
 
 
-@bp.app_template_global("answer_for")
-def answer_for(deal: dict[str, Any]) -> dict[str, Any] | None:
+@bp.record_once
+def answer_on_the_deal_page(state: BlueprintSetupState) -> None:
+    """The deal page shows the buyer's answer (templates/survey/_answer.html)."""
+    add_panel(state.app, "survey/_answer.html", answer_panel)
+
+
+def answer_panel(deal: dict[str, Any]) -> dict[str, Any] | None:
     """For the deal page: the buyer's answer beside the rep's reasons, or None."""
     found = answers.for_deal(get_store(), deal["id"])
     if found is None:
