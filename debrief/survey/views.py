@@ -32,7 +32,10 @@ from debrief.survey.forms import OptOutForm, survey_form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
-# Every request of the app is counted, so the rep's notices are sent between requests.
+# Every request of the app is counted, so the rep's notices are sent between requests. Not only
+# the survey's: the notice waits for a pause in all of this process's requests, since its CPU
+# time (GIL held) would slow whatever request runs beside it, a deal page or a static file as
+# much as an answer. Counting is a lock and two numbers per request, nothing more.
 bp.before_app_request(notices.request_began)
 bp.teardown_app_request(notices.request_ended)
 
