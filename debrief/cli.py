@@ -1,14 +1,17 @@
-"""The `debrief` command group: set-up, demo data, users (features add their own groups)."""
+"""The app's commands: set-up, demo data, users (features add their own groups).
+
+The `debrief` console script that runs them is `debrief/__main__.py`: it builds the app, so
+this module, which the app registers, does not import the app factory.
+"""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
+from flask.cli import with_appcontext
 
 from debrief import text
 from debrief.auth import users
-from debrief.config import ConfigError
 from debrief.deals.commands import deals_cli, invites_cli
 from debrief.digest.commands import digest_command
 from debrief.store import get_store
@@ -114,33 +117,3 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(deals_cli)
     app.cli.add_command(invites_cli)
     app.cli.add_command(digest_command)
-
-
-def _create_app() -> Flask:
-    from debrief import create_app
-
-    try:
-        return create_app()
-    except ConfigError as e:
-        raise NoAppException(str(e)) from e
-
-
-class DebriefGroup(FlaskGroup):
-    """Flask's group, but a setting that stops the app is the error, not "No such command"."""
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        """The command; when the app cannot start, its one-line reason (exit code 1)."""
-        if click.Group.get_command(self, ctx, name) is None:  # not a Flask built-in: needs the app
-            try:
-                ctx.ensure_object(ScriptInfo).load_app()
-            except NoAppException as e:
-                raise click.ClickException(e.format_message()) from None
-        return super().get_command(ctx, name)
-
-
-cli = DebriefGroup(create_app=_create_app, help="Debrief: lost-deal debriefs and their lessons.")
-
-
-def main() -> None:
-    """Entry point of the `debrief` console script."""
-    cli.main(prog_name="debrief")

@@ -60,3 +60,52 @@ def test_only_the_engine_and_the_other_sqlite_files_import_sqlite3():
         if re.search(r"^\s*(import sqlite3|from sqlite3 import)", path.read_text("utf-8"), re.M)
     ]
     assert found == []
+
+
+def _modules(under: str = "") -> list[tuple[str, str]]:
+    """(path relative to debrief/, source) of every module under debrief/<under>."""
+    root = Path(__file__).parent.parent / "debrief"
+    return [
+        (str(path.relative_to(root)), path.read_text("utf-8"))
+        for path in sorted((root / under).rglob("*.py"))
+    ]
+
+
+def test_only_the_console_script_imports_the_app_factory():
+    # create_app registers the commands and the blueprints: a module it registers that imports
+    # it back is a cycle. The console script (debrief/__main__.py) sits above the package.
+    found = [
+        path
+        for path, source in _modules()
+        if path not in ("__init__.py", "__main__.py") and re.search(r"\bcreate_app\b", source)
+    ]
+    assert found == []
+
+
+def test_the_deals_feature_does_not_know_the_survey():
+    # The survey is built on deals (invitations, the deal an answer is about), not the other way:
+    # what deals runs for the survey (`invites remind`'s catch-up) the survey registers.
+    imports_survey = re.compile(
+        r"^\s*(from debrief\.survey\b|from debrief import survey\b|import debrief\.survey\b)", re.M
+    )
+    found = [path for path, source in _modules("deals") if imports_survey.search(source)]
+    assert found == []
+
+
+def test_the_knowledge_base_asks_the_survey_and_deals_for_their_records():
+    # Which answer wrote a debrief, and its deal, are the survey's and the deals feature's to
+    # say (survey.answers, deals.service): the knowledge base does not read their tables.
+    source = dict(_modules("kb"))["kb/service.py"]
+    assert re.findall(r"""table\(\s*["'](answers|deals)["']""", source) == []
+
+
+def test_the_deal_pages_name_no_survey_template_or_helper():
+    # The survey adds the buyer's answer to the deal page as a panel (deals.views.add_panel);
+    # the deals templates neither include the survey's templates nor call its globals.
+    root = Path(__file__).parent.parent / "templates" / "deals"
+    found = [
+        f"{path.name}: {name}"
+        for path in sorted(root.rglob("*.html"))
+        for name in re.findall(r"survey/|answer_for", path.read_text("utf-8"))
+    ]
+    assert found == []

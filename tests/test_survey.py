@@ -19,6 +19,7 @@ from debrief.auth import users
 from debrief.deals import invitations
 from debrief.store import get_store
 from debrief.survey import anonymity, notices, service
+from debrief.survey import views as survey_views
 
 CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
 
@@ -661,7 +662,10 @@ def test_deal_page_fragment_shows_reasons_side_by_side_and_identity_to_rep_and_m
     def fragment(email_address: str) -> str:
         with app.test_request_context("/deals/1"):
             g.user = users.find_user(get_store(), email_address)
-            return render_template_string('{% include "survey/_answer.html" %}', deal=deal)
+            panel = survey_views.answer_panel(deal)
+            return render_template_string(
+                '{% include "survey/_answer.html" %}', deal=deal, panel=panel
+            )
 
     html = fragment("rep@example.test")
     rows = re.findall(

@@ -6,8 +6,9 @@ import io
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -17,12 +18,29 @@ from flask.cli import AppGroup
 
 from debrief.auth import users
 from debrief.deals import imports, sending
-from debrief.store import get_store
-from debrief.survey import notices
-from debrief.survey import service as survey
+from debrief.store import Store, get_store
 
 deals_cli = AppGroup("deals", help="Lost deals.")
 invites_cli = AppGroup("invites", help="Survey invitations by mail.")
+
+# The steps other features add to `invites remind` (the survey's: the reps' notices and the
+# entries owed by answers, cut off by a crash), run after the reminders: the deals feature runs
+# them without knowing the features that need them.
+_REMIND_STEPS = "debrief.deals.remind_steps"
+
+
+@dataclass(frozen=True)
+class Caught:
+    """What a step of `invites remind` did: words for the summary line, lines after it."""
+
+    summary: str = ""
+    lines: tuple[str, ...] = ()
+    failed: bool = False  # something is left to do: the command exits 1 so cron tells someone
+
+
+def on_remind(app: Any, step: Callable[[Store, dict[str, Any]], Caught]) -> None:
+    """Run `step(store, config)` in every `invites remind`, after the reminders."""
+    app.extensions.setdefault(_REMIND_STEPS, []).append(step)
 
 
 def _importer(email: str | None) -> dict:
@@ -155,15 +173,15 @@ def send_command(deal_id: int | None) -> None:
 @invites_cli.command("remind")
 def remind_command() -> None:
     """Send the reminders that are due, mark expired invitations, catch up the reps' notices."""
-    run = sending.send_reminders(get_store(), current_app.config)
-    # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
-    notified, notice_failed = notices.catch_up(get_store(), current_app.config)
-    # So is an answer's entry that a crash or a full entries folder left unwritten.
-    repaired = survey.repair_owed_entries(get_store())
-    click.echo(
+    store, config = get_store(), current_app.config
+    run = sending.send_reminders(store, config)
+    caught = [step(store, config) for step in current_app.extensions.get(_REMIND_STEPS, [])]
+    summary = (
         f"{run.reminded} reminder(s) sent, {run.failed} failed, {run.expired} expired, "
-        f"{run.opted_out} opted out; {notified} rep notice(s) sent, {notice_failed} failed."
+        f"{run.opted_out} opted out"
     )
-    click.echo(repaired.summary())
-    if run.failed or notice_failed or repaired.owed:
+    click.echo("; ".join([summary, *(c.summary for c in caught if c.summary)]) + ".")
+    for line in (line for c in caught for line in c.lines):
+        click.echo(line)
+    if run.failed or any(c.failed for c in caught):
         raise SystemExit(1)

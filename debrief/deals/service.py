@@ -165,9 +165,19 @@ def delete_deal(store: Store, deal_id: int) -> Deal:
     return deal
 
 
+def get_deal(store: Store, deal_id: int) -> Deal | None:
+    """The deal with this id, or None; whoever asks (callers check users.may_see_deal)."""
+    return store.table("deals").get(deal_id)
+
+
+def deals_by_id(store: Store) -> dict[int, Deal]:
+    """Every deal by its id (the export)."""
+    return {d["id"]: d for d in store.table("deals").all()}
+
+
 def get_deal_for(store: Store, user: dict[str, Any], deal_id: int) -> Deal | None:
     """The deal if it exists and user may see it, else None (the caller answers 404 for both)."""
-    deal = store.table("deals").get(deal_id)
+    deal = get_deal(store, deal_id)
     return deal if deal is not None and users.may_see_deal(user, deal) else None
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -24,6 +26,22 @@ from debrief.kb import service as kb_service
 from debrief.store import get_store
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+# The parts other features add to the deal page (the survey's: the buyer's answer), each a
+# template and the function giving what it shows: the deals feature shows them without knowing
+# those features.
+_PANELS = "debrief.deals.panels"
+
+
+def add_panel(app: Any, template: str, view: Callable[[dict[str, Any]], Any]) -> None:
+    """Show `template` on every deal page with `panel` = view(deal); nothing when that is None."""
+    app.extensions.setdefault(_PANELS, []).append((template, view))
+
+
+def _panels(deal: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(template, panel) of each part other features add to this deal's page."""
+    shown = ((template, view(deal)) for template, view in current_app.extensions.get(_PANELS, []))
+    return [(template, panel) for template, panel in shown if panel is not None]
 
 
 def _deal_or_404(deal_id: int) -> dict:
@@ -109,6 +127,7 @@ def show(deal_id: int):
         statuses=service.STATUS_LABELS,
         lessons=kb_service.deal_lessons(deal_id, deal),
         learned=learned.for_deal(deal),
+        panels=_panels(deal),
         **page,
     )
 

@@ -15,10 +15,11 @@ from flask import current_app
 
 from debrief import entries, taxonomy
 from debrief.auth import users
+from debrief.deals import service as deals
 from debrief.index import Hit, Results, get_kb
 from debrief.kb import competitors
 from debrief.store import Store, get_store
-from debrief.survey import anonymity
+from debrief.survey import anonymity, answers
 
 
 def entries_dir() -> Path:
@@ -79,24 +80,16 @@ def problems() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return get_kb().problems()
 
 
-# --- a debrief and its deal, through the store ---------------------------------------------------
-# An anonymous debrief's file names no deal (SPEC 2.3): the answers table ties the two together
-# (answers.entry_slug), and only the deal's rep and the managers are shown that tie.
-
-
-def _claimant(slug: str) -> dict[str, Any] | None:
-    """The one answer whose entry_slug is this slug; None when none or several claim it."""
-    found = get_store().table("answers").find("entry_slug", slug) if slug else []
-    # The slug is stored before its file is written: after a kill in between, a later answer
-    # may have been given the same free name and written it. Then the file is not surely theirs.
-    return found[0] if len(found) == 1 else None
+# --- a debrief and its deal, through its answer ------------------------------------------------
+# An anonymous debrief's file names no deal (SPEC 2.3): its answer ties the two together
+# (survey.answers.claimant), and only the deal's rep and the managers are shown that tie.
 
 
 def entry_answer(entry: entries.Entry) -> dict[str, Any] | None:
     """The answer a debrief entry was written from, or None (a hand-written file, a lesson)."""
     if entry.kind != "debrief":
         return None
-    answer = _claimant(entry.slug)
+    answer = answers.claimant(get_store(), entry.slug)
     # A Deal header (named debriefs, and files of earlier versions) must be the answer's deal.
     if answer is None or entry.deal not in (None, answer.get("deal_id")):
         return None
@@ -112,13 +105,13 @@ def answer_entry(answer: dict[str, Any]) -> entries.Entry | None:
 
 def answer_deal(slug: str) -> int | None:
     """The deal of the debrief with this slug, through its answer (for managers' pages)."""
-    answer = _claimant(slug)
+    answer = answers.claimant(get_store(), slug)
     return answer.get("deal_id") if answer else None
 
 
 def _debrief_slug(deal_id: int, rep: str | None) -> tuple[str | None, bool]:
     """A deal's debrief: (slug, whether anonymous), from its answer, else among the rep's."""
-    answer = get_store().table("answers").find_one("deal_id", deal_id)
+    answer = answers.for_deal(get_store(), deal_id)
     if answer is not None:
         entry = answer_entry(answer)
         anonymous = anonymity.is_anonymous(answer)
@@ -151,7 +144,7 @@ def related(entry: entries.Entry, user: dict[str, Any] | None) -> Related:
     deal_id = answer.get("deal_id") if answer else entry.deal
     if deal_id is None:
         return Related()
-    deal = store.table("deals").get(deal_id)
+    deal = deals.get_deal(store, deal_id)
     knows = users.may_see_deal(user, deal)
     shown = Related(deal=deal_id if knows else None, may_write=knows)
     if entry.kind == "debrief":
@@ -251,6 +244,5 @@ def export(out: IO[bytes]) -> tuple[int, int]:
     from debrief.kb.export import write_zip
 
     store = get_store()
-    deals = {d["id"]: d for d in store.table("deals").all()}
-    answers = store.table("answers").all()
-    return write_zip(out, entries_dir(), answers, deals), len(answers)
+    every = answers.every(store)
+    return write_zip(out, entries_dir(), every, deals.deals_by_id(store)), len(every)

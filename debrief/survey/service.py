@@ -470,11 +470,6 @@ def _inline(text: str) -> str:
 # --- the deal page ----------------------------------------------------------------------------
 
 
-def answer_for_deal(store: Store, deal_id: int) -> dict[str, Any] | None:
-    """The buyer's answer on a deal, or None."""
-    return store.table("answers").find_one("deal_id", deal_id)
-
-
 def compare(deal: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of the rep's view beside the buyer's, each marked whether the two agree."""
     rep_other = rep_reasons(deal)[1:]

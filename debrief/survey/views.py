@@ -21,16 +21,21 @@ from flask.blueprints import BlueprintSetupState
 from debrief import i18n
 from debrief.auth import users
 from debrief.deals import invitations
+from debrief.deals.commands import Caught, on_remind
+from debrief.deals.views import add_panel
 from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
-from debrief.store import get_store
-from debrief.survey import notices, service
+from debrief.store import Store, get_store
+from debrief.survey import answers, notices, service
 from debrief.survey.forms import OptOutForm, survey_form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
-# Every request of the app is counted, so the rep's notices are sent between requests.
+# Every request of the app is counted, so the rep's notices are sent between requests. Not only
+# the survey's: the notice waits for a pause in all of this process's requests, since its CPU
+# time (GIL held) would slow whatever request runs beside it, a deal page or a static file as
+# much as an answer. Counting is a lock and two numbers per request, nothing more.
 bp.before_app_request(notices.request_began)
 bp.teardown_app_request(notices.request_ended)
 
@@ -43,6 +48,26 @@ def repair_owed_entries(state: BlueprintSetupState) -> None:
     after_full_sync(app, lambda: service.repair_quietly(get_store()))
     with app.app_context():
         service.repair_quietly(get_store())
+
+
+@bp.record_once
+def catch_up_on_remind(state: BlueprintSetupState) -> None:
+    """`debrief invites remind` (cron) also sends the reps' notices and writes the entries that
+    a crash left owed (the deals feature runs the step without knowing the survey)."""
+    on_remind(state.app, _catch_up)
+
+
+def _catch_up(store: Store, config: dict[str, Any]) -> Caught:
+    """The survey's step of `invites remind`: the notices and entries still missing."""
+    # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
+    notified, failed = notices.catch_up(store, config)
+    # So is an answer's entry that a crash or a full entries folder left unwritten.
+    repaired = service.repair_owed_entries(store)
+    return Caught(
+        summary=f"{notified} rep notice(s) sent, {failed} failed",
+        lines=(repaired.summary(),),
+        failed=bool(failed or repaired.owed),
+    )
 
 
 @bp.url_value_preprocessor
@@ -154,10 +179,15 @@ def optout(token: str):
     return _page("survey/optout.html", invitation, form=form, token=token), code
 
 
-@bp.app_template_global("answer_for")
-def answer_for(deal: dict[str, Any]) -> dict[str, Any] | None:
+@bp.record_once
+def answer_on_the_deal_page(state: BlueprintSetupState) -> None:
+    """The deal page shows the buyer's answer (templates/survey/_answer.html)."""
+    add_panel(state.app, "survey/_answer.html", answer_panel)
+
+
+def answer_panel(deal: dict[str, Any]) -> dict[str, Any] | None:
     """For the deal page: the buyer's answer beside the rep's reasons, or None."""
-    found = service.answer_for_deal(get_store(), deal["id"])
+    found = answers.for_deal(get_store(), deal["id"])
     if found is None:
         return None
     user = g.get("user")
