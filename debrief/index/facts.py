@@ -11,6 +11,7 @@ changes the index's generation, which starts the copy afresh.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -43,7 +44,11 @@ class Fact(NamedTuple):
     reasons: tuple[str, ...]
     trust: int | None
     deal: int | None
-    codes: tuple[int, ...] = ()  # every (facet, value) of this entry, as small ints for counting
+    # Every (facet, value) of this entry as small ints, for counting: those of its kind,
+    # competitor and rep, and those of its themes and reasons. Two tuples, each shared by
+    # every entry with the same values: one tuple per entry cost more than the rest of a Fact.
+    own: tuple[int, ...] = ()
+    codes: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
         """The fact as a fresh dict with list values (what SearchIndex.facts() hands out)."""
@@ -63,8 +68,8 @@ class Fact(NamedTuple):
 
 
 def _tuple(value: str | None) -> tuple[str, ...]:
-    """A stored comma-joined list as a tuple."""
-    return tuple(value.split(",")) if value else ()
+    """A stored comma-joined list as a tuple (of shared strings: the same few values repeat)."""
+    return tuple(map(sys.intern, value.split(","))) if value else ()
 
 
 # (facet, value) <-> small int, process-wide and append-only: counting ints is cheaper than
@@ -110,10 +115,10 @@ def _lists(themes: str, pros: str, reps: str) -> tuple:
 _new_tuple = tuple.__new__
 
 # Every row read from SQLite brings new str objects, though the entries share a few hundred
-# dates, kinds, reps, vendors and outcomes, and a few thousand combinations of codes: one
-# shared copy of each keeps the process's resident memory down (BENCHMARKS.md).
+# dates, kinds, reps, vendors and outcomes, and a few hundred combinations of the last three:
+# one shared copy of each keeps the process's resident memory down (BENCHMARKS.md).
 _SHARED: dict[str | None, str | None] = {}
-_CODE_SETS: dict[tuple, tuple[int, ...]] = {}
+_OWN_CODES: dict[tuple, tuple[int, ...]] = {}
 
 
 def _shared(value: str | None) -> str | None:
@@ -125,21 +130,20 @@ def fact_from_row(row: tuple) -> Fact:
     """A Fact from the FACT_COLUMNS of one entry row (without the id)."""
     slug, date, kind, rep, competitor, outcome, themes, pros, reps, trust, deal = row
     themes_t, pros_t, reps_t, reasons, codes = _lists(themes or "", pros or "", reps or "")
-    if len(_SHARED) > 100_000 or len(_CODE_SETS) > 100_000:
+    if len(_SHARED) > 100_000 or len(_OWN_CODES) > 100_000:
         _SHARED.clear()  # bounds, not policies: repeated values are few in practice
-        _CODE_SETS.clear()
+        _OWN_CODES.clear()
     date, kind, rep = _shared(date), _shared(kind), _shared(rep)
     competitor, outcome = _shared(competitor), _shared(outcome)
-    key = (kind, competitor, rep, codes)
-    all_codes = _CODE_SETS.get(key)
-    if all_codes is None:
-        own = tuple(
+    key = (kind, competitor, rep)
+    own = _OWN_CODES.get(key)
+    if own is None:
+        own = _OWN_CODES[key] = tuple(
             _code(f, v) for f, v in (("kind", kind), ("competitor", competitor), ("rep", rep)) if v
         )
-        all_codes = _CODE_SETS[key] = own + codes
     # tuple.__new__ skips NamedTuple's Python-level __new__: this runs per entry on a cold start.
     return _new_tuple(Fact, (slug, date, kind, rep, competitor, outcome, themes_t, pros_t, reps_t,
-                             reasons, trust, deal, all_codes))  # fmt: skip
+                             reasons, trust, deal, own, codes))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,10 @@ class Filters:
 
 def count_codes(facts: list[Fact]) -> Counter:
     """How often each facet value (as its code) occurs among the given entries."""
-    # One C-level pass over small ints: this runs over every match of a search.
-    return Counter(chain.from_iterable(map(attrgetter("codes"), facts)))
+    # Two C-level passes over small ints: this runs over every match of a search.
+    counts = Counter(chain.from_iterable(map(attrgetter("own"), facts)))
+    counts.update(chain.from_iterable(map(attrgetter("codes"), facts)))
+    return counts
 
 
 def count_facets(facts: list[Fact]) -> dict[str, list[tuple[str, int]]]:
