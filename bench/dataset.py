@@ -27,6 +27,7 @@ from debrief import entries
 from debrief.auth import users
 from debrief.index import SCHEMA_VERSION, KnowledgeBase
 from debrief.store import STORE_FORMAT, Store
+from debrief.survey.service import save_checkpoint
 
 # Bump when the generator changes: cached data sets are rebuilt (2: anonymous debriefs, no Deal).
 VERSION = 2
@@ -106,6 +107,8 @@ def ensure(size: int, root: Path = DATA_ROOT, quiet: bool = False) -> Dataset:
                 manifest = _reindex(target, manifest, quiet)
             if manifest.get("store_format") != STORE_FORMAT:
                 manifest = _upgrade_store(target, manifest, quiet)
+            if not manifest.get("settled"):
+                manifest = _settle(target, manifest)
             return Dataset(target, manifest)
     building = root / f".{size}.building"
     shutil.rmtree(building, ignore_errors=True)
@@ -139,6 +142,15 @@ def _upgrade_store(target: Path, manifest: dict[str, Any], quiet: bool) -> dict[
     if not quiet:
         click.echo(f"data set {manifest.get('deals')}: {rewritten} store files rewritten")
     manifest = {**manifest, "store_format": STORE_FORMAT}
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _settle(target: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Record a cached data set's answers as having their entries (built before build() did)."""
+    store = Store(Dataset(target, manifest).data_dir / "db")
+    save_checkpoint(store, max((r["id"] for r in store.table("answers").all()), default=0))
+    manifest = {**manifest, "settled": True}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -251,7 +263,10 @@ def build(size: int, root: Path, quiet: bool = False) -> dict[str, Any]:
     for (answer, _), entry in zip(jobs, written, strict=True):
         if answer is not None:
             answers.append({**answer, "entry_slug": entry.slug})
-    store.table("answers").insert_many(answers)
+    answer_ids = [i for i, _ in store.table("answers").insert_many(answers)]
+    # Every entry is written: a running app's repair would have recorded so (its start looks at
+    # the answers after the checkpoint; without one it re-checked 500 answers at every start).
+    save_checkpoint(store, max(answer_ids, default=0))
 
     kb = KnowledgeBase(data_dir / "index.sqlite", entries_dir)
     with _bar(None, "search index", quiet, length=len(jobs)) as bar:
@@ -267,6 +282,7 @@ def build(size: int, root: Path, quiet: bool = False) -> dict[str, Any]:
         "version": VERSION,
         "index_schema": SCHEMA_VERSION,
         "store_format": STORE_FORMAT,
+        "settled": True,
         "deals": size,
         "answers": len(answers),
         "entries": len(jobs),

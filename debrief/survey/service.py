@@ -255,7 +255,7 @@ def repair_owed_entries(store: Store, limit: int | None = None) -> Repair:
         if not blocked:
             upto = answer["id"]
     if upto > settled:
-        _save_checkpoint(store, upto)
+        save_checkpoint(store, upto)
     return done
 
 
@@ -344,8 +344,11 @@ def _checkpoint(store: Store) -> int:
     return int(found["answer_id"]) if found else 0
 
 
-def _save_checkpoint(store: Store, upto: int) -> None:
-    """Move the checkpoint forward (never back: another process may have gone further)."""
+def save_checkpoint(store: Store, upto: int) -> None:
+    """Record every answer up to `upto` as having its entry: what a complete repair records (and
+    what a data set made with every entry written, such as the benchmarks', starts with).
+
+    Moves the checkpoint forward only (never back: another process may have gone further)."""
     table = store.table("checkpoints")
     try:
         found = table.find_one("name", _CHECKPOINT)
