@@ -330,7 +330,7 @@ def advance(
 def _advance_browse(old: Ranking, facts: dict[int, Fact], fresh: list[int]) -> Ranking:
     """advance() without words: the new entries put in their place by date."""
     counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
-    ranked = list(old.ranked)
+    ranked = array("q", old.ranked)  # a copy: the old ranking may be in use by another thread
     for i in fresh:
         place, key = 0, (facts[i].date, i)
         # New entries are usually the newest: their place is at or near the front.
@@ -358,9 +358,9 @@ def _advance_search(
     counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
     scores = {**(old.scores or {}), **new_scores}
     pool = sorted([*old.ranked, *fresh])
-    rest = list(old.rest or [])
+    rest = array("q", old.rest or ())  # a copy, as above
     if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
-        rest += pool[: len(pool) - RANK_POOL]
+        rest.extend(pool[: len(pool) - RANK_POOL])
         pool = pool[len(pool) - RANK_POOL :]
     ranked = sorted(pool, key=lambda i: (facts[i].date, i), reverse=True)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
