@@ -159,3 +159,47 @@ def test_files_debrief_writes_keep_the_strict_header(app, tmp_path):
         "---\nTitle: Strict\nDate: 2025-01-02\nKind: lesson\n---\n"
     )
     assert entries.read_entry(written.path).warnings == []
+
+
+def with_theme(app, theme: str) -> list[str]:
+    """The slugs the knowledge base files under a theme (its filter, as the theme page uses)."""
+    from debrief.index import get_kb
+
+    with app.app_context():
+        return [hit.slug for hit in get_kb().search(theme=theme).hits]
+
+
+def test_a_front_matter_tag_naming_a_theme_counts_as_that_theme(app, runner):
+    from debrief.store import get_store
+    from debrief.themes import service as themes
+
+    with app.app_context():
+        themes.create_theme(get_store(), "Price")
+    path = hand_write(app, "acme.md", FRONT_MATTER)
+    reindex(runner)
+    assert with_theme(app, "price") == [path.stem]
+    assert with_theme(app, "trust") == []  # no such theme: it stays a tag
+    assert entries.read_entry(path).tags == ["price", "trust"]  # the file is not rewritten
+
+
+def test_a_theme_made_later_takes_in_the_tag_and_gives_it_back_when_deleted(
+    app, runner, client, auth
+):
+    from debrief.store import get_store
+    from debrief.themes import service as themes
+
+    path = hand_write(app, "acme.md", FRONT_MATTER)
+    reindex(runner)
+    assert with_theme(app, "trust") == []
+    with app.app_context():
+        themes.create_theme(get_store(), "Trust")
+    assert with_theme(app, "trust") == [path.stem]  # no reindex needed
+    with app.app_context():
+        themes.edit_theme(get_store(), "trust", "Buyer trust", "")
+    assert with_theme(app, "trust") == [] and with_theme(app, "buyer-trust") == []
+    with app.app_context():
+        themes.create_theme(get_store(), "Price")
+        themes.delete_theme(get_store(), "price")
+    assert with_theme(app, "price") == []
+    auth.login()
+    assert found(client, "trust acme") == [path.stem]  # still searchable as a tag

@@ -11,7 +11,7 @@ puts them together.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,16 @@ class KnowledgeBase:
         entries_dir: Path,
         on_full_sync: Callable[[], None] | None = None,
         thesaurus: Thesaurus | None = None,
+        themes: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         """Open the index at db_path over entries_dir (built from the files when new); search
-        uses the thesaurus's synonyms (None: none)."""
+        uses the thesaurus's synonyms (None: none); themes() gives the slugs of the themes that
+        exist, which a hand-written file's tags count as (None: tags stay tags)."""
         self.entries_dir = Path(entries_dir)
         self.index = SearchIndex(
-            db_path, self.entries_dir, on_full_sync=on_full_sync, thesaurus=thesaurus
-        )
+            db_path, self.entries_dir, on_full_sync=on_full_sync, thesaurus=thesaurus,
+            themes=themes,
+        )  # fmt: skip
         self._counts = EntryCountsCache(Path(db_path).parent / CACHE_FILE)
 
     def publish(self, entry: Entry, same: Callable[[Entry], bool] | None = None) -> Entry:
@@ -92,6 +95,11 @@ class KnowledgeBase:
         if entry.path is not None:
             Path(entry.path).unlink(missing_ok=True)
         self.index.remove(entry.slug)
+
+    def themes_changed(self, slugs: list[str]) -> int:
+        """Themes with these slugs were created, renamed, merged or deleted: the files whose tags
+        name one are indexed again (a tag counts as a theme while one exists); how many were."""
+        return self.index.retheme([s for s in slugs if s])
 
     def locate(self, slug: str) -> Path | None:
         """The file of a slug: where entries are written (the year folders, one level down),
@@ -208,14 +216,23 @@ def get_kb() -> KnowledgeBase:
     ext = current_app.extensions
     kb = ext[_KB]  # KeyError: init_app was not called
     if kb is None:
+        from debrief.store import get_store
+
         app = current_app._get_current_object()  # the hook runs in the index's own thread
+        store = get_store()  # held, not looked up: writes happen in the sync thread too
         kb = ext[_KB] = KnowledgeBase(
             Path(app.config["DATA_DIR"]) / "index.sqlite",
             Path(app.config["ENTRIES_DIR"]),
             on_full_sync=lambda: _after_full_sync(app),
             thesaurus=Thesaurus(app.config.get("SYNONYMS_FILE"), synonyms_path(app.config)),
+            themes=lambda: _theme_slugs(store),
         )
     return kb
+
+
+def _theme_slugs(store: Any) -> list[str]:
+    """The slugs of the theme records (none before the first theme is made)."""
+    return [t["slug"] for t in store.table("themes").all()] if store.has_table("themes") else []
 
 
 def synonyms_path(config: Any) -> Path:

@@ -11,7 +11,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,14 +50,18 @@ class SearchIndex(Staleness):
         entries_dir: Path,
         on_full_sync: Callable[[], None] | None = None,
         thesaurus: Thesaurus | None = None,
+        themes: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         """Open (and create if missing) the index; one SQLite connection per thread and process.
 
         on_full_sync: called in the sync thread after each periodic full sync this process did.
         thesaurus: the synonyms a query's words are searched with (None: none).
+        themes: the slugs of the themes that exist, asked at each write (a hand-written file's
+        tag naming one counts as that theme); None: none does.
         """
         self.db_path = Path(db_path)
         self.thesaurus = thesaurus
+        self.themes = themes
         # (generation, monotonic time loaded, term -> entries using it), see vocabulary()
         self._vocabulary: tuple[str, float, dict[str, int]] | None = None
         self.entries_dir = Path(entries_dir)
@@ -107,7 +111,7 @@ class SearchIndex(Staleness):
 
     def _add(self, conn: sqlite3.Connection, entry: Entry) -> None:
         """add() inside the caller's write transaction."""
-        writes.upsert(conn, writes.file_row(self.entries_dir, entry))
+        writes.upsert(conn, writes.file_row(self.entries_dir, entry, self._themes()))
         if entry.path is not None:
             writes.record_folders(conn, self.entries_dir, Path(entry.path).parent)
 
@@ -127,7 +131,7 @@ class SearchIndex(Staleness):
         check finds them; None or "." is the whole tree (a stat of every file).
         """
         todo = sync.plan(self.db.conn(), self.entries_dir, within)
-        added, changed, removed = sync.apply(self.db, self.entries_dir, todo)
+        added, changed, removed = sync.apply(self.db, self.entries_dir, todo, self._themes())
         sync.record(self.db, todo)
         if todo.scope is None:
             self.synced_all()
@@ -135,7 +139,7 @@ class SearchIndex(Staleness):
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[EntryError]:
         """Rebuild the whole index from the files, in one transaction (readers see old or new)."""
-        rows, problems, folders = sync.read_all(self.entries_dir, progress)
+        rows, problems, folders = sync.read_all(self.entries_dir, progress, self._themes())
         with self.db.write() as conn:
             create_tables(conn)
             writes.insert_all(conn, rows)
@@ -143,6 +147,38 @@ class SearchIndex(Staleness):
             conn.executemany("INSERT INTO folder (path, mtime_ns) VALUES (?, ?)", folders.items())
         self.synced_all()
         return self._problem_errors()
+
+    def _themes(self) -> frozenset[str]:
+        """The slugs of the themes that exist now."""
+        return frozenset(self.themes()) if self.themes else frozenset()
+
+    def retheme(self, slugs: list[str]) -> int:
+        """Index again the files with a tag among `slugs` (themes created, renamed, merged or
+        deleted: such a tag starts or stops counting as a theme); how many were."""
+        if not slugs:
+            return 0
+        marks = ", ".join("?" * len(slugs))
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT DISTINCT e.path FROM entry_tag t JOIN entry e ON e.id = t.entry_id"
+                f" WHERE t.facet = 'tag' AND t.value IN ({marks})",
+                slugs,
+            )
+            .fetchall()
+        )
+        themes, done = self._themes(), 0
+        for (rel,) in rows:
+            path = self.entries_dir / rel
+            try:
+                entry = sync.parse_or_error(self.entries_dir, rel, path.stat().st_mtime_ns)
+            except OSError:
+                continue  # gone: the next sync drops its row
+            if isinstance(entry, Entry):
+                with self.db.write() as conn:
+                    writes.upsert(conn, writes.file_row(self.entries_dir, entry, themes))
+                done += 1
+        return done
 
     def _problem_errors(self) -> list[EntryError]:
         """The recorded problems as EntryError objects."""

@@ -69,8 +69,12 @@ def _changed(known: dict, broken: dict, path: str, stat: tuple[int, int]) -> boo
     return path not in broken or broken[path] != stat
 
 
-def apply(db: Database, root: Path, todo: Plan) -> tuple[int, int, int]:
-    """Delete what is gone, parse and write what changed, in batches: (added, changed, removed)."""
+def apply(
+    db: Database, root: Path, todo: Plan, themes: frozenset[str] = frozenset()
+) -> tuple[int, int, int]:
+    """Delete what is gone, parse and write what changed, in batches: (added, changed, removed).
+
+    themes: the themes that exist (writes.row_values)."""
     added = changed = removed = 0
     if todo.gone or todo.gone_broken:
         with db.write() as conn:
@@ -92,7 +96,7 @@ def apply(db: Database, root: Path, todo: Plan) -> tuple[int, int, int]:
                         removed += 1
                     writes.record_problem(conn, rel, result.reason, mtime, size)
                     continue
-                writes.upsert(conn, writes.row_values(result, rel, mtime, size))
+                writes.upsert(conn, writes.row_values(result, rel, mtime, size, themes))
                 if rel in todo.known:
                     changed += 1
                 else:
@@ -115,9 +119,12 @@ def record(db: Database, done: Plan) -> None:
 
 
 def read_all(
-    root: Path, progress: Callable[[int, int], None] | None = None
+    root: Path,
+    progress: Callable[[int, int], None] | None = None,
+    themes: frozenset[str] = frozenset(),
 ) -> tuple[list[dict], list[tuple[str, str, int, int]], dict[str, int]]:
-    """Every file parsed for a rebuild: (entry rows, problems, folder mtimes)."""
+    """Every file parsed for a rebuild: (entry rows, problems, folder mtimes); themes: the
+    themes that exist (writes.row_values)."""
     stats, folders = files.scan(root)
     rows: list[dict] = []
     problems: list[tuple[str, str, int, int]] = []
@@ -132,7 +139,7 @@ def read_all(
             problems.append((rel, result.reason, mtime, size))
         else:
             seen[result.slug] = rel
-            rows.append(writes.row_values(result, rel, mtime, size))
+            rows.append(writes.row_values(result, rel, mtime, size, themes))
         if progress and (done % 500 == 0 or done == len(order)):
             progress(done, len(order))
     return rows, problems, folders

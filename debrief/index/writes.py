@@ -30,9 +30,16 @@ _INSERT_FTS = [
 ]
 
 
-def row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
-    """The entry as the named parameters of the entry, fts and tag inserts."""
+def row_values(
+    entry: Entry, rel_path: str, mtime_ns: int, size: int, themes: frozenset[str] = frozenset()
+) -> dict:
+    """The entry as the named parameters of the entry, fts and tag inserts.
+
+    themes: the themes that exist; a hand-written file's tag naming one counts as that theme
+    (SPEC 2.4), the others stay tags (searchable, and kept as "tag" rows to find them again).
+    """
     reasons = list(dict.fromkeys(entry.prospect_reasons + entry.rep_reasons))
+    own = entry.themes + [t for t in entry.tags if t in themes and t not in entry.themes]
     # A hand-written file's Deal reference (a CRM id) is searchable like its text.
     text = plain_text(entry.body) + (f"\n\n{entry.reference}" if entry.reference else "")
     return {
@@ -46,7 +53,7 @@ def row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
         "rep": entry.rep,
         "competitor": entry.competitor,
         "outcome": entry.outcome,
-        "themes": ",".join(entry.themes),
+        "themes": ",".join(own),
         "prospect_reasons": ",".join(entry.prospect_reasons),
         "rep_reasons": ",".join(entry.rep_reasons),
         "trust": entry.trust,
@@ -55,7 +62,9 @@ def row_values(entry: Entry, rel_path: str, mtime_ns: int, size: int) -> dict:
         "fts_body": strip_marks(text),
         "fts_reasons": " ".join(reasons),
         "fts_themes": " ".join(entry.themes + entry.tags),
-        "tags": [("theme", t) for t in entry.themes] + [("reason", r) for r in reasons],
+        "tags": [("theme", t) for t in own]
+        + [("reason", r) for r in reasons]
+        + [("tag", t) for t in entry.tags],
         "warnings": list(entry.warnings),
     }
 
@@ -68,7 +77,7 @@ def rel_path(root: Path, path: Path) -> str:
         return Path(path).as_posix()
 
 
-def file_row(root: Path, entry: Entry) -> dict:
+def file_row(root: Path, entry: Entry, themes: frozenset[str] = frozenset()) -> dict:
     """row_values() of an entry just written, with its file's mtime and size for sync."""
     mtime_ns, size, rel = 0, -1, entry.slug + ".md"
     if entry.path is not None:
@@ -78,7 +87,7 @@ def file_row(root: Path, entry: Entry) -> dict:
             mtime_ns, size = st.st_mtime_ns, st.st_size
         except OSError:
             pass  # the next sync sees a different stat and reads the file again
-    return row_values(entry, rel, mtime_ns, size)
+    return row_values(entry, rel, mtime_ns, size, themes)
 
 
 def upsert(conn: sqlite3.Connection, row: dict) -> None:

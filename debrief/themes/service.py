@@ -149,6 +149,7 @@ def create_theme(store: Store, name: str, description: str = "") -> dict[str, An
     theme_id, created = _themes(store).insert_unique(record, "slug")
     if not created:
         raise ThemeError(f"A theme called '{name}' exists already.")
+    get_kb().themes_changed([slug])  # a hand-written file's tag of that name is now the theme
     return {**record, "id": theme_id}
 
 
@@ -165,6 +166,7 @@ def edit_theme(store: Store, slug: str, name: str, description: str) -> dict[str
     )
     if changed is None:
         raise ThemeError("That theme was deleted meanwhile.")
+    get_kb().themes_changed([slug, new_slug] if new_slug != slug else [])
     return changed
 
 
@@ -176,6 +178,7 @@ def merge_themes(store: Store, source: str, target: str) -> int:
         raise ThemeError("Choose another theme to merge into.")
     moved = _retag_all(source, target)
     _themes(store).remove(theme["id"])
+    get_kb().themes_changed([source])  # a tag naming it is a tag again
     return moved
 
 
@@ -184,6 +187,7 @@ def delete_theme(store: Store, slug: str) -> int:
     theme = _require(store, slug)
     changed = _retag_all(slug, None)
     _themes(store).remove(theme["id"])
+    get_kb().themes_changed([slug])
     return changed
 
 
