@@ -27,7 +27,7 @@ from debrief.index.meaning import LINE_MAX as SYNONYM_LINE_MAX
 from debrief.index.meaning import SHIPPED as SHIPPED_SYNONYMS
 from debrief.index.meaning import SynonymError, Thesaurus
 from debrief.index.meaning import parse_line as parse_synonym_line
-from debrief.index.search import Hit, Results
+from debrief.index.results import Hit, Results
 
 __all__ = [
     "IndexWriteError",

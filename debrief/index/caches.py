@@ -18,7 +18,7 @@ from debrief.index.database import Database
 from debrief.index.entry_counts import EntryCounts, Key
 from debrief.index.facts import Filters
 from debrief.index.meaning import Plan
-from debrief.index.search import Ranking
+from debrief.index.results import Ranking
 from debrief.lru import LRU
 
 CACHE_SIZE = 64  # rankings kept per process

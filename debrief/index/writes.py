@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from debrief.entries import Entry, plain_text
-from debrief.index.search import strip_marks
+from debrief.index.results import strip_marks
 
 # The entry columns that, with the fts body, make a re-added entry the same as its indexed row.
 _SAME = ("path", "mtime_ns", "size", "title", "date", "kind", "rep", "competitor", "outcome",

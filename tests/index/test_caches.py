@@ -6,7 +6,7 @@ from array import array
 
 from debrief.index.caches import Ranked, Rankings
 from debrief.index.facts import Filters
-from debrief.index.search import Ranking
+from debrief.index.results import Ranking
 
 
 def ranked(n: int, first: int = 1) -> Ranked:

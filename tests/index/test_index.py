@@ -637,14 +637,14 @@ def test_adding_an_entry_exactly_as_indexed_keeps_its_row(kb, entries_dir):
 
 
 def test_forget_rankings_makes_the_next_search_rank_anew(kb, entries_dir, monkeypatch):
-    import debrief.index.engine
+    import debrief.index.querying
 
     put(kb, entry("Budget talk", body="budget"), entry("Other", body="budget too"))
     first = kb.search("budget")
     ranked: list[str] = []
-    real = debrief.index.engine.rank_search
+    real = debrief.index.querying.rank_search
     monkeypatch.setattr(
-        debrief.index.engine, "rank_search", lambda *a: ranked.append("x") or real(*a)
+        debrief.index.querying, "rank_search", lambda *a: ranked.append("x") or real(*a)
     )
     assert kb.search("budget") == first and ranked == []  # cached
     kb.index.forget_rankings()

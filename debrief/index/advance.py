@@ -1,0 +1,98 @@
+"""Taking entries added since a ranking was made into it, instead of ranking anew."""
+
+# SQL text here is assembled only from module constants and "?" placeholders.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections import Counter
+
+from debrief.index.facts import Fact, Filters, count_codes, facets_from_codes
+from debrief.index.meaning import Plan
+from debrief.index.results import Ranking
+from debrief.index.search import RANK_POOL, tier_scores
+
+
+def advance(
+    conn: sqlite3.Connection,
+    old: Ranking,
+    facts: dict[int, Fact],
+    filters: Filters,
+    plan: Plan | None,
+    added: list[int],
+) -> Ranking | None:
+    """The ranking after entries `added` (ids above all earlier ones) joined; None: start over.
+
+    Every answer adds an entry, and a ranking computed from scratch costs a pass over every
+    match: this takes in just the new entries. BM25 scores of the earlier matches stay as
+    computed (the corpus statistics moved by a few entries).
+    """
+    if old.counts is None or (plan is not None and old.scores is None):
+        return None
+    fresh = filters.select(added, facts)
+    if not fresh:
+        # Most answers match neither the words nor the filters of a given search: its ranking
+        # stands as it was (no re-sorting of its pool on every search after every answer).
+        return old
+    if plan is None:
+        return _advance_browse(old, facts, fresh)
+    if old.partial is not None:
+        # Few full matches, and partial ones after them: a new entry may change which is
+        # which. Rare (a search with few matches), so such a ranking starts over when touched.
+        return None if set(fresh) & set(_rowids_from(conn, plan.any, min(fresh))) else old
+    return _advance_search(conn, old, facts, plan, fresh)
+
+
+def _advance_browse(old: Ranking, facts: dict[int, Fact], fresh: list[int]) -> Ranking:
+    """advance() without words: the new entries put in their place by date."""
+    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
+    ranked = array("q", old.ranked)  # a copy: the old ranking may be in use by another thread
+    for i in fresh:
+        place, key = 0, (facts[i].date, i)
+        # New entries are usually the newest: their place is at or near the front.
+        while place < len(ranked) and (facts[ranked[place]].date, ranked[place]) > key:
+            place += 1
+        ranked.insert(place, i)
+    return Ranking(ranked=ranked, facets=facets_from_codes(counts), counts=counts)
+
+
+def _advance_search(
+    conn: sqlite3.Connection, old: Ranking, facts: dict[int, Fact], plan: Plan, fresh: list[int]
+) -> Ranking:
+    """advance() of a search: the new entries that match are scored into the pool."""
+    # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
+    # testing the whole match set against a list.
+    wanted = set(fresh)
+    new_scores = {
+        i: score
+        for i, score in tier_scores(conn, plan, "rowid >= ?", (min(fresh),)).items()
+        if i in wanted
+    }
+    fresh = [i for i in fresh if i in new_scores]
+    if not fresh:
+        return old  # none has the words: the ranking stands
+    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
+    scores = {**(old.scores or {}), **new_scores}
+    pool = sorted([*old.ranked, *fresh])
+    rest = array("q", old.rest or ())  # a copy, as above
+    if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
+        rest.extend(pool[: len(pool) - RANK_POOL])
+        pool = pool[len(pool) - RANK_POOL :]
+    ranked = sorted(pool, key=lambda i: (facts[i].date, i), reverse=True)
+    ranked.sort(key=lambda i: scores.get(i, 0.0))
+    return Ranking(
+        ranked=ranked,
+        facets=facets_from_codes(counts),
+        rest=rest,
+        unsorted=bool(rest),  # page() sorts the rest again, new ones included
+        counts=counts,
+        scores={i: scores[i] for i in pool if i in scores},
+    )
+
+
+def _rowids_from(conn: sqlite3.Connection, match: str, low: int) -> list[int]:
+    """The rowids from `low` up matching an expression."""
+    rows = conn.execute("SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ?", (match, low))
+    return [row[0] for row in rows]

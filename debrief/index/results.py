@@ -1,0 +1,161 @@
+"""What a search gives: hits, a page of results, and the ranking kept between pages."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from debrief.index.facts import FACETS, Fact
+
+# Private-use characters as highlight marks: they survive HTML escaping and are stripped from
+# indexed text, so the only <mark> tags in a snippet are ours.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+ENTRY_COLUMNS = (
+    "slug, title, date, kind, rep, competitor, themes, prospect_reasons, rep_reasons, trust, deal"
+)
+
+
+@dataclass
+class Hit:
+    """One search result: the entry's header facts and a safe HTML snippet."""
+
+    slug: str
+    title: str
+    date: str
+    kind: str
+    rep: str | None
+    competitor: str | None
+    themes: list[str]
+    prospect_reasons: list[str]
+    rep_reasons: list[str]
+    trust: int | None
+    deal: int | None
+    snippet: str
+    partial: bool = False  # has some of the words only
+
+
+@dataclass
+class Results:
+    """One page of hits, the total, and facet counts over the whole filtered result set."""
+
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[tuple[str, int]]]
+    page: int  # the page shown: a page past the end shows the last one
+    per_page: int
+    full: int = 0  # how many have every word (the others, after them, have some)
+    searched: str | None = None  # the words searched, when corrected from the typed ones
+    suggestion: str | None = None  # "did you mean": a correction not applied (some matched)
+    unsearchable: bool = False  # text was typed, but no word in it (only symbols)
+
+
+@dataclass
+class Ranking:
+    """The matching entry ids in result order, with the facets; cached between pages."""
+
+    ranked: array  # array("q") of ids (a list is taken and converted)
+    facets: dict[str, list[tuple[str, int]]]
+    rest: array | None = None  # matches beyond the ranked pool, sorted on first use
+    # Whether rest still needs sorting. Not a reference to the facts: a cached ranking holding
+    # its own snapshot of every fact kept one such copy alive per index version (memory).
+    unsorted: bool = False
+    # What advance() needs to take in entries added later without starting over.
+    counts: Counter | None = None  # every facet value's count (facets keeps the top ones)
+    scores: dict[int, float] | None = None  # tier and BM25 of the ranked pool (searches only)
+    # Entries with some of the words, in order, after the full matches; None: not looked for
+    # (enough full matches, or one word).
+    partial: array | None = None
+    # A correction of the words no entry has ("did you mean"): None until looked for, then
+    # the corrected text or "" (none).
+    suggestion: str | None = None
+
+    @property
+    def full(self) -> int:
+        """How many entries match every word (through its forms, spellings or synonyms)."""
+        return len(self.ranked) + len(self.rest or ())
+
+    @property
+    def total(self) -> int:
+        """How many entries match, partial matches included."""
+        return self.full + len(self.partial or ())
+
+    def __post_init__(self) -> None:
+        # Ids kept as machine integers (8 bytes each), not as lists of int objects (about five
+        # times that): the ranking of a broad search holds most of the entries' ids, and the
+        # engine keeps dozens of rankings per process.
+        self.ranked = _ids(self.ranked)
+        self.rest = None if self.rest is None else _ids(self.rest)
+        self.partial = None if self.partial is None else _ids(self.partial)
+
+    def page(self, start: int, size: int, facts: Callable[[], dict[int, Fact]]) -> list[int]:
+        """The ids of one page of results (facts() gives the current facts, to sort the rest)."""
+        if start + size <= len(self.ranked):
+            return list(self.ranked[start : start + size])
+        if self.rest and self.unsorted:
+            known = facts()
+            self.rest = _ids(sorted(self.rest, key=lambda i: (known[i].date, i), reverse=True))
+            self.unsorted = False  # sorted once
+        ids: list[int] = []
+        offset = 0
+        for segment in (self.ranked, self.rest or [], self.partial or []):
+            first = max(start - offset, 0)
+            ids += segment[first : first + size - len(ids)]
+            offset += len(segment)
+        return ids
+
+
+def _ids(values) -> array:
+    """Entry ids as an array of 64-bit integers."""
+    return values if isinstance(values, array) else array("q", values)
+
+
+def strip_marks(text: str) -> str:
+    """Indexed text without our sentinels, so stored text can never forge a <mark>."""
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+def html_snippet(raw: str) -> Markup:
+    """FTS5 snippet text (unescaped) as HTML: escape everything, then turn sentinels into marks."""
+    html = str(escape(raw)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>")
+    return Markup(html)  # noqa: S704 - escaped just above; only our own marks added
+
+
+def lead(text: str, limit: int = 200) -> Markup:
+    """The start of a body as an escaped snippet (browsing, no query to highlight)."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    return escape(text)
+
+
+def empty_facets() -> dict[str, list[tuple[str, int]]]:
+    """Facets of an empty result set."""
+    return {facet: [] for facet in FACETS}
+
+
+def _split(value: str | None) -> list[str]:
+    """A stored comma-joined list back to a list."""
+    return value.split(",") if value else []
+
+
+def hit_from_row(row: tuple, snippet: Markup) -> Hit:
+    """A Hit from the ENTRY_COLUMNS of one row."""
+    slug, title, date, kind, rep, competitor, themes, pros, reps, trust, deal = row
+    return Hit(
+        slug=slug,
+        title=title,
+        date=date,
+        kind=kind,
+        rep=rep,
+        competitor=competitor,
+        themes=_split(themes),
+        prospect_reasons=_split(pros),
+        rep_reasons=_split(reps),
+        trust=trust,
+        deal=deal,
+        snippet=snippet,
+    )
