@@ -211,7 +211,7 @@ def test_every_json_value_comes_back_unchanged(tmp_path):
 
 def test_a_table_larger_than_the_cache_reads_and_writes_correctly(tmp_path, monkeypatch):
     # Parsed shards are kept up to CACHE_BYTES; the rest are parsed again from their files.
-    monkeypatch.setattr("debrief.store.CACHE_BYTES", 1)
+    monkeypatch.setattr("debrief.store.cache.CACHE_BYTES", 1)
     table = Store(tmp_path / "db").table("t")
     ids = [i for i, _ in table.insert_many([{"n": n, "k": n % 7} for n in range(4 * SHARD_SIZE)])]
     step = SHARD_SIZE - 1
