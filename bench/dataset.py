@@ -27,7 +27,7 @@ from debrief import entries
 from debrief.auth import users
 from debrief.index import SCHEMA_VERSION, KnowledgeBase
 from debrief.store import STORE_FORMAT, Store
-from debrief.survey.service import save_checkpoint
+from debrief.survey.repair import save_checkpoint
 
 # Bump when the generator changes: cached data sets are rebuilt (2: anonymous debriefs, no Deal).
 VERSION = 2

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench import text
 from debrief import entries
-from debrief.survey import service as survey
+from debrief.survey import answer_entry
 
 
 def deal(rng: random.Random, n: int, reps: list[dict], today: datetime.date) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def debrief_entry(
     theme_slugs: list[str],
 ) -> entries.Entry:
     """The entry the survey writes for this answer, dated when it came and maybe tagged."""
-    entry = survey.build_entry({**deal, "id": deal_id}, rep_emails[deal["rep_id"]], answer)
+    entry = answer_entry.build_entry({**deal, "id": deal_id}, rep_emails[deal["rep_id"]], answer)
     submitted = datetime.date.fromisoformat(answer["submitted"][:10])
     return replace(entry, date=submitted, themes=themes(rng, theme_slugs))
 

@@ -26,7 +26,7 @@ def init_command() -> None:
     from debrief.files import sweep_temporary
     from debrief.index import get_kb
     from debrief.survey import upgrade
-    from debrief.survey.service import repair_owed_entries
+    from debrief.survey.repair import repair_owed_entries
 
     for key in ("DATA_DIR", "ENTRIES_DIR"):
         Path(current_app.config[key]).mkdir(parents=True, exist_ok=True)

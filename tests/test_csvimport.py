@@ -9,16 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from debrief.deals.csvimport import (
-    FIELD_HEADERS,
-    HEADER_ALIASES,
-    NOT_UTF8,
-    Row,
-    RowProblem,
-    Skipped,
-    normalize,
-    read_rows,
-)
+from debrief.deals.csvimport import FIELD_HEADERS, HEADER_ALIASES, NOT_UTF8, read_rows
+from debrief.deals.csvrow import Row, RowProblem, Skipped, normalize
 from debrief.taxonomy import REASONS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "csv-import.md"

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from debrief.store import SHARD_SIZE, Store
-from debrief.themes import funnel, funnel_counts, stats
+from debrief.themes import funnel, funnel_counts, funnel_stats, stats
 
 
 def seeded(tmp_path) -> Store:
@@ -44,14 +44,14 @@ def seeded(tmp_path) -> Store:
 
 def expected(store: Store) -> tuple[list[list], list[list], list[list]]:
     """The columns worked out from every record, without the cache."""
-    invitations = [r for r in store.table("invitations").all() if stats.sent_day(r)]
+    invitations = [r for r in store.table("invitations").all() if funnel_stats.sent_day(r)]
     deals = store.table("deals").all()
     answers = store.table("answers").all()
     return (
         [
             [r["deal_id"] for r in invitations],
-            [stats.sent_day(r) for r in invitations],
-            [stats.stage(r) for r in invitations],
+            [funnel_stats.sent_day(r) for r in invitations],
+            [funnel_stats.stage(r) for r in invitations],
         ],
         [
             [d["id"] for d in deals],
@@ -75,12 +75,16 @@ def test_columns_match_the_records_and_follow_a_change(tmp_path):
     assert first == expected(store)
     # 510 invitations, a quarter never sent; stages 0/1/2 of the sent ones in equal thirds.
     assert len(first[0][0]) == 510 - 128
-    assert sorted(set(first[0][2])) == [stats.SENT, stats.OPENED, stats.ANSWERED]
+    assert sorted(set(first[0][2])) == [
+        funnel_stats.SENT,
+        funnel_stats.OPENED,
+        funnel_stats.ANSWERED,
+    ]
 
     store.table("invitations").update(2, {"status": "answered", "answered_at": "2024-06-09"})
     after = funnel.inputs(store, tmp_path, memory)
     assert after == expected(store)
-    assert after[0][2][after[0][0].index(2)] == stats.ANSWERED
+    assert after[0][2][after[0][0].index(2)] == funnel_stats.ANSWERED
 
 
 def test_a_new_process_reads_the_saved_file_and_nothing_unchanged_is_saved_again(tmp_path):
@@ -112,7 +116,7 @@ def test_the_dashboard_funnel_counts_equal_the_per_record_funnel(tmp_path):
         for deal, day, reached in zip(*invitations, strict=True)
     ]
     for filters in (stats.Filters(), stats.Filters("2024-06-01", "2024-06-30", "B@example.test")):
-        assert stats.funnel_counts(rows, filters) == stats.funnel(
+        assert funnel_stats.funnel_counts(rows, filters) == funnel_stats.funnel(
             store.table("invitations").all(), rep_of_deal, filters
         )
 
@@ -144,17 +148,17 @@ def test_a_new_process_uses_the_saved_counts_while_the_shards_are_unchanged(tmp_
     funnel_counts.sent_counts(store, tmp_path, {}, "2024-05-01", "2024-06-30")
     path = tmp_path / funnel_counts.CACHE_FILE
     data = orjson.loads(path.read_bytes())
-    data["months"].append(["1999-01", 1, stats.SENT, 5])  # a mark no record makes
+    data["months"].append(["1999-01", 1, funnel_stats.SENT, 5])  # a mark no record makes
     data["bounds"]["1999-01"] = ["1999-01-05", "1999-01-05"]
     path.write_bytes(orjson.dumps(data))
 
     fresh = Store(tmp_path / "db", fsync=False)  # as another process would open it
     saved = funnel_counts.sent_counts(fresh, tmp_path, {}, "1999-01-01", "2024-06-30")
-    assert saved[("1999-01", 1, stats.SENT)] == 5  # from the file, not counted
+    assert saved[("1999-01", 1, funnel_stats.SENT)] == 5  # from the file, not counted
     fresh.table("deals").update(3, {"rep_id": 2})
     changed = funnel_counts.sent_counts(fresh, tmp_path, {}, "1999-01-01", "2024-06-30")
     assert changed == recount(fresh, "1999-01-01", "2024-06-30")
-    assert ("1999-01", 1, stats.SENT) not in changed
+    assert ("1999-01", 1, funnel_stats.SENT) not in changed
 
 
 def test_a_range_that_cuts_an_earlier_month_is_counted_and_kept(tmp_path):

@@ -20,7 +20,7 @@ from test_survey import answer_data, invite, make_deal
 
 from debrief import create_app, entries, i18n
 from debrief.config import ConfigError
-from debrief.deals import csvimport
+from debrief.deals import csvimport, csvrow
 from debrief.store import get_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +196,7 @@ def test_a_bad_language_is_refused_clearly_by_the_api_the_form_and_the_csv(app, 
 
     if "\n" not in bad:
         [problem] = csvimport.read_rows(io.StringIO(f"Company,Language\nAcme,{bad}\n"))
-        assert isinstance(problem, csvimport.RowProblem)
+        assert isinstance(problem, csvrow.RowProblem)
         assert "is not a language tag" in problem.reason
 
 

@@ -19,7 +19,7 @@ from debrief import create_app, entries
 from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import get_store
-from debrief.survey import service
+from debrief.survey import repair
 
 
 def answers(app) -> list[dict]:
@@ -111,7 +111,7 @@ def test_a_name_another_entry_took_meanwhile_gets_the_next_free_one_once(app, cl
     )
     for _ in range(2):
         with app.app_context():
-            done = service.repair_owed_entries(get_store())
+            done = repair.repair_owed_entries(get_store())
     [path] = files_of(app, answer)
     assert path.stem == f"{answer['entry_slug']}-2"
     [stored] = answers(app)
@@ -154,20 +154,20 @@ def test_a_start_looks_at_the_newest_answers_only_and_commands_at_all(
     first, second, third = answered(app, client, 3)
     for answer in (first, second, third):
         cut_off(app, answer)
-    monkeypatch.setattr(service, "REPAIR_LOOKS_AT", 2)
+    monkeypatch.setattr(repair, "REPAIR_LOOKS_AT", 2)
     again = restart(app)
     assert [len(files_of(again, a)) for a in (first, second, third)] == [0, 1, 1]
     with again.app_context():  # no checkpoint moved past the one not looked at
-        assert service.repair_owed_entries(get_store(), limit=2).checked == 2
+        assert repair.repair_owed_entries(get_store(), limit=2).checked == 2
     result = runner.invoke(args=["invites", "remind"])
     assert "Entries owed by answers: 1 written." in result.output
     assert [len(files_of(again, a)) for a in (first, second, third)] == [1, 1, 1]
     with again.app_context():  # all checked: the next runs look at nothing older
-        assert service.repair_owed_entries(get_store()).checked == 0
+        assert repair.repair_owed_entries(get_store()).checked == 0
     [fourth] = [a for a in answered(app, client) if a["id"] > third["id"]]
     cut_off(app, fourth)
     with again.app_context():
-        done = service.repair_owed_entries(get_store(), limit=2)
+        done = repair.repair_owed_entries(get_store(), limit=2)
     assert (done.checked, done.written) == (1, 1) and len(files_of(app, fourth)) == 1
 
 
@@ -188,7 +188,7 @@ def test_a_debrief_without_a_deal_in_its_header_is_told_apart_by_its_words(app, 
     cut_off(app, answer)
     path.write_text(text)
     with app.app_context():
-        done = service.repair_owed_entries(get_store())
+        done = repair.repair_owed_entries(get_store())
     assert done.written == (0 if same_words else 1)
     found = files_of(app, answer)
     assert [p.stem for p in found] == [answer["entry_slug"] if same_words else f"{path.stem}-2"]

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from debrief.taxonomy import REASONS
-from debrief.themes import charts, stats
+from debrief.themes import charts, funnel_stats, loss_stats, reason_stats, stats
 
 ANA, BEN = "ana@example.test", "ben@example.test"
 
@@ -38,7 +38,7 @@ def debriefs() -> list[dict]:
 
 
 def test_agreement_rate_overall_and_per_rep(debriefs):
-    report = stats.agreement(debriefs)
+    report = reason_stats.agreement(debriefs)
     # Comparable: deals 1-5. Agree: 1, 3, 5 -> 3 of 5.
     assert (report.overall.agree, report.overall.total) == (3, 5)
     assert report.overall.rate == pytest.approx(0.6)
@@ -51,7 +51,7 @@ def test_agreement_rate_overall_and_per_rep(debriefs):
 
 
 def test_confusion_matrix_cells_and_the_deals_behind_them(debriefs):
-    report = stats.agreement(debriefs, order=list(REASONS))
+    report = reason_stats.agreement(debriefs, order=list(REASONS))
     cells = {key: [d["deal"] for d in deals] for key, deals in report.cells.items()}
     assert cells == {
         ("price", "price"): [1],
@@ -70,13 +70,13 @@ def test_confusion_matrix_cells_and_the_deals_behind_them(debriefs):
 
 
 def test_no_comparable_debriefs_has_no_rate():
-    report = stats.agreement([fact(kind="lesson", reps=["price"], buyer=["price"])])
+    report = reason_stats.agreement([fact(kind="lesson", reps=["price"], buyer=["price"])])
     assert report.overall.rate is None and stats.percent(report.overall.rate) == "–"
     assert report.cells == {}
 
 
 def test_reason_table_counts_main_and_any_mention_on_debriefs_only(debriefs):
-    rows = {r.reason: r for r in stats.reason_table(debriefs)}
+    rows = {r.reason: r for r in reason_stats.reason_table(debriefs)}
     # Buyers' main: price (deals 1, 6), trust, product-fit, overpromising, timing once each.
     assert {k: r.buyer_main for k, r in rows.items()} == {
         "price": 2, "trust": 1, "product-fit": 1, "overpromising": 1, "timing": 1,
@@ -88,11 +88,11 @@ def test_reason_table_counts_main_and_any_mention_on_debriefs_only(debriefs):
     assert rows["price"].buyer_any == 3  # deal 2 names price second
     assert rows["timing"].rep_any == 2  # deal 2 names timing second
     assert rows["trust"].rep_main == 0  # the lesson does not count
-    assert stats.reason_table([])[:1] == []
+    assert reason_stats.reason_table([])[:1] == []
 
 
 def test_competitors_most_frequent_first(debriefs):
-    assert stats.competitors(debriefs) == [("initech", 2), ("globex", 1)]
+    assert reason_stats.competitors(debriefs) == [("initech", 2), ("globex", 1)]
 
 
 def test_filters_by_date_range_and_rep(debriefs):
@@ -172,7 +172,7 @@ def test_funnel_per_month_and_per_rep():
         invitation("failed", sent=None, deal=2, error="mailbox full"),  # not sent either
     ]
     reps = {1: ANA, 2: BEN}
-    total, by_month, by_rep = stats.funnel(invitations, reps, stats.Filters())
+    total, by_month, by_rep = funnel_stats.funnel(invitations, reps, stats.Filters())
     assert (total.sent, total.opened, total.answered) == (5, 3, 2)
     assert total.rate == pytest.approx(0.4)
     assert {m: (f.sent, f.opened, f.answered) for m, f in by_month.items()} == {
@@ -180,9 +180,9 @@ def test_funnel_per_month_and_per_rep():
         "2024-06": (2, 1, 1),
     }
     assert {r: (f.sent, f.answered) for r, f in by_rep.items()} == {ANA: (2, 0), BEN: (3, 2)}
-    only_june = stats.funnel(invitations, reps, stats.Filters("2024-06-01", "2024-06-30"))[0]
+    only_june = funnel_stats.funnel(invitations, reps, stats.Filters("2024-06-01", "2024-06-30"))[0]
     assert (only_june.sent, only_june.answered) == (2, 1)
-    only_ana = stats.funnel(invitations, reps, stats.Filters(rep=ANA))[0]
+    only_ana = funnel_stats.funnel(invitations, reps, stats.Filters(rep=ANA))[0]
     assert (only_ana.sent, only_ana.opened, only_ana.rate) == (2, 1, 0)
 
 
@@ -199,7 +199,7 @@ LOSS_ROWS = [
 
 
 def test_value_lost_per_reason_and_competitor_counts_deals_without_a_value():
-    losses = stats.loss_counts(LOSS_ROWS, stats.Filters())
+    losses = loss_stats.loss_counts(LOSS_ROWS, stats.Filters())
     total = losses.total
     # Deals: 2+1+1+1+3 = 8; with a value: 2+0+1+1+2 = 6; value 30000+5000+12000+8000.5.
     assert (total.deals, total.valued, total.unvalued) == (8, 6, 2)
@@ -217,7 +217,7 @@ def test_value_lost_per_reason_and_competitor_counts_deals_without_a_value():
 
 
 def test_value_lost_for_one_rep():
-    losses = stats.loss_counts(LOSS_ROWS, stats.Filters(rep="BEN@example.test"))
+    losses = loss_stats.loss_counts(LOSS_ROWS, stats.Filters(rep="BEN@example.test"))
     assert (losses.total.deals, losses.total.value) == (4, pytest.approx(20000.5))
     assert [r.label for r in losses.by_reason] == ["price", ""]
 

@@ -20,6 +20,7 @@ from debrief.deals import invitations
 from debrief.store import get_store
 from debrief.survey import anonymity, notices, service
 from debrief.survey import views as survey_views
+from debrief.survey.answer_entry import team_entry
 
 CONTACT = {"company": "Quuxbridge Ltd", "name": "Zelda Quimby", "email": "zelda@quuxbridge.test"}
 
@@ -239,7 +240,7 @@ def test_a_slug_whose_file_another_entry_took_after_a_kill_is_not_the_answers_en
     other = entries.read_entry(path)
     path.write_bytes(path.read_bytes().replace(f"Deal: {deal['id']}".encode(), b"Deal: 999999"))
     with app.app_context():
-        entry = service.team_entry(get_store(), answer)
+        entry = team_entry(get_store(), answer)
     assert entry.deal == deal["id"] and entry.slug == "" and other.slug == answer["entry_slug"]
     assert entry.body == other.body
 
@@ -252,11 +253,11 @@ def test_an_anonymous_file_another_answer_also_claims_is_not_surely_the_answers_
     [answer] = table(app, "answers")
     with app.app_context():
         store = get_store()
-        assert service.team_entry(store, answer).slug == answer["entry_slug"]
+        assert team_entry(store, answer).slug == answer["entry_slug"]
         # A later answer killed before its file was written was given the same free name: the
         # file names no deal, so neither answer can tell whose it is, and each is rebuilt.
         store.table("answers").insert({**answer, "deal_id": 999999, "own_words": "Not mine."})
-        entry = service.team_entry(store, answer)
+        entry = team_entry(store, answer)
     assert entry.slug == "" and "Their demo showed the real product" in entry.body
 
 

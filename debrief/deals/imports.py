@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from debrief.auth import users
-from debrief.deals import csvimport, invitations
+from debrief.deals import csvimport, csvrow, invitations
 from debrief.deals.service import Deal, DealError, clean
 from debrief.store import Store
 
@@ -43,8 +43,8 @@ class ImportSummary:
     imported: int = 0
     no_contact: int = 0
     already: list[tuple[int, str]] = field(default_factory=list)  # (line, CRM id) known before
-    skipped: list[csvimport.Skipped] = field(default_factory=list)
-    problems: list[csvimport.RowProblem] = field(default_factory=list)
+    skipped: list[csvrow.Skipped] = field(default_factory=list)
+    problems: list[csvrow.RowProblem] = field(default_factory=list)
     unmatched: dict[str, int] = field(default_factory=dict)  # owner text -> deals given to you
     owners_read: bool = True  # False: a rep's import, every deal is the rep's
     import_id: int | None = None
@@ -92,21 +92,21 @@ def import_csv(
     summary = ImportSummary(owners_read=read_owners)
     find_owner = _owner_finder(store) if read_owners else lambda _text: None
     first_line: dict[str, int] = {}  # CRM id (lower case) -> line it first appeared on
-    batch: list[tuple[csvimport.Row, Deal]] = []
+    batch: list[tuple[csvrow.Row, Deal]] = []
     for item in csvimport.read_rows(stream):
         if on_row is not None:
             on_row(item.line)
-        if isinstance(item, csvimport.Skipped):
+        if isinstance(item, csvrow.Skipped):
             summary.skipped.append(item)
             continue
-        if isinstance(item, csvimport.RowProblem):
+        if isinstance(item, csvrow.RowProblem):
             summary.problems.append(item)
             continue
         if item.crm_id:
             key = item.crm_id.lower()
             if key in first_line:
                 summary.problems.append(
-                    csvimport.RowProblem(
+                    csvrow.RowProblem(
                         item.line,
                         f"CRM id '{item.crm_id}' is on line {first_line[key]} already: "
                         "only the first is imported",
@@ -125,7 +125,7 @@ def import_csv(
 
 
 def _row_record(
-    row: csvimport.Row,
+    row: csvrow.Row,
     importer: dict[str, Any],
     find_owner: Callable[[str | None], dict[str, Any] | None],
     read_owners: bool,
@@ -145,7 +145,7 @@ def _row_record(
 
 def _store_batch(
     store: Store,
-    batch: Iterable[tuple[csvimport.Row, Deal]],
+    batch: Iterable[tuple[csvrow.Row, Deal]],
     summary: ImportSummary,
     importer: dict[str, Any],
     file_name: str,

@@ -18,7 +18,7 @@ from debrief.index import KnowledgeBase
 from debrief.kb import learned
 from debrief.kb import service as kb
 from debrief.store import Store
-from debrief.survey.service import rep_reasons
+from debrief.survey.answer_entry import rep_reasons
 from debrief.taxonomy import outcome_label, reason_label
 from debrief.themes import dashboard
 

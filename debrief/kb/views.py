@@ -194,7 +194,7 @@ def reindex_command() -> None:
     from debrief.entries import entry_files
     from debrief.index import get_kb
     from debrief.store import get_store
-    from debrief.survey.service import repair_owed_entries
+    from debrief.survey.repair import repair_owed_entries
 
     sweep_temporary(service.entries_dir())  # cut-off writes (a minute old: not one in progress)
     click.echo(repair_owed_entries(get_store()).summary())

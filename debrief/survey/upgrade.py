@@ -22,7 +22,7 @@ from debrief.index import get_kb
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.survey import anonymity
-from debrief.survey.service import build_entry, is_entry_of
+from debrief.survey.answer_entry import build_entry, is_entry_of
 
 log = logging.getLogger("debrief.survey")
 

@@ -27,7 +27,7 @@ from debrief.index import after_full_sync
 from debrief.ratelimit import get_limiter
 from debrief.security import csrf
 from debrief.store import Store, get_store
-from debrief.survey import answers, notices, service
+from debrief.survey import answers, link, notices, repair, service
 from debrief.survey.forms import OptOutForm, survey_form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
@@ -43,11 +43,11 @@ bp.teardown_app_request(notices.request_ended)
 @bp.record_once
 def repair_owed_entries(state: BlueprintSetupState) -> None:
     """At each app start, and after each periodic full sync of the index, write the entries that
-    a kill or a full entries folder left owed by stored answers (service.repair_quietly)."""
+    a kill or a full entries folder left owed by stored answers (repair.repair_quietly)."""
     app = state.app
-    after_full_sync(app, lambda: service.repair_quietly(get_store()))
+    after_full_sync(app, lambda: repair.repair_quietly(get_store()))
     with app.app_context():
-        service.repair_quietly(get_store())
+        repair.repair_quietly(get_store())
 
 
 @bp.record_once
@@ -62,7 +62,7 @@ def _catch_up(store: Store, config: dict[str, Any]) -> Caught:
     # A rep's "answer arrived" mail is sent after the response; one cut off by a crash is here.
     notified, failed = notices.catch_up(store, config)
     # So is an answer's entry that a crash or a full entries folder left unwritten.
-    repaired = service.repair_owed_entries(store)
+    repaired = repair.repair_owed_entries(store)
     return Caught(
         summary=f"{notified} rep notice(s) sent, {failed} failed",
         lines=(repaired.summary(),),
@@ -130,7 +130,7 @@ def answer(token: str):
     """Show the questions; store the answer once on a valid submit."""
     store = get_store()
     invitation = _invitation_or_404(token)
-    state = service.link_state(store, invitation)
+    state = link.link_state(store, invitation)
     if state != "open":
         return _closed(state, invitation)
     deal = service.deal_for(store, invitation) or abort(404)
@@ -146,7 +146,7 @@ def answer(token: str):
         session["answered"] = invitation["id"]
         return redirect(url_for(".thanks", token=token, lang=g.chosen_language))
     if request.method == "GET":
-        service.mark_opened(store, invitation)
+        link.mark_opened(store, invitation)
     return _page("survey/form.html", invitation, form=form, token=token)
 
 
@@ -173,7 +173,7 @@ def optout(token: str):
     form = OptOutForm()
     one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
     if one_click or form.validate_on_submit():
-        service.opt_out(get_store(), invitation)
+        link.opt_out(get_store(), invitation)
         return _page("survey/opted_out.html", invitation, just_now=True)
     code = 400 if request.method == "POST" else 200
     return _page("survey/optout.html", invitation, form=form, token=token), code

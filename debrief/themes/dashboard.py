@@ -2,7 +2,7 @@
 
 The entry side is KnowledgeBase.counts (a few GROUP BY queries, each one scan of the entry
 table returning at most a few thousand groups; the engine keeps and saves them); the Python
-passes of stats.py run only over those groups. Each computed dashboard is kept per app and per
+passes of *stats.py run only over those groups. Each computed dashboard is kept per app and per
 filters, and recomputed as soon as the data changes: the key holds every source table's change
 counter and the knowledge base's version(), bumped by every index write in any process. The
 funnel's counts are also saved for the next process (funnel_counts.py).
@@ -23,7 +23,7 @@ from debrief.index.counts import split
 from debrief.kb import service as kb
 from debrief.store import Store
 from debrief.taxonomy import REASONS, reason_label
-from debrief.themes import funnel_counts, stats
+from debrief.themes import funnel_counts, funnel_stats, loss_stats, reason_stats, stats
 from debrief.themes.service import theme_names
 
 
@@ -36,16 +36,16 @@ class Dashboard:
     months: list[str]
     per_month: dict[str, list[int]]
     trends: list[stats.Trend]
-    reasons: list[stats.ReasonRow]
-    agreement: stats.AgreementReport
+    reasons: list[reason_stats.ReasonRow]
+    agreement: reason_stats.AgreementReport
     competitors: list[tuple[str, int]]
-    funnel: stats.Funnel
-    funnel_by_month: dict[str, stats.Funnel]
-    funnel_by_rep: dict[str, stats.Funnel]
+    funnel: funnel_stats.Funnel
+    funnel_by_month: dict[str, funnel_stats.Funnel]
+    funnel_by_rep: dict[str, funnel_stats.Funnel]
     rep_names: dict[str, str] = field(default_factory=dict)
     theme_names: dict[str, str] = field(default_factory=dict)
     entries: int = 0
-    losses: stats.Losses = field(default_factory=stats.Losses)  # deals lost in the dates
+    losses: loss_stats.Losses = field(default_factory=loss_stats.Losses)  # deals lost in the dates
 
     def rep_name(self, email: str) -> str:
         """A rep's display name (the email for an unknown account, a dash for none)."""
@@ -143,14 +143,14 @@ def compute(store: Store, filters: stats.Filters) -> Dashboard:
             ((window_day.get(w, ""), themes[value], n) for (_, value, w), n in c.themes.items()),
             end,
         ),
-        reasons=stats.reason_table_counts(
+        reasons=reason_stats.reason_table_counts(
             [(split(p), (), n) for p, n in c.buyer.items()]
             + [((), split(r), n) for r, n in c.logged.items()]
         ),
-        agreement=stats.agreement_counts(
+        agreement=reason_stats.agreement_counts(
             ((*key, n) for key, n in c.mains.items()), order=list(REASONS)
         ),
-        competitors=stats.competitor_counts(c.competitors.items()),
+        competitors=reason_stats.competitor_counts(c.competitors.items()),
         funnel=total,
         funnel_by_month=by_month,
         funnel_by_rep=by_rep_funnel,
@@ -169,11 +169,11 @@ def _store_range(filters: stats.Filters) -> tuple[dict, str, str]:
 
 def _funnel(
     store: Store, filters: stats.Filters, emails: dict[int, str]
-) -> tuple[stats.Funnel, dict[str, stats.Funnel], dict[str, stats.Funnel]]:
+) -> tuple[funnel_stats.Funnel, dict[str, funnel_stats.Funnel], dict[str, funnel_stats.Funnel]]:
     """The funnel from its counts per month, rep and stage (funnel_counts.py)."""
     memory, start, end = _store_range(filters)
     sent = funnel_counts.sent_counts(store, current_app.config["DATA_DIR"], memory, start, end)
-    return stats.funnel_counts(
+    return funnel_stats.funnel_counts(
         (
             (month, emails.get(rep_id, ""), reached, n)
             for (month, rep_id, reached), n in sent.items()
@@ -182,11 +182,11 @@ def _funnel(
     )
 
 
-def _losses(store: Store, filters: stats.Filters, emails: dict[int, str]) -> stats.Losses:
+def _losses(store: Store, filters: stats.Filters, emails: dict[int, str]) -> loss_stats.Losses:
     """The deals lost and their value, from the funnel's inputs (funnel_counts.loss_counts)."""
     memory, start, end = _store_range(filters)
     rows = funnel_counts.loss_counts(store, current_app.config["DATA_DIR"], memory, start, end)
-    return stats.loss_counts(((emails.get(rep, ""), *rest) for rep, *rest in rows), filters)
+    return loss_stats.loss_counts(((emails.get(rep, ""), *rest) for rep, *rest in rows), filters)
 
 
 def reps(store: Store) -> list[tuple[str, str]]:
@@ -199,7 +199,7 @@ def cell_deals(
 ) -> list[dict]:
     """The debriefs behind one matrix cell, with their deal's company and rep."""
     facts = stats.filter_facts(get_kb().facts(), filters)
-    report = stats.agreement(facts)
+    report = reason_stats.agreement(facts)
     names = {u["id"]: u["name"] for u in users.list_users(store)}
     rows = []
     for item in report.cells.get((rep_reason, buyer_reason), []):

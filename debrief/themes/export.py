@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from debrief.kb.export import answer_cells, neutralize
 from debrief.store import Store
 from debrief.taxonomy import reason_label
-from debrief.themes import stats
+from debrief.themes import funnel_stats, loss_stats, stats
 from debrief.themes.dashboard import Dashboard, competitor_label, lost_reason_label
 
 ANSWER_COLUMNS = (
@@ -49,11 +49,11 @@ def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
     return rows
 
 
-def _funnel_row(label: str, f: stats.Funnel) -> list[object]:
+def _funnel_row(label: str, f: funnel_stats.Funnel) -> list[object]:
     return [label, f.sent, f.opened, f.answered, stats.percent(f.rate)]
 
 
-def _value_rows(rows: list[stats.ValueRow], name: Callable[[str], str]) -> list[list[object]]:
+def _value_rows(rows: list[loss_stats.ValueRow], name: Callable[[str], str]) -> list[list[object]]:
     return [[name(r.label), r.deals, r.unvalued, round(r.value, 2)] for r in rows]
 
 

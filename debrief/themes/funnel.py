@@ -20,7 +20,7 @@ import orjson
 
 from debrief import derived
 from debrief.store import Record, Store
-from debrief.themes import stats
+from debrief.themes import funnel_stats
 
 CACHE_FILE = Path("cache") / "funnel.json"
 FORMAT = 3  # bump when the derived rows change shape: an older file is then ignored
@@ -34,11 +34,11 @@ def invitation_columns(records: list[Record]) -> list[list]:
     """[deal ids, days sent, stages reached] of the invitations that were sent."""
     columns: list[list] = [[], [], []]
     for record in records:
-        day = stats.sent_day(record)
+        day = funnel_stats.sent_day(record)
         if day is not None:
             columns[0].append(record.get("deal_id"))
             columns[1].append(day)
-            columns[2].append(stats.stage(record))
+            columns[2].append(funnel_stats.stage(record))
     return columns
 
 
