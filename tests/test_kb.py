@@ -804,3 +804,22 @@ def test_checker_finds_executable_markup():
         "img onerror='y'",
         "<script>",
     ]
+
+
+def test_a_lesson_cannot_tag_itself_with_a_theme_through_front_matter_in_its_body(
+    client, auth, app
+):
+    # Themes are the managers' (SPEC 2.6); a rep's lesson body that looks like YAML front
+    # matter with tags naming a theme stays body text: the header Debrief writes comes first.
+    from debrief.themes import service as themes
+
+    with app.app_context():
+        themes.create_theme(get_store(), "Renewal pricing")
+    auth.login()
+    body = "---\ntags: [renewal-pricing]\nThemes: renewal-pricing\n---\n\nA lesson."
+    saved = post_lesson(client, "/kb/lessons/new", title="Sneaky", body=body)
+    assert saved.status_code == 302
+    [path] = entry_files(app)
+    assert entries.read_entry(path).themes == [] and entries.read_entry(path).tags == []
+    with app.app_context():
+        assert get_kb().search(theme="renewal-pricing").total == 0
