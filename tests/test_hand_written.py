@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from pathlib import Path
 
 import pytest
+from test_kb import hand_write
 
 from debrief import entries
 
@@ -25,17 +25,6 @@ FRONT_MATTER = (
     "---\ntitle: Why we lost Acme\ndate: 2025-03-04\ntags: [price, trust]\n---\n\n"
     "The buyer trusted the zeppelin vendor more.\n"
 )
-
-
-def hand_write(app, relative: str, text: str | bytes) -> Path:
-    """A file put in the entries folder by hand (or by git pull), behind the app's back."""
-    path = Path(app.config["ENTRIES_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def reindex(runner) -> str:
