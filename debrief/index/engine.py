@@ -98,7 +98,10 @@ class SearchIndex(Staleness, Querying):
 
     def _add(self, conn: sqlite3.Connection, entry: Entry) -> None:
         """add() inside the caller's write transaction."""
-        writes.upsert(conn, writes.file_row(self.entries_dir, entry, self._themes()))
+        # Only a hand-written file has tags: every answer's entry is written without asking the
+        # store for its themes.
+        themes = self._themes() if entry.tags else frozenset()
+        writes.upsert(conn, writes.file_row(self.entries_dir, entry, themes))
         if entry.path is not None:
             writes.record_folders(conn, self.entries_dir, Path(entry.path).parent)
 
