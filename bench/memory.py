@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -47,7 +48,15 @@ def _grouped(snapshot: tracemalloc.Snapshot, top: int) -> list[tuple[str, float]
 def main(size: int, top: int, trace: bool) -> None:
     """Print resident memory after each step of a worker's day, and Python's share by module."""
     built = dataset.ensure(size)
-    space = dataset.workspace(built, WORK_ROOT / f"memory-{os.getpid()}" / str(size))
+    folder = WORK_ROOT / f"memory-{os.getpid()}"
+    try:  # the workspace is a copy of the data set (gigabytes at 250k): never left behind
+        _day(dataset.workspace(built, folder / str(size)), size, top, trace)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _day(space: dataset.Dataset, size: int, top: int, trace: bool) -> None:
+    """main() over a workspace."""
     steps: list[tuple[str, float]] = [("interpreter and imports", rss_mb(os.getpid()))]
     if trace:
         tracemalloc.start()
@@ -66,7 +75,7 @@ def main(size: int, top: int, trace: bool) -> None:
     gc.collect()
     steps.append(("second pages of the 50 searches", rss_mb(os.getpid())))
     click.echo(
-        f"{size} deals, {built.manifest.get('entries')} entries"
+        f"{size} deals, {space.manifest.get('entries')} entries"
         + (
             " (tracemalloc on: it adds its own bookkeeping to the resident figures)"
             if trace
