@@ -128,9 +128,12 @@ class SearchIndex(Staleness, Querying):
         return added, changed, removed, self._problem_errors()
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[EntryError]:
-        """Rebuild the whole index from the files, in one transaction (readers see old or new)."""
-        rows, problems, folders = sync.read_all(self.entries_dir, progress, self._themes())
+        """Rebuild the whole index from the files, in one transaction (readers see old or new);
+        what other processes wrote while the files were read is kept (sync.catch_up)."""
+        themes, since = self._themes(), sync.mark(self.db.conn())
+        rows, problems, folders = sync.read_all(self.entries_dir, progress, themes)
         with self.db.write() as conn:
+            rows, problems = sync.catch_up(conn, self.entries_dir, since, rows, problems, themes)
             create_tables(conn)
             writes.insert_all(conn, rows)
             conn.executemany("INSERT INTO problem VALUES (?, ?, ?, ?)", problems)

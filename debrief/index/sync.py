@@ -1,7 +1,12 @@
 """Keeping the index up with the files: plan (scan against rows), apply (parse, write), record.
 
 A sync reads the index before the folder: an entry another process adds in between is then
-merely re-added, never mistaken for a deleted file.
+merely re-added, never mistaken for a deleted file. Its plan holds row ids, which a rebuild
+numbers anew: a plan is applied only while the index's generation is the one it was made in.
+
+A rebuild reads every file without holding the write lock (minutes at scale, while the other
+workers keep writing answers): before it replaces the rows, catch_up() reads again, under the
+lock, the files other processes wrote or removed meanwhile (mark() is where it started).
 """
 
 # SQL text here is assembled only from module constants and "?" placeholders.
@@ -17,7 +22,7 @@ from pathlib import Path
 from debrief import files
 from debrief.entries import Entry, EntryError, parse_entry
 from debrief.index import writes
-from debrief.index.database import Database
+from debrief.index.database import Database, state
 
 BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
 
@@ -27,6 +32,7 @@ class Plan:
     """What a sync has to do: the files to read again and the rows and problems now gone."""
 
     scope: list[str] | None  # the folders looked at (None: the whole tree)
+    generation: str  # the index's generation when planned (a rebuild renumbers the rows)
     stats: dict[str, tuple[int, int]]  # every file found: relative path -> (mtime_ns, size)
     folders: dict[str, int]  # every folder found: relative path -> mtime_ns
     known: dict[str, int] = field(default_factory=dict)  # indexed path -> entry id
@@ -38,6 +44,7 @@ class Plan:
 def plan(conn: sqlite3.Connection, root: Path, within: list[str] | None) -> Plan:
     """Compare the files under `within` (None or ".": every file) with the index's rows."""
     scope = None if within is None or "." in within else _outermost(within)
+    generation, _ = state(conn)
     known: dict[str, tuple] = {}
     broken: dict[str, tuple] = {}
     for where, params in _path_ranges(scope):
@@ -53,6 +60,7 @@ def plan(conn: sqlite3.Connection, root: Path, within: list[str] | None) -> Plan
         folders.update(found_folders)
     return Plan(
         scope=scope,
+        generation=generation,
         stats=stats,
         folders=folders,
         known={p: row[0] for p, row in known.items()},
@@ -74,10 +82,13 @@ def apply(
 ) -> tuple[int, int, int]:
     """Delete what is gone, parse and write what changed, in batches: (added, changed, removed).
 
-    themes: the themes that exist (writes.row_values)."""
+    themes: the themes that exist (writes.row_values). Nothing more is written once the index
+    was rebuilt since the plan (its row ids are another index's): the rebuild read the files."""
     added = changed = removed = 0
     if todo.gone or todo.gone_broken:
         with db.write() as conn:
+            if state(conn)[0] != todo.generation:
+                return added, changed, removed
             for path in todo.gone:
                 writes.delete_id(conn, todo.known[path])
             conn.executemany("DELETE FROM problem WHERE path = ?", [(p,) for p in todo.gone_broken])
@@ -86,6 +97,8 @@ def apply(
         parsed = [(rel, parse_or_error(root, rel, todo.stats[rel][0]))
                   for rel in todo.todo[start : start + BATCH]]  # fmt: skip
         with db.write() as conn:
+            if state(conn)[0] != todo.generation:
+                return added, changed, removed
             for rel, result in parsed:
                 if isinstance(result, Entry):
                     result = _claim_slug(conn, root, rel, result)
@@ -107,6 +120,8 @@ def apply(
 def record(db: Database, done: Plan) -> None:
     """Remember the mtimes of the folders looked at, for the cheap staleness check."""
     with db.write() as conn:
+        if state(conn)[0] != done.generation:
+            return  # a rebuild since the plan recorded its own
         for start in done.scope or ["."]:
             if start == ".":
                 conn.execute("DELETE FROM folder")
@@ -143,6 +158,61 @@ def read_all(
         if progress and (done % 500 == 0 or done == len(order)):
             progress(done, len(order))
     return rows, problems, folders
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a rebuild started: the index's last row id then, and the files it had rows for."""
+
+    last_id: int
+    paths: frozenset[str]
+
+
+def mark(conn: sqlite3.Connection) -> Mark:
+    """The index as a rebuild starts reading the files (before the first file is looked at)."""
+    try:
+        with_ids = conn.execute("SELECT path, id FROM entry").fetchall()
+    except sqlite3.OperationalError:
+        return Mark(0, frozenset())  # no entry table yet: an index being made
+    return Mark(max((i for _, i in with_ids), default=0), frozenset(p for p, _ in with_ids))
+
+
+def catch_up(
+    conn: sqlite3.Connection,
+    root: Path,
+    since: Mark,
+    rows: list[dict],
+    problems: list[tuple[str, str, int, int]],
+    themes: frozenset[str] = frozenset(),
+) -> tuple[list[dict], list[tuple[str, str, int, int]]]:
+    """A rebuild's rows and problems (read_all), brought up to the writes made since `since`.
+
+    Called holding the write lock, so nothing else writes: a file whose row is newer than the
+    mark (every write gives its row a new id; AUTOINCREMENT never reuses one) or whose row went
+    away since is read again now. A file changed by hand meanwhile is left to the staleness
+    check, as ever: the folder mtimes recorded are those the rebuild's scan saw.
+    """
+    now = conn.execute("SELECT path, id FROM entry").fetchall()
+    touched = {p for p, i in now if i > since.last_id} | (since.paths - {p for p, _ in now})
+    if not touched:
+        return rows, problems
+    rows = [r for r in rows if r["path"] not in touched]
+    problems = [p for p in problems if p[0] not in touched]
+    owner = {r["slug"]: r["path"] for r in rows}
+    for rel in sorted(touched):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue  # removed meanwhile
+        result = parse_or_error(root, rel, st.st_mtime_ns)
+        if isinstance(result, Entry) and owner.get(result.slug, rel) != rel:
+            result = EntryError(root / rel, f"duplicate slug {result.slug!r}: {owner[result.slug]}")
+        if isinstance(result, EntryError):
+            problems.append((rel, result.reason, st.st_mtime_ns, st.st_size))
+        else:
+            owner[result.slug] = rel
+            rows.append(writes.row_values(result, rel, st.st_mtime_ns, st.st_size, themes))
+    return rows, problems
 
 
 def parse_or_error(root: Path, rel: str, mtime_ns: int) -> Entry | EntryError:

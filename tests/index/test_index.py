@@ -440,6 +440,59 @@ def test_index_from_another_schema_finds_the_files_without_a_sync(tmp_path, entr
 # --- concurrency ----------------------------------------------------------------------------
 
 
+def test_writes_made_while_a_rebuild_reads_the_files_are_kept(tmp_path, entries_dir):
+    # Another worker publishes, edits and removes entries after a rebuild has read the files
+    # and before it writes: its rows replace the whole index, and must not lose those writes
+    # (a worker opening a new index rebuilds it while the others already take answers).
+    db = tmp_path / "data" / "index.sqlite3"
+    kb = KnowledgeBase(db, entries_dir)
+    _kept, edited, removed = put(
+        kb, entry("Kept"), entry("Edited", body="old words"), entry("Removed")
+    )
+    other = KnowledgeBase(db, entries_dir)
+    progress = []
+
+    def meanwhile(done: int, total: int) -> None:
+        progress.append(done)
+        if done == total:  # every file read, nothing written yet
+            other.publish(entry("Written meanwhile", day=2))
+            edited.body = "new words"
+            other.update(edited)
+            other.remove(removed)
+
+    assert kb.rebuild(meanwhile) == []
+    assert progress == [3]
+    # Straight from the index: no search or sync of its own to catch up.
+    assert sorted(f["slug"] for f in kb.index.facts()) == [
+        "2026-01-01-edited",
+        "2026-01-01-kept",
+        "2026-01-02-written-meanwhile",
+    ]
+    assert kb.index.query("new").total == 1 and kb.index.query("old").total == 0
+    assert kb.sync()[:3] == (0, 0, 0)  # the files and the index agree
+    other.index.close()
+    kb.index.close()
+
+
+def test_a_sync_planned_before_a_rebuild_does_not_apply_after_it(tmp_path, kb, entries_dir):
+    # A full sync plans with the index's row ids; a rebuild numbers the rows anew, so a plan
+    # applied after one would delete whichever entry now has a gone file's old id.
+    from debrief.index import sync
+
+    put(kb, entry("Alpha"), entry("Bravo"), entry("Charlie"))
+    (entries_dir / "2026" / "2026-01-01-charlie.md").unlink()
+    todo = sync.plan(kb.index.db.conn(), entries_dir, None)
+    assert todo.gone == ["2026/2026-01-01-charlie.md"]
+    write_by_hand(entries_dir / "2026" / "2026-01-01-delta.md", "Delta")
+    kb.rebuild()
+    assert sync.apply(kb.index.db, entries_dir, todo) == (0, 0, 0)
+    assert sorted(f["slug"] for f in kb.index.facts()) == [
+        "2026-01-01-alpha",
+        "2026-01-01-bravo",
+        "2026-01-01-delta",
+    ]
+
+
 def _add_many(db: str, entries_dir: str, worker: int, count: int) -> None:
     """Child process: write and index `count` entries."""
     idx = KnowledgeBase(Path(db), Path(entries_dir))
