@@ -9,7 +9,7 @@ import sqlite3
 from array import array
 from collections import Counter
 
-from debrief.index.facts import Fact, Filters, count_codes, facets_from_codes
+from debrief.index.facts import FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.results import Ranking
 from debrief.index.search import RANK_POOL, tier_scores
@@ -18,7 +18,7 @@ from debrief.index.search import RANK_POOL, tier_scores
 def advance(
     conn: sqlite3.Connection,
     old: Ranking,
-    facts: dict[int, Fact],
+    facts: FactTable,
     filters: Filters,
     plan: Plan | None,
     added: list[int],
@@ -31,7 +31,7 @@ def advance(
     """
     if old.counts is None or (plan is not None and old.scores is None):
         return None
-    fresh = filters.select(added, facts)
+    fresh = facts.select(added, filters)
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking
         # stands as it was (no re-sorting of its pool on every search after every answer).
@@ -45,21 +45,21 @@ def advance(
     return _advance_search(conn, old, facts, plan, fresh)
 
 
-def _advance_browse(old: Ranking, facts: dict[int, Fact], fresh: list[int]) -> Ranking:
+def _advance_browse(old: Ranking, facts: FactTable, fresh: list[int]) -> Ranking:
     """advance() without words: the new entries put in their place by date."""
-    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
+    counts = (old.counts or Counter()) + facts.count(fresh)
     ranked = array("q", old.ranked)  # a copy: the old ranking may be in use by another thread
     for i in fresh:
-        place, key = 0, (facts[i].date, i)
+        place, key = 0, facts.key(i)
         # New entries are usually the newest: their place is at or near the front.
-        while place < len(ranked) and (facts[ranked[place]].date, ranked[place]) > key:
+        while place < len(ranked) and facts.key(ranked[place]) > key:
             place += 1
         ranked.insert(place, i)
     return Ranking(ranked=ranked, facets=facets_from_codes(counts), counts=counts)
 
 
 def _advance_search(
-    conn: sqlite3.Connection, old: Ranking, facts: dict[int, Fact], plan: Plan, fresh: list[int]
+    conn: sqlite3.Connection, old: Ranking, facts: FactTable, plan: Plan, fresh: list[int]
 ) -> Ranking:
     """advance() of a search: the new entries that match are scored into the pool."""
     # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
@@ -73,14 +73,14 @@ def _advance_search(
     fresh = [i for i in fresh if i in new_scores]
     if not fresh:
         return old  # none has the words: the ranking stands
-    counts = (old.counts or Counter()) + count_codes([facts[i] for i in fresh])
+    counts = (old.counts or Counter()) + facts.count(fresh)
     scores = {**(old.scores or {}), **new_scores}
     pool = sorted([*old.ranked, *fresh])
     rest = array("q", old.rest or ())  # a copy, as above
     if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
         rest.extend(pool[: len(pool) - RANK_POOL])
         pool = pool[len(pool) - RANK_POOL :]
-    ranked = sorted(pool, key=lambda i: (facts[i].date, i), reverse=True)
+    ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
     return Ranking(
         ranked=ranked,

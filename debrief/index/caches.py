@@ -3,7 +3,8 @@
 Each process keeps its own; none is a second copy of the truth that could go stale, because
 each is checked against the index's state (one read of the `state` table, which every write of
 any process bumps) before use. The invalidation rule of each is written beside it. The facts
-table (facts.FactCache) follows the same rule: a new generation empties it, new ids are read.
+table (facts.FactCache, columns by id) follows the same rule: a new generation empties it, new
+ids are read.
 """
 
 from __future__ import annotations

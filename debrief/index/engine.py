@@ -19,7 +19,7 @@ from debrief.entries import Entry, EntryError
 from debrief.index import sync, writes
 from debrief.index.caches import Pages, Rankings
 from debrief.index.database import Database, create_tables, state
-from debrief.index.facts import FACT_COLUMNS, FactCache, fact_from_row
+from debrief.index.facts import FACT_COLUMNS, FactCache, fact_dict
 from debrief.index.meaning import Thesaurus
 from debrief.index.querying import Querying, as_int
 from debrief.index.results import ENTRY_COLUMNS, Hit, hit_from_row
@@ -213,14 +213,12 @@ class SearchIndex(Staleness, Querying):
                 f"SELECT {FACT_COLUMNS} FROM entry WHERE deal = ? ORDER BY date DESC, id DESC",
                 (as_int(deal, -1),),
             )
-            return [fact_from_row(row[1:]).as_dict() for row in rows]
+            return [fact_dict(row) for row in rows]
         with self.db.read() as conn:
             generation, _ = state(conn)
             facts = self._facts.refresh(conn, generation)
-            order = "SELECT id FROM entry ORDER BY date DESC, id DESC"
-            ids = [row[0] for row in conn.execute(order)]
-        self._facts.compact(ids)
-        return [facts[i].as_dict() for i in ids if i in facts]
+            order = "SELECT id, slug FROM entry ORDER BY date DESC, id DESC"
+            return [facts.as_dict(i, slug) for i, slug in conn.execute(order)]
 
     def slug_deals(self, kind: str) -> list[tuple[str, int | None]]:
         """(slug, deal) of every entry of a kind."""

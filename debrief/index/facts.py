@@ -1,7 +1,7 @@
 """An in-memory copy of every entry's header facts: fast filters and facet counts for the index.
 
 Counting facets in SQL costs about a microsecond per matching row and facet; over thousands of
-matches that alone blows the search budget. Python's Counter over lists indexed by entry
+matches that alone blows the search budget. Python's Counter over arrays indexed by entry
 id is several times faster. The copy stays correct cheaply because an index row never changes
 under its id: an update deletes the row and inserts a new one under a new, larger id
 (AUTOINCREMENT), so refreshing means loading the rows above the largest id seen, and a rebuild
@@ -13,58 +13,20 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+from array import array
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 FACETS = ("kind", "theme", "reason", "competitor", "rep")
 FACET_LIMIT = 50
-FACT_COLUMNS = (
-    "id, slug, date, kind, rep, competitor, outcome, themes, prospect_reasons, rep_reasons,"
-    " trust, deal"
+# The columns of FactTable.load, and (with the slug) of fact_dict.
+TABLE_COLUMNS = (
+    "id, date, kind, rep, competitor, outcome, themes, prospect_reasons, rep_reasons, trust, deal"
 )
-
-
-class Fact(NamedTuple):
-    """The header facts of one indexed entry (lists as tuples: shared, so never mutated)."""
-
-    # A NamedTuple, not a frozen dataclass: one per entry is built when a process first searches,
-    # and a frozen dataclass's __init__ is about ten times slower.
-    slug: str
-    date: str
-    kind: str
-    rep: str | None
-    competitor: str | None
-    outcome: str | None
-    themes: tuple[str, ...]
-    prospect_reasons: tuple[str, ...]
-    rep_reasons: tuple[str, ...]
-    reasons: tuple[str, ...]
-    trust: int | None
-    deal: int | None
-    # Every (facet, value) of this entry as small ints, for counting: those of its kind,
-    # competitor and rep, and those of its themes and reasons. Two tuples, each shared by
-    # every entry with the same values: one tuple per entry cost more than the rest of a Fact.
-    own: tuple[int, ...] = ()
-    codes: tuple[int, ...] = ()
-
-    def as_dict(self) -> dict:
-        """The fact as a fresh dict with list values (what SearchIndex.facts() hands out)."""
-        return {
-            "slug": self.slug,
-            "date": self.date,
-            "kind": self.kind,
-            "rep": self.rep,
-            "competitor": self.competitor,
-            "outcome": self.outcome,
-            "themes": list(self.themes),
-            "prospect_reasons": list(self.prospect_reasons),
-            "rep_reasons": list(self.rep_reasons),
-            "trust": self.trust,
-            "deal": self.deal,
-        }
+FACT_COLUMNS = "slug, " + TABLE_COLUMNS.removeprefix("id, ")
 
 
 def _tuple(value: str | None) -> tuple[str, ...]:
@@ -92,58 +54,22 @@ def _code(facet: str, value: str) -> int:
     return code
 
 
-# Stored list strings repeat a lot (the same themes, the same reasons): parse each one once.
-_LISTS: dict[tuple[str, str, str], tuple] = {}
-
-
-def _lists(themes: str, pros: str, reps: str) -> tuple:
-    """(themes, prospect_reasons, rep_reasons, reasons, codes of themes and reasons), memoized."""
-    key = (themes, pros, reps)
-    found = _LISTS.get(key)
-    if found is None:
-        themes_t, pros_t, reps_t = _tuple(themes), _tuple(pros), _tuple(reps)
-        reasons = tuple(dict.fromkeys(pros_t + reps_t))
-        codes = tuple(_code("theme", t) for t in themes_t if t)
-        codes += tuple(_code("reason", r) for r in reasons if r)
-        found = (themes_t, pros_t, reps_t, reasons, codes)
-        if len(_LISTS) > 100_000:
-            _LISTS.clear()  # a bound, not a policy: combinations are few in practice
-        _LISTS[key] = found
-    return found
-
-
-_new_tuple = tuple.__new__
-
-# Every row read from SQLite brings new str objects, though the entries share a few hundred
-# dates, kinds, reps, vendors and outcomes, and a few hundred combinations of the last three:
-# one shared copy of each keeps the process's resident memory down (BENCHMARKS.md).
-_SHARED: dict[str | None, str | None] = {}
-_OWN_CODES: dict[tuple, tuple[int, ...]] = {}
-
-
-def _shared(value: str | None) -> str | None:
-    """The one kept copy of a repeated value."""
-    return _SHARED.setdefault(value, value)
-
-
-def fact_from_row(row: tuple) -> Fact:
-    """A Fact from the FACT_COLUMNS of one entry row (without the id)."""
+def fact_dict(row: tuple) -> dict:
+    """The dashboard's dict of one entry from its FACT_COLUMNS."""
     slug, date, kind, rep, competitor, outcome, themes, pros, reps, trust, deal = row
-    themes_t, pros_t, reps_t, reasons, codes = _lists(themes or "", pros or "", reps or "")
-    if len(_SHARED) > 100_000 or len(_OWN_CODES) > 100_000:
-        _SHARED.clear()  # bounds, not policies: repeated values are few in practice
-        _OWN_CODES.clear()
-    date, kind, rep = _shared(date), _shared(kind), _shared(rep)
-    competitor, outcome = _shared(competitor), _shared(outcome)
-    key = (kind, competitor, rep)
-    own = _OWN_CODES.get(key)
-    if own is None:
-        own = _OWN_CODES[key] = tuple(
-            _code(f, v) for f, v in (("kind", kind), ("competitor", competitor), ("rep", rep)) if v
-        )
-    # tuple.__new__ skips NamedTuple's Python-level __new__: this runs per entry on a cold start.
-    return _new_tuple(Fact, (slug, date, kind, rep, competitor, outcome, themes_t, pros_t, reps_t,
-                             reasons, trust, deal, own, codes))  # fmt: skip
+    return {
+        "slug": slug,
+        "date": date,
+        "kind": kind,
+        "rep": rep,
+        "competitor": competitor,
+        "outcome": outcome,
+        "themes": list(_tuple(themes)),
+        "prospect_reasons": list(_tuple(pros)),
+        "rep_reasons": list(_tuple(reps)),
+        "trust": trust,
+        "deal": deal,
+    }
 
 
 @dataclass(frozen=True)
@@ -161,41 +87,9 @@ class Filters:
     def __bool__(self) -> bool:
         return any(getattr(self, name) for name in self.__dataclass_fields__)
 
-    def accepts(self, fact: Fact) -> bool:
-        """Whether one entry passes every filter (reason matches prospect or rep reasons)."""
-        return (
-            (not self.kind or fact.kind == self.kind)
-            and (not self.competitor or fact.competitor == self.competitor)
-            and (not self.rep or fact.rep == self.rep)
-            and (not self.theme or self.theme in fact.themes)
-            and (not self.reason or self.reason in fact.reasons)
-            and (not self.date_from or fact.date >= self.date_from)
-            and (not self.date_to or fact.date <= self.date_to)
-        )
-
-    def select(self, ids: list[int], facts: dict[int, Fact]) -> list[int]:
-        """The ids that are known and pass the filters, in their order."""
-        if not self:
-            return [i for i in ids if i in facts]
-        accepts = self.accepts
-        return [i for i in ids if (f := facts.get(i)) is not None and accepts(f)]
-
-
-def count_codes(facts: list[Fact]) -> Counter:
-    """How often each facet value (as its code) occurs among the given entries."""
-    # Two C-level passes over small ints: this runs over every match of a search.
-    counts = Counter(chain.from_iterable(map(attrgetter("own"), facts)))
-    counts.update(chain.from_iterable(map(attrgetter("codes"), facts)))
-    return counts
-
-
-def count_facets(facts: list[Fact]) -> dict[str, list[tuple[str, int]]]:
-    """Facet value counts over the given entries, most frequent first, ties by value."""
-    return facets_from_codes(count_codes(facts))
-
 
 def facets_from_codes(counts: Counter) -> dict[str, list[tuple[str, int]]]:
-    """The facet lists of count_facets from a count_codes Counter."""
+    """Facet value lists, most frequent first, ties by value, from a Counter of codes."""
     out: dict[str, list[tuple[str, int]]] = {facet: [] for facet in FACETS}
     for code, n in counts.items():
         facet, value = _LABELS[code]
@@ -206,39 +100,219 @@ def facets_from_codes(counts: Counter) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
+def _day(date: str) -> int:
+    """YYYY-MM-DD as the int YYYYMMDD (ordered as the strings are; 0 when malformed)."""
+    digits = date[0:4] + date[5:7] + date[8:10]
+    return int(digits) if len(digits) == 8 and digits.isdigit() else 0
+
+
+class Own(NamedTuple):
+    """A combination of the one-valued facts that entries share, and its facet codes."""
+
+    kind: str
+    competitor: str | None
+    rep: str | None
+    outcome: str | None
+    codes: tuple[int, ...]
+
+
+class Combos:
+    """Values that many entries share, each kept once under a number (append-only), with the
+    facet codes each stands for."""
+
+    def __init__(self, codes: Callable[[Any], tuple[int, ...]]) -> None:
+        self.values: list = []
+        self.codes: list[tuple[int, ...]] = []
+        self.numbers: dict = {}
+        self._codes = codes
+
+    def add(self, key: object, value: object) -> int:
+        """The number of a value not seen before (numbers.get(key) was None)."""
+        self.values.append(value)
+        self.codes.append(self._codes(value))
+        n = self.numbers[key] = len(self.values) - 1
+        return n
+
+    def having(self, accepts: Callable[[Any], bool]) -> set[int]:
+        """The numbers of the values accepts() is true of."""
+        return {n for n, value in enumerate(self.values) if accepts(value)}
+
+
+_NONE = -(2**63)  # trust or deal not set
+# Sort keys pack (date, id) into one int: ids stay far below 2**40 (a trillion rows).
+_ID_BITS = 40
+
+
+def _codes(facet: str, values: tuple[str, ...]) -> tuple[int, ...]:
+    """The codes of a facet's values."""
+    return tuple(_code(facet, v) for v in values if v)
+
+
+class FactTable:
+    """Every entry's header facts as columns indexed by entry id, for filters and facet counts.
+
+    One array per field instead of an object per entry: a few bytes per entry, where a tuple
+    per entry cost about 800 (BENCHMARKS.md). The values entries share are kept once (Combos),
+    each entry holding their numbers: kind, competitor, rep and outcome as one combination;
+    the themes, the prospect's reasons, the rep's reasons, and the set of both reasons (what
+    the reason facet counts) each as a list. A facet count is a Counter over those numbers,
+    spread over their codes afterwards. own[i] < 0: no entry has id i (deleted, or never used).
+    """
+
+    def __init__(self) -> None:
+        self.day, self.own, self.deal = array("i"), array("i"), array("q")
+        self.themes, self.pros, self.reps, self.reasons = (array("i") for _ in range(4))
+        self.trust = array("q")
+        self.owns = Combos(attrgetter("codes"))
+        self.theme_lists = Combos(lambda themes: _codes("theme", themes))
+        self.pro_lists, self.rep_lists = Combos(lambda _: ()), Combos(lambda _: ())
+        self.reason_sets = Combos(lambda reasons: _codes("reason", tuple(sorted(reasons))))
+        self._days: dict[str, int] = {}
+        self._dates: dict[int, str] = {}
+
+    def _grow(self, size: int) -> None:
+        """Room for ids below size (new ids read as no entry)."""
+        grow = max(size - len(self.own), len(self.own) // 4, 1024)
+        for column in (self.day, self.themes, self.pros, self.reps, self.reasons):
+            column.extend(array("i", [0]) * grow)
+        self.own.extend(array("i", [-1]) * grow)
+        self.trust.extend(array("q", [_NONE]) * grow)
+        self.deal.extend(array("q", [_NONE]) * grow)
+
+    def load(self, rows: Iterable[tuple]) -> None:
+        """Take in entry rows (TABLE_COLUMNS, ids ascending and above every id held)."""
+        owns, themes_of = self.owns.numbers, self.theme_lists.numbers
+        pros_of, reps_of = self.pro_lists.numbers, self.rep_lists.numbers
+        pairs: dict[tuple[int, int], int] = {}  # (prospect's, rep's) -> reason set, this load
+        days = self._days
+        # Runs once per entry on a process's first search: dict lookups inline, a value made
+        # only the first time it is seen.
+        for i, date, kind, rep, competitor, outcome, themes, pros, reps, trust, deal in rows:
+            if i >= len(self.own):
+                self._grow(i + 1)
+            n = days.get(date)
+            if n is None:
+                n = days[date] = _day(date)
+                self._dates[n] = date
+            self.day[i] = n
+            key = (kind, competitor, rep, outcome)
+            o = owns.get(key)
+            if o is None:
+                o = self.owns.add(key, Own(*key, _codes_of_own(kind, competitor, rep)))
+            self.own[i] = o
+            t = themes_of.get(themes)
+            if t is None:
+                t = self.theme_lists.add(themes, _tuple(themes))
+            p = pros_of.get(pros)
+            if p is None:
+                p = self.pro_lists.add(pros, _tuple(pros))
+            r = reps_of.get(reps)
+            if r is None:
+                r = self.rep_lists.add(reps, _tuple(reps))
+            both = pairs.get((p, r))
+            if both is None:
+                both = pairs[(p, r)] = self._reason_set(p, r)
+            self.themes[i], self.pros[i], self.reps[i], self.reasons[i] = t, p, r, both
+            self.trust[i] = _NONE if trust is None else trust
+            self.deal[i] = _NONE if deal is None else deal
+
+    def _reason_set(self, pros: int, reps: int) -> int:
+        """The number of the set of reasons of a prospect's and a rep's lists."""
+        reasons = frozenset(self.pro_lists.values[pros] + self.rep_lists.values[reps])
+        found = self.reason_sets.numbers.get(reasons)
+        return self.reason_sets.add(reasons, reasons) if found is None else found
+
+    def known(self, ids: Iterable[int]) -> list[int]:
+        """The ids that have facts, in their order."""
+        own, size = self.own, len(self.own)
+        return [i for i in ids if i < size and own[i] >= 0]
+
+    def select(self, ids: Iterable[int], filters: Filters) -> list[int]:
+        """The ids that are known and pass the filters, in their order (a reason filter matches
+        prospect or rep reasons)."""
+        if not filters:
+            return self.known(ids)
+        owns = self.owns.having(lambda o: (not filters.kind or o.kind == filters.kind)
+                                and (not filters.competitor or o.competitor == filters.competitor)
+                                and (not filters.rep or o.rep == filters.rep))  # fmt: skip
+        themes = self.theme_lists.having(lambda t: not filters.theme or filters.theme in t)
+        reasons = self.reason_sets.having(lambda r: not filters.reason or filters.reason in r)
+        low = _day(filters.date_from) if filters.date_from else 0
+        high = _day(filters.date_to) if filters.date_to else 99_999_999
+        own, day, size = self.own, self.day, len(self.own)
+        theme_of, reason_of = self.themes, self.reasons
+        return [i for i in ids if i < size and own[i] in owns and theme_of[i] in themes
+                and reason_of[i] in reasons and low <= day[i] <= high]  # fmt: skip
+
+    def count(self, ids: Iterable[int]) -> Counter:
+        """How often each facet value (as its code) occurs among the given (known) entries."""
+        ids = ids if isinstance(ids, (list, array)) else list(ids)
+        counts: Counter = Counter()
+        # C-level passes over the numbers of shared values, then a few codes per value.
+        for column, combos in ((self.own, self.owns), (self.themes, self.theme_lists),
+                               (self.reasons, self.reason_sets)):  # fmt: skip
+            codes = combos.codes
+            for n, times in Counter(map(column.__getitem__, ids)).items():
+                for code in codes[n]:
+                    counts[code] += times
+        return counts
+
+    def key(self, i: int) -> int:
+        """A sort key ordering entries by date, then id."""
+        return (self.day[i] << _ID_BITS) + i
+
+    def newest_first(self, ids: Iterable[int]) -> list[int]:
+        """The ids newest first (by date, then id)."""
+        day = self.day
+        return sorted(ids, key=lambda i: (day[i] << _ID_BITS) + i, reverse=True)
+
+    def as_dict(self, i: int, slug: str) -> dict:
+        """The entry's facts as a fresh dict with list values (what SearchIndex.facts() gives)."""
+        own, trust, deal = self.owns.values[self.own[i]], self.trust[i], self.deal[i]
+        return {
+            "slug": slug,
+            "date": self._dates[self.day[i]],
+            "kind": own.kind,
+            "rep": own.rep,
+            "competitor": own.competitor,
+            "outcome": own.outcome,
+            "themes": list(self.theme_lists.values[self.themes[i]]),
+            "prospect_reasons": list(self.pro_lists.values[self.pros[i]]),
+            "rep_reasons": list(self.rep_lists.values[self.reps[i]]),
+            "trust": None if trust == _NONE else trust,
+            "deal": None if deal == _NONE else deal,
+        }
+
+
+def _codes_of_own(kind: str, competitor: str | None, rep: str | None) -> tuple[int, ...]:
+    """The facet codes of an entry's kind, competitor and rep."""
+    return tuple(_code(f, v) for f, v in (("kind", kind), ("competitor", competitor),
+                                          ("rep", rep)) if v)  # fmt: skip
+
+
 class FactCache:
-    """Entry id -> Fact for one SearchIndex, shared by its threads, refreshed incrementally."""
+    """The FactTable of one SearchIndex, shared by its threads, refreshed incrementally."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._max_id = 0
-        self._facts: dict[int, Fact] = {}
+        self._table = FactTable()
 
-    def refresh(self, conn: sqlite3.Connection, generation: str) -> dict[int, Fact]:
-        """Bring the copy up to the connection's snapshot; returns id -> Fact (do not mutate)."""
+    def refresh(self, conn: sqlite3.Connection, generation: str) -> FactTable:
+        """Bring the table up to the connection's snapshot (do not change what it returns)."""
         with self._lock:
             if generation != self._generation:
-                self._generation, self._max_id, self._facts = generation, 0, {}
+                self._generation, self._max_id, self._table = generation, 0, FactTable()
             top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
             if top > self._max_id:
-                rows = conn.execute(
-                    f"SELECT {FACT_COLUMNS} FROM entry WHERE id > ?",  # noqa: S608 - constants
+                # Taken into the table in place, not into a copy: readers look up only ids of
+                # their own snapshot, and copying every entry's facts for each answer, in every
+                # worker, is what this avoids. A deleted id's facts stay (a few bytes; no
+                # snapshot that can see the id again is ever read).
+                self._table.load(conn.execute(
+                    f"SELECT {TABLE_COLUMNS} FROM entry WHERE id > ? ORDER BY id",  # noqa: S608
                     (self._max_id,),
-                )
-                # Added in place, not to a copy: readers only look up ids of their own snapshot
-                # (nothing iterates this dict; compact() replaces it whole), and copying every
-                # entry's facts for each answer, in every worker, is what this avoids.
-                facts = self._facts
-                for row in rows:
-                    facts[row[0]] = fact_from_row(row[1:])
+                ))  # fmt: skip
                 self._max_id = top
-            return self._facts
-
-    def compact(self, live_ids: list[int]) -> None:
-        """Forget deleted ids once they pile up (every update leaves one behind)."""
-        with self._lock:
-            if len(self._facts) > 2 * len(live_ids) + 1000:
-                # Ids above the snapshot's largest may be newer rows another thread loaded.
-                live, top = set(live_ids), max(live_ids, default=0)
-                self._facts = {i: f for i, f in self._facts.items() if i in live or i > top}
+            return self._table

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from debrief.index.facts import FACETS, Fact
+from debrief.index.facts import FACETS, FactTable
 
 # Private-use characters as highlight marks: they survive HTML escaping and are stripped from
 # indexed text, so the only <mark> tags in a snippet are ours.
@@ -91,13 +91,12 @@ class Ranking:
         self.rest = None if self.rest is None else _ids(self.rest)
         self.partial = None if self.partial is None else _ids(self.partial)
 
-    def page(self, start: int, size: int, facts: Callable[[], dict[int, Fact]]) -> list[int]:
+    def page(self, start: int, size: int, facts: Callable[[], FactTable]) -> list[int]:
         """The ids of one page of results (facts() gives the current facts, to sort the rest)."""
         if start + size <= len(self.ranked):
             return list(self.ranked[start : start + size])
         if self.rest and self.unsorted:
-            known = facts()
-            self.rest = _ids(sorted(self.rest, key=lambda i: (known[i].date, i), reverse=True))
+            self.rest = _ids(facts().newest_first(self.rest))
             self.unsorted = False  # sorted once
         ids: list[int] = []
         offset = 0

@@ -12,7 +12,7 @@ from collections import Counter
 
 from markupsafe import Markup
 
-from debrief.index.facts import Fact, Filters, count_codes, facets_from_codes
+from debrief.index.facts import FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.results import (
     ENTRY_COLUMNS,
@@ -40,7 +40,7 @@ BM25 = "bm25(fts, 10.0, 1.0, 4.0, 2.0, 2.0)"  # title, body, competitor, reasons
 SNIPPET = f"snippet(fts, 1, '{MARK_OPEN}', '{MARK_CLOSE}', ' … ', 24)"
 
 
-def rank_browse(conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters) -> Ranking:
+def rank_browse(conn: sqlite3.Connection, facts: FactTable, filters: Filters) -> Ranking:
     """No query text: the filtered entries newest first (filters run in SQL, on indexes)."""
     where, params = filters_sql(filters)
     ids = [
@@ -49,8 +49,8 @@ def rank_browse(conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filte
             f"SELECT e.id FROM entry e WHERE {where} ORDER BY e.date DESC, e.id DESC", params
         )
     ]
-    ids = [i for i in ids if i in facts]
-    counts = count_codes([facts[i] for i in ids])
+    ids = facts.known(ids)
+    counts = facts.count(ids)
     return Ranking(ranked=ids, facets=facets_from_codes(counts), counts=counts)
 
 
@@ -124,12 +124,12 @@ def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
 
 
 def rank_search(
-    conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters, plan: Plan
+    conn: sqlite3.Connection, facts: FactTable, filters: Filters, plan: Plan
 ) -> Ranking:
     """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
     above body); then the rest newest first; then, when few have every word, partial matches."""
     matched = _rowids(conn, plan.meant)
-    ids = filters.select(matched, facts)  # ascending rowid order, like `matched`
+    ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
     partial = None
     if len(ids) < PARTIAL_BELOW and len(plan.terms) > 1:
         partial = rank_partial(conn, facts, filters, plan, set(matched))
@@ -143,10 +143,10 @@ def rank_search(
         where = "+rowid IN (SELECT value FROM json_each(?))"
         scores = tier_scores(conn, plan, where, (json.dumps(pool),))
     # Best score first; ties newest first (two stable sorts instead of an inverted date key).
-    ranked = sorted(pool, key=lambda i: (facts[i].date, i), reverse=True)
+    ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
     rest = ids[: len(ids) - len(pool)]
-    counts = count_codes([facts[i] for i in ids + (partial or [])])
+    counts = facts.count(ids + (partial or []))
     return Ranking(
         ranked=ranked,
         facets=facets_from_codes(counts),
@@ -159,13 +159,13 @@ def rank_search(
 
 
 def rank_partial(
-    conn: sqlite3.Connection, facts: dict[int, Fact], filters: Filters, plan: Plan, full: set[int]
+    conn: sqlite3.Connection, facts: FactTable, filters: Filters, plan: Plan, full: set[int]
 ) -> list[int]:
     """Entries with some but not all of the words: most words first, then BM25, then newest."""
     found: Counter = Counter()
     for term in plan.terms:
         found.update(_rowids(conn, term.meant))
-    ids = filters.select(sorted(i for i in found if i not in full), facts)
+    ids = facts.select(sorted(i for i in found if i not in full), filters)
     pool = ids[-RANK_POOL:]
     scores = {}
     if pool:
@@ -175,7 +175,7 @@ def rank_partial(
             (plan.any, json.dumps(pool)),
         )
         scores = dict(rows.fetchall())
-    newest = sorted(ids, key=lambda i: (facts[i].date, i), reverse=True)
+    newest = facts.newest_first(ids)
     rest = newest[len(pool) :] if len(ids) > len(pool) else []
     ranked = [i for i in newest if i in scores]
     ranked.sort(key=lambda i: (-found[i], scores[i]))
