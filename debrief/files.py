@@ -127,34 +127,49 @@ def scan(
     """
     files: Stats = {}
     folders: dict[str, int] = {}
-    top = str(root)
-    stack = [top if start == "." else os.path.join(top, start)]
+    stack = [start]
     while stack:
-        folder = stack.pop()
-        try:
-            mtime = os.stat(folder).st_mtime_ns
-            listing = list(os.scandir(folder))
-        except OSError:
-            continue
-        rel_folder = os.path.relpath(folder, top).replace(os.sep, "/")
-        folders[rel_folder] = mtime
-        prefix = "" if rel_folder == "." else rel_folder + "/"
-        for item in listing:
-            if item.name.startswith("."):
-                continue
-            if item.is_dir(follow_symlinks=False):
-                stack.append(item.path)
-            elif (
-                list_files
-                and (suffix is None or item.name.endswith(suffix))
-                and item.is_file(follow_symlinks=False)
-            ):
-                try:
-                    st = item.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                files[prefix + item.name] = (st.st_mtime_ns, st.st_size)
+        found = list_folder(root, stack.pop(), suffix, list_files)
+        if found is not None:
+            rel_folder, mtime, in_folder, subfolders = found
+            folders[rel_folder] = mtime
+            files.update(in_folder)
+            stack += subfolders
     return files, folders
+
+
+def list_folder(
+    root: Path, rel: str, suffix: str | None = ".md", list_files: bool = True
+) -> tuple[str, int, Stats, list[str]] | None:
+    """One folder of scan(): (its relative path, mtime_ns, its files, its subfolders' relative
+    paths), or None when it cannot be read (gone meanwhile)."""
+    top = str(root)
+    folder = top if rel == "." else os.path.join(top, rel)
+    rel_folder = os.path.relpath(folder, top).replace(os.sep, "/")
+    prefix = "" if rel_folder == "." else rel_folder + "/"
+    files: Stats = {}
+    subfolders = []
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+        with os.scandir(folder) as listing:  # one entry at a time: a folder may hold 50,000
+            for item in listing:
+                if item.name.startswith("."):
+                    continue
+                if item.is_dir(follow_symlinks=False):
+                    subfolders.append(prefix + item.name)
+                elif (
+                    list_files
+                    and (suffix is None or item.name.endswith(suffix))
+                    and item.is_file(follow_symlinks=False)
+                ):
+                    try:
+                        st = item.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    files[prefix + item.name] = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+    return rel_folder, mtime, files, subfolders
 
 
 def walk(root: Path, suffix: str | None = ".md") -> Iterator[Path]:

@@ -1,6 +1,6 @@
 """Keeping the index up with the files: plan (scan against rows), apply (parse, write), record.
 
-A sync reads the index before the folder: an entry another process adds in between is then
+A sync reads the index before each folder: an entry another process adds in between is then
 merely re-added, never mistaken for a deleted file. Its plan holds row ids, which a rebuild
 numbers anew: a plan is applied only while the index's generation is the one it was made in.
 
@@ -33,41 +33,86 @@ class Plan:
 
     scope: list[str] | None  # the folders looked at (None: the whole tree)
     generation: str  # the index's generation when planned (a rebuild renumbers the rows)
-    stats: dict[str, tuple[int, int]]  # every file found: relative path -> (mtime_ns, size)
-    folders: dict[str, int]  # every folder found: relative path -> mtime_ns
-    known: dict[str, int] = field(default_factory=dict)  # indexed path -> entry id
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # todo's (mtime_ns, size)
+    folders: dict[str, int] = field(default_factory=dict)  # every folder found -> mtime_ns
+    known: dict[str, int] = field(default_factory=dict)  # todo's and gone's entry ids
     todo: list[str] = field(default_factory=list)  # new or changed files, to parse
     gone: list[str] = field(default_factory=list)  # indexed files no longer there
     gone_broken: list[str] = field(default_factory=list)  # problem files no longer there
 
 
 def plan(conn: sqlite3.Connection, root: Path, within: list[str] | None) -> Plan:
-    """Compare the files under `within` (None or ".": every file) with the index's rows."""
+    """Compare the files under `within` (None or ".": every file) with the index's rows.
+
+    Folder by folder, so what is held at once is one folder's files and rows, not the whole
+    tree's (a full sync runs every FULL_SYNC_EVERY seconds in some worker). Each folder's rows
+    are read before the folder is listed: an entry another process adds in between is then
+    merely re-added, never mistaken for a deleted file.
+    """
     scope = None if within is None or "." in within else _outermost(within)
     generation, _ = state(conn)
-    known: dict[str, tuple] = {}
-    broken: dict[str, tuple] = {}
-    for where, params in _path_ranges(scope):
-        rows = conn.execute(f"SELECT path, id, mtime_ns, size FROM entry WHERE {where}", params)
-        known.update({p: (i, m, z) for p, i, m, z in rows})
-        rows = conn.execute(f"SELECT path, mtime_ns, size FROM problem WHERE {where}", params)
-        broken.update({p: (m, z) for p, m, z in rows})
-    stats: dict[str, tuple[int, int]] = {}
-    folders: dict[str, int] = {}
-    for start in scope or ["."]:
-        found_files, found_folders = files.scan(root, start)
-        stats.update(found_files)
-        folders.update(found_folders)
-    return Plan(
-        scope=scope,
-        generation=generation,
-        stats=stats,
-        folders=folders,
-        known={p: row[0] for p, row in known.items()},
-        todo=sorted(p for p, stat in stats.items() if _changed(known, broken, p, stat)),
-        gone=sorted(p for p in known if p not in stats),
-        gone_broken=[p for p in broken if p not in stats],
-    )
+    last_id = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+    todo = Plan(scope=scope, generation=generation)
+    stack = list(scope or ["."])
+    while stack:
+        rel = stack.pop()
+        known, broken = _rows_in(conn, rel)
+        found = files.list_folder(root, rel)
+        if found is None:
+            continue  # gone meanwhile: its rows are looked at below
+        rel_folder, mtime, stats, subfolders = found
+        todo.folders[rel_folder] = mtime
+        stack += subfolders
+        for path, stat in stats.items():
+            if _changed(known, broken, path, stat):
+                todo.todo.append(path)
+                todo.stats[path] = stat
+                if path in known:
+                    todo.known[path] = known[path][0]
+        for path, row in known.items():
+            if path not in stats:
+                todo.gone.append(path)
+                todo.known[path] = row[0]
+        todo.gone_broken += [p for p in broken if p not in stats]
+    _gone_folders(conn, todo, last_id)
+    todo.todo.sort()
+    todo.gone.sort()
+    return todo
+
+
+def _rows_in(conn: sqlite3.Connection, folder: str) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The index's entry rows (path -> (id, mtime_ns, size)) and problem rows (path ->
+    (mtime_ns, size)) of the files directly in one folder."""
+    if folder == ".":
+        where, params = "instr(path, '/') = 0", ()
+    else:
+        # "/" sorts just before "0": the paths under "2024/" are those >= "2024/" and < "20240".
+        where = "path >= ? AND path < ? AND instr(substr(path, ?), '/') = 0"
+        params = (f"{folder}/", f"{folder}0", len(folder) + 2)
+    rows = conn.execute(f"SELECT path, id, mtime_ns, size FROM entry WHERE {where}", params)
+    known = {p: (i, m, z) for p, i, m, z in rows}
+    rows = conn.execute(f"SELECT path, mtime_ns, size FROM problem WHERE {where}", params)
+    return known, {p: (m, z) for p, m, z in rows}
+
+
+def _gone_folders(conn: sqlite3.Connection, todo: Plan, last_id: int) -> None:
+    """Add to the plan the rows of folders the walk did not find (removed, or outside the
+    tree). Only rows older than the walk (id <= last_id): a folder made while it ran holds
+    files another process has just written, not gone ones."""
+    for where, params in _path_ranges(todo.scope):
+        rows = conn.execute(f"SELECT path, id FROM entry WHERE {where} AND id <= ?",
+                            (*params, last_id))  # fmt: skip
+        for path, entry_id in rows:
+            if _folder(path) not in todo.folders:
+                todo.gone.append(path)
+                todo.known[path] = entry_id
+        rows = conn.execute(f"SELECT path FROM problem WHERE {where}", params)
+        todo.gone_broken += [p for (p,) in rows if _folder(p) not in todo.folders]
+
+
+def _folder(path: str) -> str:
+    """The relative folder of a stored path ("." for the top of the tree)."""
+    return path.rpartition("/")[0] or "."
 
 
 def _changed(known: dict, broken: dict, path: str, stat: tuple[int, int]) -> bool:
@@ -192,7 +237,10 @@ def catch_up(
     away since is read again now. A file changed by hand meanwhile is left to the staleness
     check, as ever: the folder mtimes recorded are those the rebuild's scan saw.
     """
-    now = conn.execute("SELECT path, id FROM entry").fetchall()
+    try:
+        now = conn.execute("SELECT path, id FROM entry").fetchall()
+    except sqlite3.OperationalError:
+        return rows, problems  # no entry table (the index file was deleted): nobody wrote
     touched = {p for p, i in now if i > since.last_id} | (since.paths - {p for p, _ in now})
     if not touched:
         return rows, problems

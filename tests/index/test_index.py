@@ -341,6 +341,26 @@ def test_sync_picks_up_new_changed_deleted_and_broken_files(kb, entries_dir):
     assert kb.sync()[:3] == (1, 0, 0) and kb.problems()[0] == []
 
 
+def test_sync_walks_folders_at_any_depth_and_notices_a_folder_removed_whole(kb, entries_dir):
+    # A full sync compares the files with the rows folder by folder; the rows of a folder that
+    # no longer exists are found after the walk.
+    write_by_hand(entries_dir / "top.md", "At the top")
+    write_by_hand(entries_dir / "2025" / "year.md", "In a year")
+    write_by_hand(entries_dir / "notes" / "deep" / "deeper" / "deep.md", "Deep down")
+    write_by_hand(entries_dir / "notes" / "deep" / "beside.md", "Beside")
+    (entries_dir / "notes" / "deep" / "broken.md").write_bytes(b"\xff\xfe not text")
+    added, changed, removed, problems = kb.sync()
+    assert (added, changed, removed, len(problems)) == (4, 0, 0, 1)
+    assert kb.sync()[:3] == (0, 0, 0)
+    shutil.rmtree(entries_dir / "notes" / "deep")
+    write_by_hand(entries_dir / "top.md", "At the top, edited")
+    os.utime(entries_dir / "top.md", ns=(1, 1))
+    added, changed, removed, problems = kb.sync()
+    assert (added, changed, removed, problems) == (0, 1, 2, [])
+    assert sorted(f["slug"] for f in kb.index.facts()) == ["top", "year"]
+    assert kb.index.query("edited").total == 1
+
+
 def test_a_good_file_that_breaks_leaves_the_index(kb, entries_dir):
     write_by_hand(entries_dir / "one.md", "One")
     kb.sync()
