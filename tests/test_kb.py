@@ -168,6 +168,22 @@ def test_facet_counts_and_links(client, auth, kb):
     assert 'href="/kb?q=pricing&amp;kind=lesson"' in html
 
 
+def test_a_broad_search_says_its_facet_counts_are_estimates(client, auth, kb, monkeypatch):
+    from debrief.index import search
+
+    auth.login()
+    html = page(client, "/kb?q=pric")  # two entries match
+    assert "estimates" not in html and '<span class="count">1</span>' in html
+    monkeypatch.setattr(search, "SAMPLE", 1)  # more matches than the sample
+    html = page(client, "/kb?q=pricing")
+    assert "2 entries, best match first" in html
+    assert "Counts marked ~ are estimates from the newest matches" in html
+    assert re.search(r'<span class="count"><span aria-hidden="true">~</span>'
+                     r'<span class="sr-only">about </span>\d+</span>', html)  # fmt: skip
+    html = page(client, "/kb?q=pricing&kind=lesson")  # a filter counts every match
+    assert "estimates" not in html
+
+
 def test_facet_column_follows_names_themes_and_new_entries(client, auth, app, kb):
     # The column is kept per search (kb/facets.py): whatever it is made of must show at once.
     from debrief.themes import service as themes

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from array import array
 from dataclasses import replace
 
 from debrief.entries import slugify
@@ -19,7 +20,7 @@ from debrief.index.database import Database, state
 from debrief.index.facts import FactCache, Filters
 from debrief.index.meaning import Plan, Thesaurus
 from debrief.index.results import Hit, Ranking, Results, empty_facets
-from debrief.index.search import page_hits, rank_browse, rank_search
+from debrief.index.search import page_hits, rank_browse, rank_search, rest_of
 
 VOCABULARY_AGE = 300.0  # seconds a loaded vocabulary serves "did you mean" (see vocabulary())
 
@@ -74,8 +75,7 @@ class Querying:
             pages = max(1, -(-ranking.total // per_page))
             page = min(page, pages)  # a page past the end shows the last one
             start = (page - 1) * per_page
-            match = plan.any if plan else ""
-            hits = self._page(conn, now[0], match, ranking, start, per_page)
+            hits = self._page(conn, now[0], plan, ranking, start, per_page)
         if ranking.full < start + len(hits):
             first = max(ranking.full - start, 0)
             hits = hits[:first] + [replace(h, partial=True) for h in hits[first:]]
@@ -88,6 +88,7 @@ class Querying:
             full=ranking.full,
             searched=searched,
             suggestion=suggestion,
+            estimated=ranking.estimated,
         )
 
     def _searched(
@@ -141,13 +142,23 @@ class Querying:
         self,
         conn: sqlite3.Connection,
         generation: str,
-        match: str,
+        plan: Plan | None,
         ranking: Ranking,
         start: int,
         size: int,
     ) -> list[Hit]:
         """The hits of one page of a ranking, from the cache of pages or with new snippets."""
+        match = plan.any if plan else ""
         with self._rankings.lock:
+            if (
+                plan is not None
+                and ranking.matched is not None  # a broad search: its rest is read when needed
+                and ranking.rest is None
+                and start + size > len(ranking.ranked)
+            ):
+                facts = self._facts.refresh(conn, generation)
+                ranking.rest = array("q", rest_of(conn, facts, plan, ranking))
+                ranking.unsorted = True
             ids = ranking.page(start, size, lambda: self._facts.refresh(conn, generation))
         key = (generation, match, tuple(ids))
         hits = self._pages.get(key)

@@ -51,6 +51,7 @@ class Results:
     searched: str | None = None  # the words searched, when corrected from the typed ones
     suggestion: str | None = None  # "did you mean": a correction not applied (some matched)
     unsearchable: bool = False  # text was typed, but no word in it (only symbols)
+    estimated: bool = False  # facet counts estimated from the newest matches (a broad search)
 
 
 @dataclass
@@ -72,11 +73,21 @@ class Ranking:
     # A correction of the words no entry has ("did you mean"): None until looked for, then
     # the corrected text or "" (none).
     suggestion: str | None = None
+    # A broad search's count of full matches, when its facets are estimates from its newest
+    # matches and the rest (beyond the ranked pool) is not read yet; None: all counted.
+    matched: int | None = None
 
     @property
     def full(self) -> int:
         """How many entries match every word (through its forms, spellings or synonyms)."""
+        if self.matched is not None:
+            return self.matched
         return len(self.ranked) + len(self.rest or ())
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the facet counts are estimates (a broad search's newest matches)."""
+        return self.matched is not None
 
     @property
     def total(self) -> int:

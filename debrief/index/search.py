@@ -29,6 +29,11 @@ from debrief.index.results import (
 # (by index order); the total and the facets still count every match. Scoring costs time per
 # row, so this bounds the slowest searches without changing results for ordinary ones.
 RANK_POOL = 1000
+# A search without filters matching more entries than this counts its facets among its newest
+# SAMPLE matches (estimates, said so on the page) and its total in SQLite: bringing every
+# match's id into Python to filter and count was most of a broad search's first time. Its
+# pages past the ranked pool read the rest of the matches when first asked for.
+SAMPLE = 3000
 # When fewer entries than this have every word (after synonyms), entries with some of the words
 # follow them, most words first, marked as partial matches (SPEC 2.5).
 PARTIAL_BELOW = 5
@@ -114,13 +119,50 @@ def tier_scores(
     return scores
 
 
-def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
-    """The rowids matching an expression, ascending ([] for one FTS5 refuses)."""
+def _rowids(conn: sqlite3.Connection, match: str, newest: int | None = None) -> list[int]:
+    """The rowids matching an expression, ascending; or the `newest` largest, descending ([]
+    for an expression FTS5 refuses)."""
+    sql, params = "SELECT rowid FROM fts WHERE fts MATCH ?", (match,)
+    if newest is not None:
+        sql, params = sql + " ORDER BY rowid DESC LIMIT ?", (match, newest)
     try:
-        return [row[0] for row in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (match,))]
+        return [row[0] for row in conn.execute(sql, params)]
     except sqlite3.OperationalError:
         # Quoting makes this unreachable in practice; a bad query is still never a 500.
         return []
+
+
+def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ranking) -> list[int]:
+    """The matches of a broad search beyond its ranked pool (ascending), read on first need."""
+    pooled = set(ranking.ranked)
+    return [i for i in facts.known(_rowids(conn, plan.meant)) if i not in pooled]
+
+
+def _rank_broad(
+    conn: sqlite3.Connection, facts: FactTable, plan: Plan, newest: list[int]
+) -> Ranking:
+    """rank_search() of a search without filters that matches more than SAMPLE entries: the
+    newest RANK_POOL ranked, the total counted by SQLite, the facets estimated from the newest
+    SAMPLE matches."""
+    sample = facts.known(reversed(newest))
+    total = conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)).fetchone()
+    pool = sample[-RANK_POOL:]
+    scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],)) if pool else {}
+    ranked = facts.newest_first(pool)
+    ranked.sort(key=lambda i: scores.get(i, 0.0))
+    scale = total[0] / max(len(sample), 1)
+    estimates = Counter({code: _about(n * scale) for code, n in facts.count(sample).items()})
+    return Ranking(
+        ranked=ranked, facets=facets_from_codes(estimates), scores=scores, matched=total[0]
+    )
+
+
+def _about(n: float) -> int:
+    """An estimate rounded to two significant figures (at least 1)."""
+    if n < 100:
+        return max(1, round(n))
+    step = 10 ** (len(str(int(n))) - 2)
+    return int(round(n / step) * step)
 
 
 def rank_search(
@@ -128,7 +170,13 @@ def rank_search(
 ) -> Ranking:
     """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
     above body); then the rest newest first; then, when few have every word, partial matches."""
-    matched = _rowids(conn, plan.meant)
+    if filters:
+        matched = _rowids(conn, plan.meant)
+    else:
+        newest = _rowids(conn, plan.meant, newest=SAMPLE)
+        if len(newest) == SAMPLE:
+            return _rank_broad(conn, facts, plan, newest)
+        matched = newest[::-1]  # every match
     ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
     partial = None
     if len(ids) < PARTIAL_BELOW and len(plan.terms) > 1:

@@ -25,9 +25,12 @@ def column(
     filters: dict[str, str],
     args: dict[str, str],
     label: Callable[[str, str], str],
+    estimated: bool = False,
 ) -> Markup:
-    """The <aside> of facet links for these counts and this search (page left out of `args`)."""
+    """The <aside> of facet links for these counts and this search (page left out of `args`);
+    estimated: the counts are estimates (a broad search's, from its newest matches)."""
     key = (
+        estimated,
         tuple((facet, tuple(values)) for facet, values in facets.items()),
         tuple(sorted(filters.items())),
         tuple(sorted(args.items())),
@@ -35,7 +38,9 @@ def column(
     )
     html = _columns.get(key)
     if html is None:
-        rendered = render_template("kb/_facets.html", facets=facets, filters=filters, label=label)
+        rendered = render_template(
+            "kb/_facets.html", facets=facets, filters=filters, label=label, estimated=estimated
+        )
         html = Markup(rendered)  # noqa: S704 - a template's output, escaped by Jinja itself
         _columns.put(key, html)
     return html

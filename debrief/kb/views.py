@@ -91,7 +91,7 @@ def index():
         dates=dict(zip(("from", "to"), dates, strict=True)),
         pages=max(1, math.ceil(results.total / results.per_page)),
         label=label,
-        facets_html=facets.column(results.facets, filters, args, label),
+        facets_html=facets.column(results.facets, filters, args, label, results.estimated),
         themes=_theme_choices(),
     )
 

@@ -118,6 +118,38 @@ def test_broad_query_ranks_a_pool_and_still_counts_everything(kb, entries_dir, m
     assert pages == [h.slug for h in results.hits]  # pages that straddle the pool and the rest
 
 
+def test_a_broad_search_estimates_its_facets_and_pages_like_a_counted_one(
+    kb, entries_dir, monkeypatch
+):
+    # More matches than SAMPLE: the total is counted in SQLite, the facets are estimated from
+    # the newest SAMPLE matches, and the pages past the ranked pool read the rest when needed.
+    monkeypatch.setattr(search, "RANK_POOL", 4)
+    put(kb, *(entry(f"Note {n}", day=1 + n % 28, body="pricing talk",
+                    kind="debrief" if n % 4 else "lesson") for n in range(30)))  # fmt: skip
+    put(kb, entry("Pricing above all", day=3, body="pricing"), entry("Unrelated", day=4))
+
+    def every_page(q: str) -> list[str]:
+        return [h.slug for p in range(1, 8) for h in kb.search(q, per_page=5, page=p).hits]
+
+    monkeypatch.setattr(search, "SAMPLE", 10_000)
+    counted = kb.search("pricing", per_page=5)
+    counted_pages = every_page("pricing")
+    kb.index.forget_rankings()
+    monkeypatch.setattr(search, "SAMPLE", 8)
+    broad = kb.search("pricing", per_page=5)
+    assert (broad.total, broad.full) == (counted.total, counted.full) == (31, 31)
+    assert not counted.estimated and broad.estimated
+    assert counted.facets["kind"] == [("debrief", 22), ("lesson", 9)]
+    assert sum(n for _, n in broad.facets["kind"]) == pytest.approx(31, abs=2)
+    assert [h.slug for h in broad.hits] == [h.slug for h in counted.hits]
+    assert broad.hits[0].title == "Pricing above all"
+    kb.index.forget_rankings()
+    assert every_page("pricing") == counted_pages and len(set(counted_pages)) == 31
+    kb.publish(entry("Pricing again", day=28, body="pricing"))
+    assert kb.search("pricing", per_page=5).total == 32  # a new entry: ranked anew
+    assert kb.search("pricing", kind="lesson").estimated is False  # filters: every match counted
+
+
 # --- facets and filters ---------------------------------------------------------------------
 
 
