@@ -82,12 +82,17 @@ def filters_sql(filters: Filters) -> tuple[str, list]:
 
 
 def tier_scores(
-    conn: sqlite3.Connection, plan: Plan, where: str, params: tuple
+    conn: sqlite3.Connection,
+    plan: Plan,
+    where: str,
+    params: tuple,
+    bm25: dict[int, float] | None = None,
 ) -> dict[int, float]:
     """Tier and BM25 of the full matches among some rows (`where`: a condition on rowid).
 
     A row has the exact words (exact table), or their forms and spellings, or else needed a
-    synonym: three cheap rowid passes over the same rows, then one BM25 pass.
+    synonym: three cheap rowid passes over the same rows, then one BM25 pass (none when `bm25`
+    holds those rows' BM25 already).
     """
     exact = {
         row[0]
@@ -104,9 +109,12 @@ def tier_scores(
                 f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where}", (plan.forms, *params)
             )
         }
-    rows = conn.execute(
-        f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND {where}", (plan.meant, *params)
-    )
+    if bm25 is None:
+        rows = conn.execute(
+            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND {where}", (plan.meant, *params)
+        )
+    else:
+        rows = bm25.items()
     scores = {}
     for rowid, bm25 in rows:
         if rowid in exact:
@@ -119,17 +127,26 @@ def tier_scores(
     return scores
 
 
-def _rowids(conn: sqlite3.Connection, match: str, newest: int | None = None) -> list[int]:
-    """The rowids matching an expression, ascending; or the `newest` largest, descending ([]
-    for an expression FTS5 refuses)."""
-    sql, params = "SELECT rowid FROM fts WHERE fts MATCH ?", (match,)
-    if newest is not None:
-        sql, params = sql + " ORDER BY rowid DESC LIMIT ?", (match, newest)
+def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
+    """The rowids matching an expression, ascending ([] for one FTS5 refuses)."""
     try:
-        return [row[0] for row in conn.execute(sql, params)]
+        return [row[0] for row in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (match,))]
     except sqlite3.OperationalError:
         # Quoting makes this unreachable in practice; a bad query is still never a 500.
         return []
+
+
+def _newest(conn: sqlite3.Connection, match: str, limit: int) -> dict[int, float]:
+    """The `limit` largest rowids matching an expression with their BM25, largest first.
+
+    One statement: every statement with the query's last word (a prefix) merges that word's
+    whole doclists again, and BM25 reads every phrase's doclist once per statement.
+    """
+    sql = f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+    try:
+        return dict(conn.execute(sql, (match, limit)).fetchall())
+    except sqlite3.OperationalError:
+        return {}  # as in _rowids
 
 
 def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ranking) -> list[int]:
@@ -139,15 +156,18 @@ def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ran
 
 
 def _rank_broad(
-    conn: sqlite3.Connection, facts: FactTable, plan: Plan, newest: list[int]
+    conn: sqlite3.Connection, facts: FactTable, plan: Plan, newest: dict[int, float]
 ) -> Ranking:
     """rank_search() of a search without filters that matches more than SAMPLE entries: the
     newest RANK_POOL ranked, the total counted by SQLite, the facets estimated from the newest
-    SAMPLE matches."""
+    SAMPLE matches (`newest`, with their BM25)."""
     sample = facts.known(reversed(newest))
     total = conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)).fetchone()
     pool = sample[-RANK_POOL:]
-    scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],)) if pool else {}
+    scores = {}
+    if pool:
+        pooled = {i: newest[i] for i in pool}
+        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled)
     ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
     scale = total[0] / max(len(sample), 1)
@@ -170,13 +190,14 @@ def rank_search(
 ) -> Ranking:
     """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
     above body); then the rest newest first; then, when few have every word, partial matches."""
+    bm25 = None
     if filters:
         matched = _rowids(conn, plan.meant)
     else:
-        newest = _rowids(conn, plan.meant, newest=SAMPLE)
-        if len(newest) == SAMPLE:
-            return _rank_broad(conn, facts, plan, newest)
-        matched = newest[::-1]  # every match
+        bm25 = _newest(conn, plan.meant, SAMPLE)
+        if len(bm25) == SAMPLE:
+            return _rank_broad(conn, facts, plan, bm25)
+        matched = list(bm25)[::-1]  # every match
     ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
     partial = None
     if len(ids) < PARTIAL_BELOW and len(plan.terms) > 1:
@@ -185,7 +206,8 @@ def rank_search(
     scores: dict[int, float] = {}
     if pool and (len(pool) == len(matched) or pool[0] == matched[-len(pool)]):
         # The pool is exactly the newest matches: FTS5 seeks to a rowid range natively.
-        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],))
+        pooled = {i: bm25[i] for i in pool} if bm25 is not None else None
+        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled)
     elif pool:
         # "+rowid" keeps SQLite from running the MATCH once per listed id.
         where = "+rowid IN (SELECT value FROM json_each(?))"
