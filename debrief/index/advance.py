@@ -9,7 +9,7 @@ import sqlite3
 from array import array
 from collections import Counter
 
-from debrief.index.facts import FactTable, Filters, facets_from_codes
+from debrief.index.facts import FactsFrom, FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.results import Ranking
 from debrief.index.search import RANK_POOL, tier_scores
@@ -18,7 +18,7 @@ from debrief.index.search import RANK_POOL, tier_scores
 def advance(
     conn: sqlite3.Connection,
     old: Ranking,
-    facts: FactTable,
+    facts_from: FactsFrom,
     filters: Filters,
     plan: Plan | None,
     added: list[int],
@@ -31,6 +31,7 @@ def advance(
     """
     if old.counts is None or (plan is not None and old.scores is None):
         return None
+    facts = facts_from(0)
     fresh = facts.select(added, filters)
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking

@@ -180,7 +180,7 @@ class FactTable:
         self.deal.extend(array("q", [_NONE]) * grow)
 
     def load(self, rows: Iterable[tuple]) -> None:
-        """Take in entry rows (TABLE_COLUMNS, ids ascending and above every id held)."""
+        """Take in entry rows (TABLE_COLUMNS; each id once per table, in any order)."""
         owns, themes_of = self.owns.numbers, self.theme_lists.numbers
         pros_of, reps_of = self.pro_lists.numbers, self.rep_lists.numbers
         pairs: dict[tuple[int, int], int] = {}  # (prospect's, rep's) -> reason set, this load
@@ -284,6 +284,10 @@ class FactTable:
         }
 
 
+# The facts of every entry with an id from `low` up (0: every entry), loaded as far as needed.
+FactsFrom = Callable[[int], FactTable]
+
+
 def _codes_of_own(kind: str, competitor: str | None, rep: str | None) -> tuple[int, ...]:
     """The facet codes of an entry's kind, competitor and rep."""
     return tuple(_code(f, v) for f, v in (("kind", kind), ("competitor", competitor),
@@ -291,28 +295,46 @@ def _codes_of_own(kind: str, competitor: str | None, rep: str | None) -> tuple[i
 
 
 class FactCache:
-    """The FactTable of one SearchIndex, shared by its threads, refreshed incrementally."""
+    """The FactTable of one SearchIndex, shared by its threads, refreshed incrementally.
+
+    Loaded from the top down, as far as asked: a broad search needs the facts of its newest
+    matches only, so a process's first search does not wait for every entry's facts (over a
+    second at 250k); browsing, filters and the dashboard load the rest when they first need it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._generation: str | None = None
+        self._low: int | None = None  # every id from here up to _max_id is loaded
         self._max_id = 0
         self._table = FactTable()
 
-    def refresh(self, conn: sqlite3.Connection, generation: str) -> FactTable:
-        """Bring the table up to the connection's snapshot (do not change what it returns)."""
+    def refresh(self, conn: sqlite3.Connection, generation: str, low: int = 0) -> FactTable:
+        """Bring the table up to the connection's snapshot for every id >= low (0: every id);
+        do not change what it returns."""
         with self._lock:
             if generation != self._generation:
-                self._generation, self._max_id, self._table = generation, 0, FactTable()
+                self._generation, self._low, self._max_id = generation, None, 0
+                self._table = FactTable()
             top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+            # Taken into the table in place, not into a copy: readers look up only ids of their
+            # own snapshot, and copying every entry's facts for each answer, in every worker, is
+            # what this avoids. A deleted id's facts stay (a few bytes; no snapshot that can see
+            # the id again is ever read).
+            if self._low is None:
+                self._load(conn, "id >= ? AND id <= ?", (low, top))
+                self._low, self._max_id = low, top
+                return self._table
+            if low < self._low:
+                self._load(conn, "id >= ? AND id < ?", (low, self._low))
+                self._low = low
             if top > self._max_id:
-                # Taken into the table in place, not into a copy: readers look up only ids of
-                # their own snapshot, and copying every entry's facts for each answer, in every
-                # worker, is what this avoids. A deleted id's facts stay (a few bytes; no
-                # snapshot that can see the id again is ever read).
-                self._table.load(conn.execute(
-                    f"SELECT {TABLE_COLUMNS} FROM entry WHERE id > ? ORDER BY id",  # noqa: S608
-                    (self._max_id,),
-                ))  # fmt: skip
+                self._load(conn, "id > ? AND id <= ?", (self._max_id, top))
                 self._max_id = top
             return self._table
+
+    def _load(self, conn: sqlite3.Connection, where: str, params: tuple) -> None:
+        """Load the rows with ids in a range (`where`: a condition on id from this module)."""
+        self._table.load(conn.execute(
+            f"SELECT {TABLE_COLUMNS} FROM entry WHERE {where} ORDER BY id", params  # noqa: S608
+        ))  # fmt: skip

@@ -17,7 +17,7 @@ from debrief.index import meaning
 from debrief.index.advance import advance
 from debrief.index.caches import Pages, Ranked, Rankings
 from debrief.index.database import Database, state
-from debrief.index.facts import FactCache, Filters
+from debrief.index.facts import FactCache, FactTable, Filters
 from debrief.index.meaning import Plan, Thesaurus
 from debrief.index.results import Hit, Ranking, Results, empty_facets
 from debrief.index.search import page_hits, rank_browse, rank_search, rest_of
@@ -119,7 +119,10 @@ class Querying:
         cached = self._rankings.get(key)
         if cached is not None and cached.state == now:
             return cached.ranking
-        facts = self._facts.refresh(conn, now[0])
+
+        def facts_from(low: int = 0) -> FactTable:
+            return self._facts.refresh(conn, now[0], low)
+
         top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
         count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
         ranking = None
@@ -129,11 +132,11 @@ class Querying:
             added = [row[0] for row in conn.execute(
                 "SELECT id FROM entry WHERE id > ? ORDER BY id", (cached.top,))]  # fmt: skip
             if cached.count + len(added) == count:
-                ranking = advance(conn, cached.ranking, facts, filters, plan, added)
+                ranking = advance(conn, cached.ranking, facts_from, filters, plan, added)
         if ranking is None:
             ranking = (
-                rank_search(conn, facts, filters, plan) if plan is not None
-                else rank_browse(conn, facts, filters)
+                rank_search(conn, facts_from, filters, plan) if plan is not None
+                else rank_browse(conn, facts_from, filters)
             )  # fmt: skip
         self._rankings.put(key, Ranked(now, ranking, top, count))
         return ranking

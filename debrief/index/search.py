@@ -12,7 +12,7 @@ from collections import Counter
 
 from markupsafe import Markup
 
-from debrief.index.facts import FactTable, Filters, facets_from_codes
+from debrief.index.facts import FactsFrom, FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.results import (
     ENTRY_COLUMNS,
@@ -45,8 +45,9 @@ BM25 = "bm25(fts, 10.0, 1.0, 4.0, 2.0, 2.0)"  # title, body, competitor, reasons
 SNIPPET = f"snippet(fts, 1, '{MARK_OPEN}', '{MARK_CLOSE}', ' … ', 24)"
 
 
-def rank_browse(conn: sqlite3.Connection, facts: FactTable, filters: Filters) -> Ranking:
+def rank_browse(conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters) -> Ranking:
     """No query text: the filtered entries newest first (filters run in SQL, on indexes)."""
+    facts = facts_from(0)
     where, params = filters_sql(filters)
     ids = [
         row[0]
@@ -186,7 +187,7 @@ def _about(n: float) -> int:
 
 
 def rank_search(
-    conn: sqlite3.Connection, facts: FactTable, filters: Filters, plan: Plan
+    conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters, plan: Plan
 ) -> Ranking:
     """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
     above body); then the rest newest first; then, when few have every word, partial matches."""
@@ -196,12 +197,13 @@ def rank_search(
     else:
         bm25 = _newest(conn, plan.meant, SAMPLE)
         if len(bm25) == SAMPLE:
-            return _rank_broad(conn, facts, plan, bm25)
+            return _rank_broad(conn, facts_from(min(bm25)), plan, bm25)
         matched = list(bm25)[::-1]  # every match
+    facts = facts_from(matched[0] if matched and not filters else 0)
     ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
     partial = None
     if len(ids) < PARTIAL_BELOW and len(plan.terms) > 1:
-        partial = rank_partial(conn, facts, filters, plan, set(matched))
+        partial = rank_partial(conn, facts_from(0), filters, plan, set(matched))
     pool = ids[-RANK_POOL:]
     scores: dict[int, float] = {}
     if pool and (len(pool) == len(matched) or pool[0] == matched[-len(pool)]):

@@ -150,6 +150,34 @@ def test_a_broad_search_estimates_its_facets_and_pages_like_a_counted_one(
     assert kb.search("pricing", kind="lesson").estimated is False  # filters: every match counted
 
 
+def test_a_worker_s_first_broad_search_loads_the_newest_facts_and_the_rest_follows(
+    tmp_path, entries_dir, monkeypatch
+):
+    db = tmp_path / "data" / "index.sqlite3"
+    kb = KnowledgeBase(db, entries_dir)
+    put(kb, *(entry(f"Note {n}", day=1 + n % 28, body="pricing talk") for n in range(30)))
+    put(kb, *(entry(f"Other {n}", day=1 + n % 28, body="support") for n in range(5)))
+    monkeypatch.setattr(search, "SAMPLE", 8)
+    monkeypatch.setattr(search, "RANK_POOL", 4)
+
+    def after_a_broad_search() -> KnowledgeBase:
+        fresh = KnowledgeBase(db, entries_dir)  # another worker: no facts loaded yet
+        assert fresh.search("pricing", per_page=4).estimated  # a page within the pool
+        loaded = fresh.index._facts._table.known(range(1, 100))
+        assert 8 <= len(loaded) < 35  # the newest matches' facts, not every entry's
+        return fresh
+
+    checks = [
+        lambda k: len({h.slug for p in (1, 2, 3) for h in k.search("pricing", page=p).hits}),
+        lambda k: k.search("").total + sum(n for _, n in k.search("").facets["kind"]),
+        lambda k: len(k.facts()),
+        lambda k: k.search("pricing", kind="lesson").total,
+        lambda k: k.search("support").total + k.search("support", per_page=1).full,
+    ]
+    assert [check(after_a_broad_search()) for check in checks] == [30, 70, 35, 30, 10]
+    kb.index.close()
+
+
 # --- facets and filters ---------------------------------------------------------------------
 
 
