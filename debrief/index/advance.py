@@ -31,7 +31,9 @@ def advance(
     """
     if old.counts is None or (plan is not None and old.scores is None):
         return None
-    facts = facts_from(0)
+    # A search's pool and the new ids have their facts loaded from the pool's oldest id up (a
+    # broad search loads no older ones); browsing places entries among all of them.
+    facts = facts_from(min(min(old.ranked, default=0), min(added)) if plan is not None else 0)
     fresh = facts.select(added, filters)
     if not fresh:
         # Most answers match neither the words nor the filters of a given search: its ranking
@@ -77,9 +79,11 @@ def _advance_search(
     counts = (old.counts or Counter()) + facts.count(fresh)
     scores = {**(old.scores or {}), **new_scores}
     pool = sorted([*old.ranked, *fresh])
-    rest = array("q", old.rest or ())  # a copy, as above
+    # A broad search's rest not read yet stays unread: it is every match outside the pool.
+    rest = None if old.rest is None and old.matched is not None else array("q", old.rest or ())
     if len(pool) > RANK_POOL:  # the pool stays the newest RANK_POOL matches
-        rest.extend(pool[: len(pool) - RANK_POOL])
+        if rest is not None:  # a copy, as above
+            rest.extend(pool[: len(pool) - RANK_POOL])
         pool = pool[len(pool) - RANK_POOL :]
     ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
@@ -90,6 +94,7 @@ def _advance_search(
         unsorted=bool(rest),  # page() sorts the rest again, new ones included
         counts=counts,
         scores={i: scores[i] for i in pool if i in scores},
+        matched=None if old.matched is None else old.matched + len(fresh),
     )
 
 

@@ -174,7 +174,11 @@ def _rank_broad(
     scale = total[0] / max(len(sample), 1)
     estimates = Counter({code: _about(n * scale) for code, n in facts.count(sample).items()})
     return Ranking(
-        ranked=ranked, facets=facets_from_codes(estimates), scores=scores, matched=total[0]
+        ranked=ranked,
+        facets=facets_from_codes(estimates),
+        counts=estimates,
+        scores=scores,
+        matched=total[0],
     )
 
 

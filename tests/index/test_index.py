@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from debrief.entries import Entry, buyer_block, write_entry
-from debrief.index import KnowledgeBase, search
+from debrief.index import KnowledgeBase, meaning, search
+from debrief.index.facts import Filters
 from debrief.index.meaning import plan as make_plan
 
 
@@ -145,8 +146,20 @@ def test_a_broad_search_estimates_its_facets_and_pages_like_a_counted_one(
     assert broad.hits[0].title == "Pricing above all"
     kb.index.forget_rankings()
     assert every_page("pricing") == counted_pages and len(set(counted_pages)) == 31
+    # New entries are taken into a broad ranking (an answer a second must not rank it anew):
+    # one without the words leaves it as it was; one with them joins the pool and the total.
+    kb.index.forget_rankings()
+    kb.search("pricing", per_page=3)  # ranked anew and kept, its rest not read
+    kept = kb.index._rankings.get((meaning.plan("pricing"), Filters())).ranking
+    kb.publish(entry("Unrelated again", day=28))
+    kb.search("pricing", per_page=3)
+    assert kb.index._rankings.get((meaning.plan("pricing"), Filters())).ranking is kept
     kb.publish(entry("Pricing again", day=28, body="pricing"))
-    assert kb.search("pricing", per_page=5).total == 32  # a new entry: ranked anew
+    again = kb.search("pricing", per_page=3)
+    assert again.total == 32 and again.estimated and again.hits[0].title == "Pricing again"
+    assert kb.index._rankings.get((meaning.plan("pricing"), Filters())).ranking.rest is None
+    pages = every_page("pricing")
+    assert len(pages) == len(set(pages)) == 32 and "2026-01-28-pricing-again" in pages
     assert kb.search("pricing", kind="lesson").estimated is False  # filters: every match counted
 
 
