@@ -31,6 +31,8 @@ def advance(
     """
     if old.counts is None or (plan is not None and old.scores is None):
         return None
+    if not added:
+        return old  # a write that added no entry (a sync's bookkeeping): nothing to take in
     # A search's pool and the new ids have their facts loaded from the pool's oldest id up (a
     # broad search loads no older ones); browsing places entries among all of them.
     facts = facts_from(min(min(old.ranked, default=0), min(added)) if plan is not None else 0)

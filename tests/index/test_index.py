@@ -160,6 +160,9 @@ def test_a_broad_search_estimates_its_facets_and_pages_like_a_counted_one(
     assert kb.index._rankings.get((meaning.plan("pricing"), Filters())).ranking.rest is None
     pages = every_page("pricing")
     assert len(pages) == len(set(pages)) == 32 and "2026-01-28-pricing-again" in pages
+    kb.sync()  # a write that adds no entry (the folders' mtimes): the rankings stand
+    kinds = [kb.search("pricing", kind=k).total for k in ("debrief", "lesson")]
+    assert kb.search("pricing", per_page=3).total == sum(kinds) == 32
     assert kb.search("pricing", kind="lesson").estimated is False  # filters: every match counted
 
 
