@@ -137,17 +137,30 @@ def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
         return []
 
 
-def _newest(conn: sqlite3.Connection, match: str, limit: int) -> dict[int, float]:
-    """The `limit` largest rowids matching an expression with their BM25, largest first.
+def _newest(conn: sqlite3.Connection, match: str) -> tuple[dict[int, float], list[int]]:
+    """The newest RANK_POOL matches of an expression with their BM25, and the next older ones
+    up to SAMPLE in all (ids only), each largest first.
 
-    One statement: every statement with the query's last word (a prefix) merges that word's
-    whole doclists again, and BM25 reads every phrase's doclist once per statement.
+    BM25 for the pool only: with a query's synonyms it weighs a dozen phrases in every row it
+    scores, and BM25's per-phrase counts are read once per statement, whatever it scores.
     """
-    sql = f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+    pool_sql = f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+    older_sql = "SELECT rowid FROM fts WHERE fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
     try:
-        return dict(conn.execute(sql, (match, limit)).fetchall())
+        pool = dict(conn.execute(pool_sql, (match, RANK_POOL)).fetchall())
+        if len(pool) < RANK_POOL:
+            return pool, []
+        rows = conn.execute(older_sql, (match, min(pool), max(SAMPLE - RANK_POOL, 0)))
+        return pool, [row[0] for row in rows]
     except sqlite3.OperationalError:
-        return {}  # as in _rowids
+        return {}, []  # as in _rowids
+
+
+def _pool_bm25(bm25: dict[int, float] | None, pool: list[int]) -> dict[int, float] | None:
+    """The BM25 of the pool's ids from what was read with them (None: not all were)."""
+    if bm25 is None or any(i not in bm25 for i in pool):
+        return None
+    return {i: bm25[i] for i in pool}
 
 
 def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ranking) -> list[int]:
@@ -157,17 +170,17 @@ def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ran
 
 
 def _rank_broad(
-    conn: sqlite3.Connection, facts: FactTable, plan: Plan, newest: dict[int, float]
+    conn: sqlite3.Connection, facts: FactTable, plan: Plan, bm25: dict[int, float], sample: list
 ) -> Ranking:
-    """rank_search() of a search without filters that matches more than SAMPLE entries: the
-    newest RANK_POOL ranked, the total counted by SQLite, the facets estimated from the newest
-    SAMPLE matches (`newest`, with their BM25)."""
-    sample = facts.known(reversed(newest))
+    """rank_search() of a search without filters that matches SAMPLE entries or more: the
+    newest RANK_POOL ranked (`bm25`: theirs), the total counted by SQLite, the facets estimated
+    from the newest SAMPLE matches (`sample`, ascending)."""
+    sample = facts.known(sample)
     total = conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)).fetchone()
     pool = sample[-RANK_POOL:]
     scores = {}
     if pool:
-        pooled = {i: newest[i] for i in pool}
+        pooled = _pool_bm25(bm25, pool)
         scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled)
     ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
@@ -199,10 +212,11 @@ def rank_search(
     if filters:
         matched = _rowids(conn, plan.meant)
     else:
-        bm25 = _newest(conn, plan.meant, SAMPLE)
-        if len(bm25) == SAMPLE:
-            return _rank_broad(conn, facts_from(min(bm25)), plan, bm25)
-        matched = list(bm25)[::-1]  # every match
+        bm25, older = _newest(conn, plan.meant)
+        matched = [*reversed(older), *reversed(bm25)]  # ascending
+        if len(matched) >= SAMPLE:
+            return _rank_broad(conn, facts_from(matched[0]), plan, bm25, matched)
+        # else they are every match
     facts = facts_from(matched[0] if matched and not filters else 0)
     ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
     partial = None
@@ -212,8 +226,7 @@ def rank_search(
     scores: dict[int, float] = {}
     if pool and (len(pool) == len(matched) or pool[0] == matched[-len(pool)]):
         # The pool is exactly the newest matches: FTS5 seeks to a rowid range natively.
-        pooled = {i: bm25[i] for i in pool} if bm25 is not None else None
-        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled)
+        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), _pool_bm25(bm25, pool))
     elif pool:
         # "+rowid" keeps SQLite from running the MATCH once per listed id.
         where = "+rowid IN (SELECT value FROM json_each(?))"
