@@ -235,12 +235,24 @@ def answer(base: str, token: str, tally: Tally) -> None:
             tally.server_errors.append(f"answer {status}")
 
 
-def write_lessons(base: str, email: str, tally: Tally, stop: threading.Event, budget: int) -> None:
-    """One rep: sign in and write lessons with unique titles until stopped or out of budget."""
+def signed_in(base: str, email: str) -> Browser:
+    """A rep's browser, signed in."""
     browser = Browser(base)
+    token = browser.csrf("/login")
+    form = {"csrf_token": token, "email": email, "password": PASSWORD}
+    status, _, _ = browser.post("/login", form)
+    if status != 302:
+        raise RuntimeError(f"sign-in of {email}: {status}")
+    return browser
+
+
+def write_lessons(
+    base: str | Browser, email: str, tally: Tally, stop: threading.Event, budget: int
+) -> None:
+    """One rep: sign in (unless given a signed-in browser) and write lessons with unique titles
+    until stopped or out of budget."""
     try:
-        token = browser.csrf("/login")
-        browser.post("/login", {"csrf_token": token, "email": email, "password": PASSWORD})
+        browser = signed_in(base, email) if isinstance(base, str) else base
         token = browser.csrf("/kb/lessons/new")
     except (OSError, RuntimeError, http.client.HTTPException):
         return
