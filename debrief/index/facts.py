@@ -263,8 +263,7 @@ class FactTable:
 
     def newest_first(self, ids: Iterable[int]) -> list[int]:
         """The ids newest first (by date, then id)."""
-        day = self.day
-        return sorted(ids, key=lambda i: (day[i] << _ID_BITS) + i, reverse=True)
+        return sorted(ids, key=self.key, reverse=True)
 
     def as_dict(self, i: int, slug: str) -> dict:
         """The entry's facts as a fresh dict with list values (what SearchIndex.facts() gives)."""

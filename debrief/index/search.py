@@ -170,7 +170,11 @@ def rest_of(conn: sqlite3.Connection, facts: FactTable, plan: Plan, ranking: Ran
 
 
 def _rank_broad(
-    conn: sqlite3.Connection, facts: FactTable, plan: Plan, bm25: dict[int, float], sample: list
+    conn: sqlite3.Connection,
+    facts: FactTable,
+    plan: Plan,
+    bm25: dict[int, float],
+    sample: list[int],
 ) -> Ranking:
     """rank_search() of a search without filters that matches SAMPLE entries or more: the
     newest RANK_POOL ranked (`bm25`: theirs), the total counted by SQLite, the facets estimated

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from debrief.entries import Entry, buyer_block, write_entry
-from debrief.index import KnowledgeBase, meaning, search
+from debrief.index import KnowledgeBase, meaning, search, sync
 from debrief.index.facts import Filters
 from debrief.index.meaning import plan as make_plan
 
@@ -639,8 +639,6 @@ def test_writes_made_while_a_rebuild_reads_the_files_are_kept(tmp_path, entries_
 def test_a_sync_planned_before_a_rebuild_does_not_apply_after_it(tmp_path, kb, entries_dir):
     # A full sync plans with the index's row ids; a rebuild numbers the rows anew, so a plan
     # applied after one would delete whichever entry now has a gone file's old id.
-    from debrief.index import sync
-
     put(kb, entry("Alpha"), entry("Bravo"), entry("Charlie"))
     (entries_dir / "2026" / "2026-01-01-charlie.md").unlink()
     todo = sync.plan(kb.index.db.conn(), entries_dir, None)
