@@ -184,6 +184,34 @@ def test_a_broad_search_says_its_facet_counts_are_estimates(client, auth, kb, mo
     assert "estimates" not in html
 
 
+def test_a_broad_search_of_the_newest_entries_says_its_total_is_an_estimate(
+    client, auth, app, monkeypatch
+):
+    from debrief.index import recent, search
+    from debrief.themes import service as themes
+
+    monkeypatch.setattr(recent, "KEEP", 40)  # the newest 40 entries are searched first
+    monkeypatch.setattr(recent, "STEP", 8)
+    monkeypatch.setattr(search, "SAMPLE", 24)
+    monkeypatch.setattr(search, "RANK_POOL", 20)  # a page of 20 from the pool
+    monkeypatch.setattr(search, "RECENT_ENOUGH", 20)
+    for n in range(100):
+        publish(app, title=f"Note {n}", body="pricing talk" if n % 4 else "support call",
+                date=datetime.date(2024, 5, 1 + n % 28))  # fmt: skip
+    with app.app_context():
+        themes.create_theme(get_store(), "Pricing")  # so that a manager may tag all results
+    auth.login("boss@example.test")
+    html = page(client, "/kb?q=pricing")
+    total = int(re.search(r"About ([\d,]+) entries, best match first", html)[1])
+    assert 60 <= total <= 90  # 75 have the word
+    assert re.search(r"Page 1 of about \d+</span>", html)
+    assert f"Tag all results (about {total})" in html
+    html = page(client, "/kb?q=pricing&page=3")  # past the ranked pool: every match is read
+    assert "75 entries, best match first" in html and "Page 3 of 4</span>" in html
+    html = page(client, "/kb?q=support")
+    assert "About" not in html
+
+
 def test_facet_column_follows_names_themes_and_new_entries(client, auth, app, kb):
     # The column is kept per search (kb/facets.py): whatever it is made of must show at once.
     from debrief.themes import service as themes

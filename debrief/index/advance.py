@@ -9,6 +9,7 @@ import sqlite3
 from array import array
 from collections import Counter
 
+from debrief.index import recent
 from debrief.index.facts import FactsFrom, FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.results import Ranking
@@ -68,11 +69,12 @@ def _advance_search(
 ) -> Ranking:
     """advance() of a search: the new entries that match are scored into the pool."""
     # The added ids are above every earlier one: FTS5 seeks to that rowid range instead of
-    # testing the whole match set against a list.
+    # testing the whole match set against a list; in the tables the ranking was scored in.
     wanted = set(fresh)
+    tables = recent.tables_for(conn, fresh) if old.recent else recent.MAIN
     new_scores = {
         i: score
-        for i, score in tier_scores(conn, plan, "rowid >= ?", (min(fresh),)).items()
+        for i, score in tier_scores(conn, plan, "rowid >= ?", (min(fresh),), None, tables).items()
         if i in wanted
     }
     fresh = [i for i in fresh if i in new_scores]
@@ -97,6 +99,8 @@ def _advance_search(
         counts=counts,
         scores={i: scores[i] for i in pool if i in scores},
         matched=None if old.matched is None else old.matched + len(fresh),
+        about=old.about,
+        recent=tables is recent.RECENT,
     )
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from debrief.index import meaning
 
 # 4: the warning table (repairs made reading hand-written files); 5: word forms (porter) in fts,
-# the words as typed in fts_exact
-SCHEMA_VERSION = 5
+# the words as typed in fts_exact; 6: the newest entries again in fts_recent and fts_recent_exact
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE entry(
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: facts.py relies on it
@@ -61,14 +61,24 @@ CREATE VIRTUAL TABLE fts_exact USING fts5(
     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', content = ''
 );
 CREATE VIRTUAL TABLE fts_exact_vocab USING fts5vocab(fts_exact, row);
+-- The same for the rows from state's recent_low id up: a broad search's work is bounded by
+-- their number (recent.py). fts_recent reads its text (snippets) from fts.
+CREATE VIRTUAL TABLE fts_recent USING fts5(
+    title, body, competitor, reasons, themes,
+    tokenize = '%s', prefix = '2 3', content = 'fts', content_rowid = 'rowid'
+);
+CREATE VIRTUAL TABLE fts_recent_exact USING fts5(
+    title, body, competitor, reasons, themes,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3', content = ''
+);
 CREATE TABLE problem(path TEXT PRIMARY KEY, reason TEXT NOT NULL, mtime_ns INTEGER, size INTEGER);
 CREATE TABLE warning(entry_id INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX warning_entry ON warning(entry_id);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """.replace("%s", meaning.TOKENIZER)  # word forms: porter over the unicode61 of fts_exact
-TABLES = ("entry", "entry_tag", "fts_exact_vocab", "fts_exact", "fts", "problem", "warning",
-          "folder", "state")  # fmt: skip
+TABLES = ("entry", "entry_tag", "fts_exact_vocab", "fts_recent_exact", "fts_recent", "fts_exact",
+          "fts", "problem", "warning", "folder", "state")  # fmt: skip
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -79,7 +89,8 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if statement.strip():
             conn.execute(statement)
     conn.execute(
-        "INSERT INTO state (key, value) VALUES ('generation', ?), ('version', 0)",
+        "INSERT INTO state (key, value) VALUES ('generation', ?), ('version', 0),"
+        " ('recent_low', 1)",
         (secrets.token_hex(8),),
     )
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -89,6 +89,7 @@ class Querying:
             searched=searched,
             suggestion=suggestion,
             estimated=ranking.estimated,
+            about=ranking.about,
         )
 
     def _searched(
@@ -135,7 +136,7 @@ class Querying:
                 ranking = advance(conn, cached.ranking, facts_from, filters, plan, added)
         if ranking is None:
             ranking = (
-                rank_search(conn, facts_from, filters, plan) if plan is not None
+                rank_search(conn, facts_from, filters, plan, count) if plan is not None
                 else rank_browse(conn, facts_from, filters)
             )  # fmt: skip
         self._rankings.put(key, Ranked(now, ranking, top, count))
@@ -162,6 +163,9 @@ class Querying:
                 facts = self._facts.refresh(conn, generation)
                 ranking.rest = array("q", rest_of(conn, facts, plan, ranking))
                 ranking.unsorted = True
+                if ranking.about:  # every match is known now: the total is counted
+                    ranking.matched = len(ranking.ranked) + len(ranking.rest)
+                    ranking.about = False
             ids = ranking.page(start, size, lambda: self._facts.refresh(conn, generation))
         key = (generation, match, tuple(ids))
         hits = self._pages.get(key)

@@ -52,6 +52,7 @@ class Results:
     suggestion: str | None = None  # "did you mean": a correction not applied (some matched)
     unsearchable: bool = False  # text was typed, but no word in it (only symbols)
     estimated: bool = False  # facet counts estimated from the newest matches (a broad search)
+    about: bool = False  # the total is estimated too (a broad search of the newest entries)
 
 
 @dataclass
@@ -76,6 +77,11 @@ class Ranking:
     # A broad search's count of full matches, when its facets are estimates from its newest
     # matches and the rest (beyond the ranked pool) is not read yet; None: all counted.
     matched: int | None = None
+    # Whether `matched` is an estimate (from the newest matches' share of the entries they
+    # span) rather than a count; exact again once the rest is read.
+    about: bool = False
+    # Scored in the recent tables (recent.py): advance() scores new entries there too.
+    recent: bool = False
 
     @property
     def full(self) -> int:

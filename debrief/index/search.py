@@ -12,12 +12,12 @@ from collections import Counter
 
 from markupsafe import Markup
 
+from debrief.index import recent
 from debrief.index.facts import FactsFrom, FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
+from debrief.index.recent import MAIN, RECENT, Tables
 from debrief.index.results import (
     ENTRY_COLUMNS,
-    MARK_CLOSE,
-    MARK_OPEN,
     Hit,
     Ranking,
     hit_from_row,
@@ -30,10 +30,17 @@ from debrief.index.results import (
 # row, so this bounds the slowest searches without changing results for ordinary ones.
 RANK_POOL = 1000
 # A search without filters matching more entries than this counts its facets among its newest
-# SAMPLE matches (estimates, said so on the page) and its total in SQLite: bringing every
-# match's id into Python to filter and count was most of a broad search's first time. Its
-# pages past the ranked pool read the rest of the matches when first asked for.
+# SAMPLE matches (estimates, said so on the page): bringing every match's id into Python to
+# filter and count was most of a broad search's first time. Its total is counted by SQLite,
+# unless the newest entries (recent.py) hold RECENT_ENOUGH of its matches: then it is ranked,
+# sampled and estimated among those alone (its pool: their newest RANK_POOL matches). Its
+# pages past the ranked pool read the rest of the matches when first asked for (the total is
+# then exact).
 SAMPLE = 3000
+# Enough to estimate a total from (within about 7%), and a full first page many times over; a
+# search with fewer matches among the newest entries may have few matches at all, and is
+# searched in the whole index (a search of rare words costs little there).
+RECENT_ENOUGH = 200
 # When fewer entries than this have every word (after synonyms), entries with some of the words
 # follow them, most words first, marked as partial matches (SPEC 2.5).
 PARTIAL_BELOW = 5
@@ -41,8 +48,7 @@ PARTIAL_BELOW = 5
 # score is tier * TIER + BM25, and BM25 (negative, better is lower) never spans a tier.
 TIER = 1e6
 EXACT, FORMS, SYNONYMS, PARTIAL = 0, 1, 2, 3
-BM25 = "bm25(fts, 10.0, 1.0, 4.0, 2.0, 2.0)"  # title, body, competitor, reasons, themes
-SNIPPET = f"snippet(fts, 1, '{MARK_OPEN}', '{MARK_CLOSE}', ' … ', 24)"
+BM25 = MAIN.bm25
 
 
 def rank_browse(conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters) -> Ranking:
@@ -88,17 +94,19 @@ def tier_scores(
     where: str,
     params: tuple,
     bm25: dict[int, float] | None = None,
+    tables: Tables = MAIN,
 ) -> dict[int, float]:
     """Tier and BM25 of the full matches among some rows (`where`: a condition on rowid).
 
     A row has the exact words (exact table), or their forms and spellings, or else needed a
     synonym: three cheap rowid passes over the same rows, then one BM25 pass (none when `bm25`
-    holds those rows' BM25 already).
+    holds those rows' BM25 already). tables: RECENT when the rows are all recent ones.
     """
+    forms_table, exact_table = tables.forms, tables.exact
     exact = {
         row[0]
         for row in conn.execute(
-            f"SELECT rowid FROM fts_exact WHERE fts_exact MATCH ? AND {where}",
+            f"SELECT rowid FROM {exact_table} WHERE {exact_table} MATCH ? AND {where}",
             (plan.exact, *params),
         )
     }
@@ -107,12 +115,15 @@ def tier_scores(
         forms = {
             row[0]
             for row in conn.execute(
-                f"SELECT rowid FROM fts WHERE fts MATCH ? AND {where}", (plan.forms, *params)
+                f"SELECT rowid FROM {forms_table} WHERE {forms_table} MATCH ? AND {where}",
+                (plan.forms, *params),
             )
         }
     if bm25 is None:
         rows = conn.execute(
-            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? AND {where}", (plan.meant, *params)
+            f"SELECT rowid, {tables.bm25} FROM {forms_table} WHERE {forms_table} MATCH ?"
+            f" AND {where}",
+            (plan.meant, *params),
         )
     else:
         rows = bm25.items()
@@ -137,15 +148,22 @@ def _rowids(conn: sqlite3.Connection, match: str) -> list[int]:
         return []
 
 
-def _newest(conn: sqlite3.Connection, match: str) -> tuple[dict[int, float], list[int]]:
+def _newest(
+    conn: sqlite3.Connection, match: str, tables: Tables = MAIN
+) -> tuple[dict[int, float], list[int]]:
     """The newest RANK_POOL matches of an expression with their BM25, and the next older ones
     up to SAMPLE in all (ids only), each largest first.
 
     BM25 for the pool only: with a query's synonyms it weighs a dozen phrases in every row it
     scores, and BM25's per-phrase counts are read once per statement, whatever it scores.
     """
-    pool_sql = f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?"
-    older_sql = "SELECT rowid FROM fts WHERE fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
+    fts = tables.forms
+    pool_sql = (
+        f"SELECT rowid, {tables.bm25} FROM {fts} WHERE {fts} MATCH ? ORDER BY rowid DESC LIMIT ?"
+    )
+    older_sql = (
+        f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
+    )
     try:
         pool = dict(conn.execute(pool_sql, (match, RANK_POOL)).fetchall())
         if len(pool) < RANK_POOL:
@@ -175,27 +193,38 @@ def _rank_broad(
     plan: Plan,
     bm25: dict[int, float],
     sample: list[int],
+    tables: Tables = MAIN,
+    entries: int = 0,
 ) -> Ranking:
     """rank_search() of a search without filters that matches SAMPLE entries or more: the
-    newest RANK_POOL ranked (`bm25`: theirs), the total counted by SQLite, the facets estimated
-    from the newest SAMPLE matches (`sample`, ascending)."""
+    newest RANK_POOL ranked (`bm25`: theirs), the facets estimated from the newest SAMPLE
+    matches (`sample`, ascending). The total: from the tables RECENT, estimated as the sample's
+    share of the entries it spans times the `entries`; else counted by SQLite."""
+    if tables is RECENT:
+        spanned = conn.execute("SELECT count(*) FROM entry WHERE id >= ?", (sample[0],))
+        total = _about(len(sample) * entries / max(spanned.fetchone()[0], 1))
+    else:
+        total = conn.execute(
+            "SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)
+        ).fetchone()[0]
     sample = facts.known(sample)
-    total = conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)).fetchone()
     pool = sample[-RANK_POOL:]
     scores = {}
     if pool:
         pooled = _pool_bm25(bm25, pool)
-        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled)
+        scores = tier_scores(conn, plan, "rowid >= ?", (pool[0],), pooled, tables)
     ranked = facts.newest_first(pool)
     ranked.sort(key=lambda i: scores.get(i, 0.0))
-    scale = total[0] / max(len(sample), 1)
+    scale = total / max(len(sample), 1)
     estimates = Counter({code: _about(n * scale) for code, n in facts.count(sample).items()})
     return Ranking(
         ranked=ranked,
         facets=facets_from_codes(estimates),
         counts=estimates,
         scores=scores,
-        matched=total[0],
+        matched=total,
+        about=tables is RECENT,
+        recent=tables is RECENT,
     )
 
 
@@ -208,14 +237,21 @@ def _about(n: float) -> int:
 
 
 def rank_search(
-    conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters, plan: Plan
+    conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters, plan: Plan, entries: int
 ) -> Ranking:
     """The filtered matches: exact words, then forms, then synonyms, each tier by BM25 (title
-    above body); then the rest newest first; then, when few have every word, partial matches."""
+    above body); then the rest newest first; then, when few have every word, partial matches.
+    entries: how many the index holds (a broad search's total is estimated from it)."""
     bm25 = None
     if filters:
         matched = _rowids(conn, plan.meant)
     else:
+        if recent.low(conn) > 1:  # else the recent tables are the whole index
+            bm25, older = _newest(conn, plan.meant, RECENT)
+            if len(bm25) >= RECENT_ENOUGH:
+                matched = [*reversed(older), *reversed(bm25)]
+                facts = facts_from(matched[0])
+                return _rank_broad(conn, facts, plan, bm25, matched, RECENT, entries)
         bm25, older = _newest(conn, plan.meant)
         matched = [*reversed(older), *reversed(bm25)]  # ascending
         if len(matched) >= SAMPLE:
@@ -289,10 +325,13 @@ def page_hits(conn: sqlite3.Connection, ids: list[int], match: str) -> list[Hit]
     }
     if match:
         # One statement for the whole page: each MATCH re-expands prefix terms, so running it
-        # per row costs more than one pass limited to the page's rowid range.
+        # per row costs more than one pass limited to the page's rowid range (and in the
+        # recent table, when the page's rows are all there, the expansion is of fewer rows).
+        tables = recent.tables_for(conn, ids)
+        fts = tables.forms
         found = conn.execute(
-            f"SELECT rowid, {SNIPPET} FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?"
-            " AND +rowid IN (SELECT value FROM json_each(?))",
+            f"SELECT rowid, {tables.snippet} FROM {fts} WHERE {fts} MATCH ?"
+            " AND rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))",
             (match, min(ids), max(ids), json.dumps(ids)),
         )
         snippets = {rowid: html_snippet(text) for rowid, text in found}

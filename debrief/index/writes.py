@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from debrief.entries import Entry, plain_text
+from debrief.index import recent
 from debrief.index.results import strip_marks
 
 # The entry columns that, with the fts body, make a re-added entry the same as its indexed row.
@@ -105,6 +106,7 @@ def upsert(conn: sqlite3.Connection, row: dict) -> None:
         delete_id(conn, old[0])
     entry_id = conn.execute(_INSERT_ENTRY, dict(row, id=None)).lastrowid
     insert_rows(conn, [(entry_id, row)])
+    recent.trim(conn)
     conn.execute("DELETE FROM problem WHERE path = ?", (row["path"],))
 
 
@@ -117,6 +119,7 @@ def insert_rows(conn: sqlite3.Connection, rows: list[tuple[int, dict]]) -> None:
     ]  # fmt: skip
     for insert in _INSERT_FTS:
         conn.executemany(insert, values)
+    recent.insert(conn, values)
     conn.executemany(
         "INSERT INTO entry_tag (entry_id, facet, value) VALUES (?, ?, ?)",
         [(i, f, v) for i, r in rows for f, v in r["tags"]],
@@ -130,6 +133,7 @@ def insert_rows(conn: sqlite3.Connection, rows: list[tuple[int, dict]]) -> None:
 def insert_all(conn: sqlite3.Connection, rows: list[dict]) -> None:
     """Every entry's rows into empty tables, ids 1, 2, ... in the given order (a rebuild)."""
     numbered = list(enumerate(rows, 1))
+    recent.start(conn, len(numbered))
     conn.executemany(_INSERT_ENTRY, [dict(row, id=i) for i, row in numbered])
     insert_rows(conn, numbered)
 
@@ -143,6 +147,7 @@ def delete_id(conn: sqlite3.Connection, entry_id: int) -> None:
         " WHERE rowid = ?",
         (entry_id,),
     )
+    recent.delete(conn, entry_id, entry_id)
     conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
     conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM warning WHERE entry_id = ?", (entry_id,))
