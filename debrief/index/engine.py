@@ -16,7 +16,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from debrief.entries import Entry, EntryError
-from debrief.index import sync, writes
+from debrief.index import reading, sync, writes
 from debrief.index.caches import Pages, Rankings
 from debrief.index.database import Database, create_tables, state
 from debrief.index.facts import FACT_COLUMNS, FactCache, fact_dict
@@ -131,7 +131,7 @@ class SearchIndex(Staleness, Querying):
         """Rebuild the whole index from the files, in one transaction (readers see old or new);
         what other processes wrote while the files were read is kept (sync.catch_up)."""
         themes, since = self._themes(), sync.mark(self.db.conn())
-        rows, problems, folders = sync.read_all(self.entries_dir, progress, themes)
+        rows, problems, folders = reading.read_all(self.entries_dir, progress, themes)
         with self.db.write() as conn:
             rows, problems = sync.catch_up(conn, self.entries_dir, since, rows, problems, themes)
             create_tables(conn)

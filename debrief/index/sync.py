@@ -15,7 +15,6 @@ lock, the files other processes wrote or removed meanwhile (mark() is where it s
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,33 +177,6 @@ def record(db: Database, done: Plan) -> None:
         )
 
 
-def read_all(
-    root: Path,
-    progress: Callable[[int, int], None] | None = None,
-    themes: frozenset[str] = frozenset(),
-) -> tuple[list[dict], list[tuple[str, str, int, int]], dict[str, int]]:
-    """Every file parsed for a rebuild: (entry rows, problems, folder mtimes); themes: the
-    themes that exist (writes.row_values)."""
-    stats, folders = files.scan(root)
-    rows: list[dict] = []
-    problems: list[tuple[str, str, int, int]] = []
-    seen: dict[str, str] = {}
-    order = sorted(stats)
-    for done, rel in enumerate(order, 1):
-        mtime, size = stats[rel]
-        result = parse_or_error(root, rel, mtime)
-        if isinstance(result, Entry) and result.slug in seen:
-            result = EntryError(rel, f"duplicate slug {result.slug!r}: {seen[result.slug]}")
-        if isinstance(result, EntryError):
-            problems.append((rel, result.reason, mtime, size))
-        else:
-            seen[result.slug] = rel
-            rows.append(writes.row_values(result, rel, mtime, size, themes))
-        if progress and (done % 500 == 0 or done == len(order)):
-            progress(done, len(order))
-    return rows, problems, folders
-
-
 @dataclass(frozen=True)
 class Mark:
     """Where a rebuild started: the index's last row id then, and the files it had rows for."""
@@ -230,7 +202,8 @@ def catch_up(
     problems: list[tuple[str, str, int, int]],
     themes: frozenset[str] = frozenset(),
 ) -> tuple[list[dict], list[tuple[str, str, int, int]]]:
-    """A rebuild's rows and problems (read_all), brought up to the writes made since `since`.
+    """A rebuild's rows and problems (reading.read_all), brought up to the writes made since
+    `since`.
 
     Called holding the write lock, so nothing else writes: a file whose row is newer than the
     mark (every write gives its row a new id; AUTOINCREMENT never reuses one) or whose row went
