@@ -42,7 +42,7 @@ class ShardCache(TableState):
     _parsed: OrderedDict[int, tuple[Stamp | None, dict[int, Record]]]
     _parsed_bytes: int
     _points: OrderedDict[int, tuple[Stamp | None, Record]]
-    _indexes: dict[str, dict[int, tuple[Stamp | None, dict[Any, list[int]]]]]
+    _indexes: dict[str, dict[int, tuple[Stamp | None, dict[Any, int | list[int]]]]]
 
     def _shard_path(self, shard: int) -> Path:
         """The file of one shard."""
@@ -160,10 +160,26 @@ class ShardCache(TableState):
             stamp = self._stamps[s]
             built = per_shard.get(s)
             if built is None or built[0] != stamp:
-                index: dict[Any, list[int]] = {}
-                for i, r in sorted(self._records(s).items()):
-                    if field in r:
-                        index.setdefault(index_key(r[field]), []).append(i)
-                built = per_shard[s] = (stamp, index)
-            ids += built[1].get(key, ())
+                built = per_shard[s] = (stamp, _field_index(self._records(s), field))
+            found = built[1].get(key)
+            if found is not None:
+                ids += (found,) if isinstance(found, int) else found
         return ids
+
+
+def _field_index(records: dict[int, Record], field: str) -> dict[Any, int | list[int]]:
+    """One shard's index of a field: value -> its record's id, or a list of ids, oldest first,
+    when several share it. Most indexed fields are unique (a token's hash, a deal's answer), and
+    a list for each of them held more memory than the rest of a large store's cache."""
+    index: dict[Any, int | list[int]] = {}
+    for i, r in sorted(records.items()):
+        if field in r:
+            key = index_key(r[field])
+            found = index.get(key)
+            if found is None:
+                index[key] = i
+            elif isinstance(found, int):
+                index[key] = [found, i]
+            else:
+                found.append(i)
+    return index

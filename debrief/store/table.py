@@ -45,7 +45,7 @@ class Table(TableWrites):
         self._state_fd: int | None = None  # for reading; writers open their own (flock)
         # field -> shard -> (the shard's stamp, value -> ids): a write replaces one shard, so
         # only that shard's part of an index is rebuilt (500 records, not 50k).
-        self._indexes: dict[str, dict[int, tuple[Stamp | None, dict[Any, list[int]]]]] = {}
+        self._indexes: dict[str, dict[int, tuple[Stamp | None, dict[Any, int | list[int]]]]] = {}
         self._swept = False
 
     def get(self, doc_id: int) -> Record | None:
