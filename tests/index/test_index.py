@@ -417,6 +417,20 @@ def test_sync_picks_up_new_changed_deleted_and_broken_files(kb, entries_dir):
     assert kb.sync()[:3] == (1, 0, 0) and kb.problems()[0] == []
 
 
+def test_sync_notices_a_change_of_size_alone_and_of_time_alone(kb, entries_dir):
+    path = entries_dir / "2026" / "first.md"
+    write_by_hand(path, "First lesson", "alpha")
+    os.utime(path, ns=(10**18, 10**18))
+    assert kb.sync()[:3] == (1, 0, 0)
+    write_by_hand(path, "First lesson", "alpha, longer")  # another size, the same mtime
+    os.utime(path, ns=(10**18, 10**18))
+    assert kb.sync()[:3] == (0, 1, 0) and kb.search("longer").total == 1
+    write_by_hand(path, "First lesson", "gamma, longer")  # the same size, another mtime
+    os.utime(path, ns=(10**18 + 1, 10**18 + 1))
+    assert kb.sync()[:3] == (0, 1, 0) and kb.search("gamma").total == 1
+    assert kb.sync()[:3] == (0, 0, 0)
+
+
 def test_sync_walks_folders_at_any_depth_and_notices_a_folder_removed_whole(kb, entries_dir):
     # A full sync compares the files with the rows folder by folder; the rows of a folder that
     # no longer exists are found after the walk.
