@@ -196,10 +196,11 @@ def _rank_broad(
     tables: Tables = MAIN,
     entries: int = 0,
 ) -> Ranking:
-    """rank_search() of a search without filters that matches SAMPLE entries or more: the
-    newest RANK_POOL ranked (`bm25`: theirs), the facets estimated from the newest SAMPLE
-    matches (`sample`, ascending). The total: from the tables RECENT, estimated as the sample's
-    share of the entries it spans times the `entries`; else counted by SQLite."""
+    """rank_search() of a broad search: without filters, with SAMPLE matches or more, or with
+    RECENT_ENOUGH among the newest entries (`tables` RECENT). The newest RANK_POOL are ranked
+    (`bm25`: theirs), the facets estimated from the newest SAMPLE matches (`sample`,
+    ascending). The total: in the tables RECENT, estimated as the sample's share of the entries
+    it spans times `entries` (all the index holds); else counted by SQLite."""
     if tables is RECENT:
         spanned = conn.execute("SELECT count(*) FROM entry WHERE id >= ?", (sample[0],))
         total = _about(len(sample) * entries / max(spanned.fetchone()[0], 1))
