@@ -23,7 +23,7 @@ from bench.figures import Figure, median_p95, ms, timed
 from bench.run import Run, label
 from bench.text import QUERIES, SEARCHES
 from debrief.index import SHIPPED_SYNONYMS, KnowledgeBase, Thesaurus, get_kb
-from debrief.index.recent import MAIN
+from debrief.index.results import snippet_sql
 
 MEDIAN_MS, P95_MS = 10.0, 30.0
 # A query's first time: median <= 5 ms up to 50k entries, <= 10 ms at 250k; p95 <= 30 ms.
@@ -60,7 +60,7 @@ def raw_ranked_ms(db_path: Path) -> list[float]:
     The reference for a query's first time: FTS5's bm25() reads the whole list of rows of every
     word to weigh it, so this is what ranking by SQLite alone costs at this size."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    ranked = f"SELECT rowid, {MAIN.snippet} FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 20"  # noqa: S608 - a constant
+    ranked = f"SELECT rowid, {snippet_sql('fts')} FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 20"  # noqa: S608 - a constant
     samples = []
     for q in SEARCHES:
         words = " ".join(f'"{w}"' for w in q.split())

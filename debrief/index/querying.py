@@ -19,8 +19,8 @@ from debrief.index.caches import Pages, Ranked, Rankings
 from debrief.index.database import Database, state
 from debrief.index.facts import FactCache, FactTable, Filters
 from debrief.index.meaning import Plan, Thesaurus
-from debrief.index.results import Hit, Ranking, Results, empty_facets
-from debrief.index.search import page_hits, rank_browse, rank_search, rest_of
+from debrief.index.results import Hit, Ranking, Results, empty_facets, page_hits
+from debrief.index.search import rank_browse, rank_search, rest_of
 
 VOCABULARY_AGE = 300.0  # seconds a loaded vocabulary serves "did you mean" (see vocabulary())
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from debrief.index.results import MARK_CLOSE, MARK_OPEN
-
 KEEP = 10_000  # rows of the newest ids kept (ids of removed entries count: they leave gaps)
 STEP = 1_000  # trimmed when KEEP + STEP ids are held: a write in STEP takes STEP rows out
 _COLUMNS = "title, body, competitor, reasons, themes"
@@ -39,11 +37,6 @@ class Tables:
     def bm25(self) -> str:
         """BM25 over the forms table: title, body, competitor, reasons, themes weighted."""
         return f"bm25({self.forms}, 10.0, 1.0, 4.0, 2.0, 2.0)"
-
-    @property
-    def snippet(self) -> str:
-        """About 24 words of the body around the matches, marked (results.html_snippet)."""
-        return f"snippet({self.forms}, 1, '{MARK_OPEN}', '{MARK_CLOSE}', ' … ', 24)"
 
 
 MAIN = Tables("fts", "fts_exact")

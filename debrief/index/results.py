@@ -1,7 +1,12 @@
 """What a search gives: hits, a page of results, and the ranking kept between pages."""
 
+# SQL text here is assembled only from module constants and "?" placeholders.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
+import json
+import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from debrief.index import recent
 from debrief.index.facts import FACETS, FactTable
 
 # Private-use characters as highlight marks: they survive HTML escaping and are stripped from
@@ -175,3 +181,40 @@ def hit_from_row(row: tuple, snippet: Markup) -> Hit:
         deal=deal,
         snippet=snippet,
     )
+
+
+def snippet_sql(table: str) -> str:
+    """About 24 words of an FTS table's body around the matches, marked (html_snippet)."""
+    return f"snippet({table}, 1, '{MARK_OPEN}', '{MARK_CLOSE}', ' … ', 24)"
+
+
+def page_hits(conn: sqlite3.Connection, ids: list[int], match: str) -> list[Hit]:
+    """The Hits for one page of ids, in that order, with snippets (highlighted when searching)."""
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            f"SELECT id, {ENTRY_COLUMNS} FROM entry WHERE id IN ({marks})",
+            ids,
+        )
+    }
+    if match:
+        # One statement for the whole page: each MATCH re-expands prefix terms, so running it
+        # per row costs more than one pass limited to the page's rowid range (and in the
+        # recent table, when the page's rows are all there, the expansion is of fewer rows).
+        tables = recent.tables_for(conn, ids)
+        fts = tables.forms
+        found = conn.execute(
+            f"SELECT rowid, {snippet_sql(fts)} FROM {fts} WHERE {fts} MATCH ?"
+            " AND rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))",
+            (match, min(ids), max(ids), json.dumps(ids)),
+        )
+        snippets = {rowid: html_snippet(text) for rowid, text in found}
+    else:
+        found = conn.execute(
+            f"SELECT rowid, substr(body, 1, 400) FROM fts WHERE rowid IN ({marks})", ids
+        )
+        snippets = {rowid: lead(text) for rowid, text in found}
+    return [hit_from_row(rows[i], snippets.get(i, Markup(""))) for i in ids if i in rows]

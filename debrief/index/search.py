@@ -10,19 +10,12 @@ import json
 import sqlite3
 from collections import Counter
 
-from markupsafe import Markup
-
 from debrief.index import recent
 from debrief.index.facts import FactsFrom, FactTable, Filters, facets_from_codes
 from debrief.index.meaning import Plan
 from debrief.index.recent import MAIN, RECENT, Tables
 from debrief.index.results import (
-    ENTRY_COLUMNS,
-    Hit,
     Ranking,
-    hit_from_row,
-    html_snippet,
-    lead,
 )
 
 # A query matching more entries than this is ranked by BM25 among its newest RANK_POOL matches
@@ -310,35 +303,3 @@ def rank_partial(
     ranked = [i for i in newest if i in scores]
     ranked.sort(key=lambda i: (-found[i], scores[i]))
     return ranked + [i for i in rest if i not in scores]
-
-
-def page_hits(conn: sqlite3.Connection, ids: list[int], match: str) -> list[Hit]:
-    """The Hits for one page of ids, in that order, with snippets (highlighted when searching)."""
-    if not ids:
-        return []
-    marks = ", ".join("?" * len(ids))
-    rows = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            f"SELECT id, {ENTRY_COLUMNS} FROM entry WHERE id IN ({marks})",
-            ids,
-        )
-    }
-    if match:
-        # One statement for the whole page: each MATCH re-expands prefix terms, so running it
-        # per row costs more than one pass limited to the page's rowid range (and in the
-        # recent table, when the page's rows are all there, the expansion is of fewer rows).
-        tables = recent.tables_for(conn, ids)
-        fts = tables.forms
-        found = conn.execute(
-            f"SELECT rowid, {tables.snippet} FROM {fts} WHERE {fts} MATCH ?"
-            " AND rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))",
-            (match, min(ids), max(ids), json.dumps(ids)),
-        )
-        snippets = {rowid: html_snippet(text) for rowid, text in found}
-    else:
-        found = conn.execute(
-            f"SELECT rowid, substr(body, 1, 400) FROM fts WHERE rowid IN ({marks})", ids
-        )
-        snippets = {rowid: lead(text) for rowid, text in found}
-    return [hit_from_row(rows[i], snippets.get(i, Markup(""))) for i in ids if i in rows]
