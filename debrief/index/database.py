@@ -77,6 +77,7 @@ CREATE INDEX warning_entry ON warning(entry_id);
 CREATE TABLE folder(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
 CREATE TABLE state(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """.replace("%s", meaning.TOKENIZER)  # word forms: porter over the unicode61 of fts_exact
+FTS_COLUMNS = "title, body, competitor, reasons, themes"  # of every fts table, in this order
 TABLES = ("entry", "entry_tag", "fts_exact_vocab", "fts_recent_exact", "fts_recent", "fts_exact",
           "fts", "problem", "warning", "folder", "state")  # fmt: skip
 
@@ -94,6 +95,22 @@ def create_tables(conn: sqlite3.Connection) -> None:
         (secrets.token_hex(8),),
     )
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def fts_insert(table: str) -> str:
+    """The INSERT of one row's text (rowid first, then FTS_COLUMNS) into an fts table."""
+    return f"INSERT INTO {table} (rowid, {FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def fts_forget(conn: sqlite3.Connection, table: str, first: int, last: int) -> None:
+    """Take rows first..last out of an fts table that has no text of its own (contentless, or
+    reading fts's): such a table forgets a row given the text it indexed, fts's copy, so call
+    this before fts loses the rows."""
+    conn.execute(
+        f"INSERT INTO {table} ({table}, rowid, {FTS_COLUMNS}) SELECT 'delete', rowid,"
+        f" {FTS_COLUMNS} FROM fts WHERE rowid BETWEEN ? AND ?",
+        (first, last),
+    )
 
 
 def state(conn: sqlite3.Connection) -> tuple[str, int]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from debrief.index.database import fts_forget, fts_insert
+
 KEEP = 10_000  # rows of the newest ids kept (ids of removed entries count: they leave gaps)
 STEP = 1_000  # trimmed when KEEP + STEP ids are held: a write in STEP takes STEP rows out
-_COLUMNS = "title, body, competitor, reasons, themes"
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,16 @@ def insert(conn: sqlite3.Connection, values: list[tuple]) -> None:
     floor = low(conn)
     kept = [v for v in values if v[0] >= floor]
     for table in (RECENT.forms, RECENT.exact):
-        conn.executemany(f"INSERT INTO {table} (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", kept)
+        conn.executemany(fts_insert(table), kept)
 
 
 def delete(conn: sqlite3.Connection, first: int, last: int) -> None:
-    """Take the fts rows with ids first..last out of the recent tables (before fts loses them).
-
-    Both tables forget a row given the text it indexed (fts_recent reads its text from fts,
-    fts_recent_exact has none), hence the 'delete' command with fts's copy.
-    """
+    """Take the fts rows with ids first..last out of the recent tables (before fts loses them:
+    fts_recent reads its text from fts, fts_recent_exact has none)."""
     first = max(first, low(conn))
-    if first > last:
-        return
-    for table in (RECENT.forms, RECENT.exact):
-        conn.execute(
-            f"INSERT INTO {table} ({table}, rowid, {_COLUMNS}) SELECT 'delete', rowid,"
-            f" {_COLUMNS} FROM fts WHERE rowid BETWEEN ? AND ?",
-            (first, last),
-        )
+    if first <= last:
+        for table in (RECENT.forms, RECENT.exact):
+            fts_forget(conn, table, first, last)
 
 
 def trim(conn: sqlite3.Connection) -> None:

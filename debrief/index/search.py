@@ -41,7 +41,6 @@ PARTIAL_BELOW = 5
 # score is tier * TIER + BM25, and BM25 (negative, better is lower) never spans a tier.
 TIER = 1e6
 EXACT, FORMS, SYNONYMS, PARTIAL = 0, 1, 2, 3
-BM25 = MAIN.bm25
 
 
 def rank_browse(conn: sqlite3.Connection, facts_from: FactsFrom, filters: Filters) -> Ranking:
@@ -186,21 +185,13 @@ def _rank_broad(
     plan: Plan,
     bm25: dict[int, float],
     sample: list[int],
+    total: int,
     tables: Tables = MAIN,
-    entries: int = 0,
 ) -> Ranking:
     """rank_search() of a broad search: without filters, with SAMPLE matches or more, or with
-    RECENT_ENOUGH among the newest entries (`tables` RECENT). The newest RANK_POOL are ranked
-    (`bm25`: theirs), the facets estimated from the newest SAMPLE matches (`sample`,
-    ascending). The total: in the tables RECENT, estimated as the sample's share of the entries
-    it spans times `entries` (all the index holds); else counted by SQLite."""
-    if tables is RECENT:
-        spanned = conn.execute("SELECT count(*) FROM entry WHERE id >= ?", (sample[0],))
-        total = _about(len(sample) * entries / max(spanned.fetchone()[0], 1))
-    else:
-        total = conn.execute(
-            "SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)
-        ).fetchone()[0]
+    RECENT_ENOUGH among the newest entries (`tables` RECENT, `total` then an estimate). The
+    newest RANK_POOL are ranked (`bm25`: theirs), the facets estimated from the newest SAMPLE
+    matches (`sample`, ascending)."""
     sample = facts.known(sample)
     pool = sample[-RANK_POOL:]
     scores = {}
@@ -220,6 +211,18 @@ def _rank_broad(
         about=tables is RECENT,
         recent=tables is RECENT,
     )
+
+
+def _estimated_total(conn: sqlite3.Connection, sample: list[int], entries: int) -> int:
+    """A total estimated from the newest matches (ascending): their share of the entries they
+    span, times all `entries`."""
+    spanned = conn.execute("SELECT count(*) FROM entry WHERE id >= ?", (sample[0],)).fetchone()
+    return _about(len(sample) * entries / max(spanned[0], 1))
+
+
+def _counted_total(conn: sqlite3.Connection, plan: Plan) -> int:
+    """Every full match counted by SQLite."""
+    return conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (plan.meant,)).fetchone()[0]
 
 
 def _about(n: float) -> int:
@@ -244,12 +247,13 @@ def rank_search(
             bm25, older = _newest(conn, plan.meant, RECENT)
             if len(bm25) >= RECENT_ENOUGH:
                 matched = [*reversed(older), *reversed(bm25)]
-                facts = facts_from(matched[0])
-                return _rank_broad(conn, facts, plan, bm25, matched, RECENT, entries)
+                total = _estimated_total(conn, matched, entries)
+                return _rank_broad(conn, facts_from(matched[0]), plan, bm25, matched, total, RECENT)
         bm25, older = _newest(conn, plan.meant)
         matched = [*reversed(older), *reversed(bm25)]  # ascending
         if len(matched) >= SAMPLE:
-            return _rank_broad(conn, facts_from(matched[0]), plan, bm25, matched)
+            total = _counted_total(conn, plan)
+            return _rank_broad(conn, facts_from(matched[0]), plan, bm25, matched, total)
         # else they are every match
     facts = facts_from(matched[0] if matched and not filters else 0)
     ids = facts.select(matched, filters)  # ascending rowid order, like `matched`
@@ -293,7 +297,7 @@ def rank_partial(
     scores = {}
     if pool:
         rows = conn.execute(
-            f"SELECT rowid, {BM25} FROM fts WHERE fts MATCH ?"
+            f"SELECT rowid, {MAIN.bm25} FROM fts WHERE fts MATCH ?"
             " AND +rowid IN (SELECT value FROM json_each(?))",
             (plan.any, json.dumps(pool)),
         )

@@ -24,6 +24,9 @@ from debrief.index import writes
 from debrief.index.database import Database, state
 
 BATCH = 2000  # rows per write transaction in sync: keeps other writers' waits short
+# A row of _rows_in(): (id << _ID_SHIFT) | _packed(mtime_ns, size); _STAT its low bits.
+_ID_SHIFT = 112
+_STAT = 2**_ID_SHIFT - 1
 
 
 @dataclass
@@ -123,13 +126,10 @@ def _packed(mtime_ns: int, size: int) -> int:
     return ((mtime_ns & (2**64 - 1)) << 48) | (size & (2**48 - 1))
 
 
-_ID_SHIFT = 112  # a row of _rows_in(): (id << _ID_SHIFT) | _packed(mtime_ns, size)
-
-
 def _changed(known: dict, broken: dict, path: str, stat: tuple[int, int]) -> bool:
     """Whether a file is new, or not as it was when indexed (or recorded as a problem)."""
     if path in known:
-        return known[path] & (2**_ID_SHIFT - 1) != _packed(*stat)
+        return known[path] & _STAT != _packed(*stat)
     return path not in broken or broken[path] != stat
 
 

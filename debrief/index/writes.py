@@ -12,6 +12,7 @@ from pathlib import Path
 
 from debrief.entries import Entry, plain_text
 from debrief.index import recent
+from debrief.index.database import fts_forget, fts_insert
 from debrief.index.results import strip_marks
 
 # The entry columns that, with the fts body, make a re-added entry the same as its indexed row.
@@ -24,11 +25,7 @@ _INSERT_ENTRY = (
     " :prospect_reasons, :rep_reasons, :trust, :deal)"
 )
 # fts holds the words' forms (porter), fts_exact the words as typed: the same text in both.
-_INSERT_FTS = [
-    f"INSERT INTO {table} (rowid, title, body, competitor, reasons, themes)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-    for table in ("fts", "fts_exact")
-]
+_INSERT_FTS = [fts_insert(table) for table in ("fts", "fts_exact")]
 
 
 def row_values(
@@ -140,13 +137,7 @@ def insert_all(conn: sqlite3.Connection, rows: list[dict]) -> None:
 
 def delete_id(conn: sqlite3.Connection, entry_id: int) -> None:
     """Remove one entry's rows from every table."""
-    # A contentless table forgets a row given the text it indexed: fts still holds it.
-    conn.execute(
-        "INSERT INTO fts_exact (fts_exact, rowid, title, body, competitor, reasons, themes)"
-        " SELECT 'delete', rowid, title, body, competitor, reasons, themes FROM fts"
-        " WHERE rowid = ?",
-        (entry_id,),
-    )
+    fts_forget(conn, "fts_exact", entry_id, entry_id)  # while fts still holds the text
     recent.delete(conn, entry_id, entry_id)
     conn.execute("DELETE FROM fts WHERE rowid = ?", (entry_id,))
     conn.execute("DELETE FROM entry_tag WHERE entry_id = ?", (entry_id,))
