@@ -72,10 +72,12 @@ class Querying:
         with self.db.read() as conn:
             now = state(conn)
             plan, ranking, searched, suggestion = self._searched(conn, now, plan, filters, typed)
-            pages = max(1, -(-ranking.total // per_page))
-            page = min(page, pages)  # a page past the end shows the last one
-            start = (page - 1) * per_page
+            page, start = _clamped(page, ranking.total, per_page)
             hits = self._page(conn, now[0], plan, ranking, start, per_page)
+            if not hits and start >= ranking.total > 0:
+                # An estimated total, counted while reading this page, ends before it.
+                page, start = _clamped(page, ranking.total, per_page)
+                hits = self._page(conn, now[0], plan, ranking, start, per_page)
         if ranking.full < start + len(hits):
             first = max(ranking.full - start, 0)
             hits = hits[:first] + [replace(h, partial=True) for h in hits[first:]]
@@ -217,6 +219,12 @@ class Querying:
         """Drop the cached rankings and pages of hits (the next searches compute them anew)."""
         self._rankings.clear()
         self._pages.clear()
+
+
+def _clamped(page: int, total: int, per_page: int) -> tuple[int, int]:
+    """(page, index of its first result): a page past the end is the last one."""
+    page = min(page, max(1, -(-total // per_page)))
+    return page, (page - 1) * per_page
 
 
 def _valid_date(value: object) -> str | None:

@@ -143,3 +143,17 @@ def test_a_search_with_few_matches_among_the_newest_entries_searches_the_whole_i
     assert (found.total, found.about) == (32, False)  # counted, not estimated
     pages = [h.slug for p in range(1, 12) for h in kb.search("legacy", per_page=3, page=p).hits]
     assert len(set(pages)) == 32
+
+
+def test_a_page_past_the_end_of_an_estimated_total_shows_the_last_page(kb, small):
+    # Only the newest entries have the word: the estimate (their share of the entries they
+    # span) is far above the 20 there are; a page past the real end still shows the last one.
+    for n in range(30):
+        kb.publish(entry(n, "support call"))
+    for n in range(30, 50):
+        kb.publish(entry(n, "pricing talk"))
+    first = kb.search("pricing", per_page=3)
+    assert first.about and first.total > 30
+    last = kb.search("pricing", per_page=3, page=99)
+    assert (last.total, last.about, last.page) == (20, False, 7)
+    assert len(last.hits) == 2
