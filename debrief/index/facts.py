@@ -257,6 +257,11 @@ class FactTable:
                     counts[code] += times
         return counts
 
+    def entries_from(self, low: int) -> int:
+        """How many entries have an id of at least low (C-level passes, no SQL)."""
+        size = len(self.own)
+        return size - low - self.own[low:].count(-1) if low < size else 0
+
     def key(self, i: int) -> int:
         """A sort key ordering entries by date, then id."""
         return (self.day[i] << _ID_BITS) + i

@@ -213,11 +213,10 @@ def _rank_broad(
     )
 
 
-def _estimated_total(conn: sqlite3.Connection, sample: list[int], entries: int) -> int:
+def _estimated_total(facts: FactTable, sample: list[int], entries: int) -> int:
     """A total estimated from the newest matches (ascending): their share of the entries they
     span, times all `entries`."""
-    spanned = conn.execute("SELECT count(*) FROM entry WHERE id >= ?", (sample[0],)).fetchone()
-    return _about(len(sample) * entries / max(spanned[0], 1))
+    return _about(len(sample) * entries / max(facts.entries_from(sample[0]), 1))
 
 
 def _counted_total(conn: sqlite3.Connection, plan: Plan) -> int:
@@ -247,8 +246,9 @@ def rank_search(
             bm25, older = _newest(conn, plan.meant, RECENT)
             if len(bm25) >= RECENT_ENOUGH:
                 matched = [*reversed(older), *reversed(bm25)]
-                total = _estimated_total(conn, matched, entries)
-                return _rank_broad(conn, facts_from(matched[0]), plan, bm25, matched, total, RECENT)
+                facts = facts_from(matched[0])
+                total = _estimated_total(facts, matched, entries)
+                return _rank_broad(conn, facts, plan, bm25, matched, total, RECENT)
         bm25, older = _newest(conn, plan.meant)
         matched = [*reversed(older), *reversed(bm25)]  # ascending
         if len(matched) >= SAMPLE:

@@ -6,7 +6,7 @@ import pytest
 
 from debrief.entries import Entry
 from debrief.index import KnowledgeBase, recent, search
-from debrief.index.facts import Filters
+from debrief.index.facts import FactTable, Filters
 from debrief.index.meaning import plan as make_plan
 
 WORDS = ["pricing", "support", "rollout", "budget", "trust"]
@@ -157,3 +157,10 @@ def test_a_page_past_the_end_of_an_estimated_total_shows_the_last_page(kb, small
     last = kb.search("pricing", per_page=3, page=99)
     assert (last.total, last.about, last.page) == (20, False, 7)
     assert len(last.hits) == 2
+
+
+def test_the_entries_an_estimate_spans_are_counted_without_the_deleted_ones():
+    facts = FactTable()
+    facts.load((i, "2026-01-02", "lesson", None, None, None, "", "", "", None, None)
+               for i in (1, 2, 5, 9))  # fmt: skip
+    assert [facts.entries_from(low) for low in (0, 2, 3, 9, 10, 5000)] == [4, 3, 2, 1, 0, 0]
