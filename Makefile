@@ -76,8 +76,10 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
+# One worker per core (pytest-xdist), at most four: the load and fault tests start servers of
+# their own, and more workers than cores only slows them. Plain `pytest` runs in one process.
 test: $(VENV)/.installed-test messages-compile chromium tests/browser/node_modules/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses=auto --maxprocesses=4
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

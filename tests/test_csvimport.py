@@ -47,7 +47,9 @@ SPELLINGS = [
     (name, spelling)
     for name, headings in FIELD_HEADERS.items()
     for heading in headings
-    for spelling in {heading, heading.lower(), heading.upper(), heading.replace(" ", "_")}
+    for spelling in dict.fromkeys(
+        (heading, heading.lower(), heading.upper(), heading.replace(" ", "_"))
+    )
 ] + [  # the brief's own examples, written as people type them
     ("crm_id", "opportunity_id"),
     ("crm_id", "crm id"),
