@@ -4,8 +4,8 @@ A search whose words are in a large share of the entries costs FTS5 time in prop
 whole index: BM25 weighs each phrase by reading its whole list of rows, and a prefix (the last
 word as it is being typed) merges the lists of every word it starts in each statement. Such a
 search ranks only its newest matches (search.RANK_POOL) and estimates its facets from a sample
-of them (search.SAMPLE), so it can find those among the newest entries: fts_recent and
-fts_recent_exact hold the same text as fts and fts_exact for the rows from the state's
+of them (search.RECENT_SAMPLE here), so it can find those among the newest entries: fts_recent
+and fts_recent_exact hold the same text as fts and fts_exact for the rows from the state's
 `recent_low` id up (about KEEP of them), and cost time in proportion to that number.
 
 Invariant (kept by writes.py in the write transaction): the recent tables hold exactly the fts

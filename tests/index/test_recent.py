@@ -23,7 +23,8 @@ def small(monkeypatch):
     monkeypatch.setattr(recent, "KEEP", 16)
     monkeypatch.setattr(recent, "STEP", 4)
     monkeypatch.setattr(search, "SAMPLE", 8)
-    monkeypatch.setattr(search, "RANK_POOL", 4)
+    monkeypatch.setattr(search, "RANK_POOL", 8)
+    monkeypatch.setattr(search, "RECENT_SAMPLE", 8)
     monkeypatch.setattr(search, "RECENT_ENOUGH", 4)
 
 
