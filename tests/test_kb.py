@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from conftest import csrf_token
@@ -166,6 +167,20 @@ def test_facet_counts_and_links(client, auth, kb):
     # A facet link keeps the query and adds the filter.
     html = page(client, "/kb?q=pricing")
     assert 'href="/kb?q=pricing&amp;kind=lesson"' in html
+
+
+def test_facet_links_encode_the_search_as_url_for_does(client, auth, kb, app):
+    from flask import url_for
+
+    auth.login()
+    query = "pricing & über/€ 100%"
+    html = page(client, "/kb?" + urlencode({"q": query, "from": "2024-01-01"}))
+    links = [unescape(h) for h in re.findall(r'href="(/kb\?q=[^"]*)"', html)]
+    assert len(links) >= 3  # the facet links, each the search with one filter changed
+    with app.test_request_context():
+        for link in links:
+            args = parse_qsl(urlsplit(link).query)
+            assert args[0] == ("q", query) and url_for("kb.index", **dict(args)) == link
 
 
 def test_a_broad_search_says_its_facet_counts_are_estimates(client, auth, kb, monkeypatch):

@@ -44,26 +44,32 @@ def _args() -> dict[str, str]:
     return {k: v for k in PARAMS if (v := request.args.get(k, "").strip())}
 
 
+def _pair(key: str, value: str) -> str:
+    """key=value encoded as url_for encodes a query string (werkzeug's safe characters)."""
+    return urlencode(((key, value),), safe=_SAFE)
+
+
 @bp.context_processor
 def _helpers() -> dict:
     """kb_url() builds a /kb link from the current search with some parameters changed."""
 
-    # A results page builds ~60 of these links (one per facet value): url_for and re-reading the
-    # request's arguments for each would cost more than the whole page may, so both happen once.
+    # A results page builds ~60 of these links (one per facet value): url_for, re-reading the
+    # request's arguments and encoding them for each would cost more than the whole page may,
+    # so all three happen once, and each link encodes only what it changes.
     built: dict[str, tuple[str, dict[str, str]]] = {}
 
     def kb_url(changes: dict[str, str | None] | None = None) -> str:
         if not built:
-            built["kb"] = (url_for("kb.index"), _args() if request.endpoint == "kb.index" else {})
+            current = _args() if request.endpoint == "kb.index" else {}
+            built["kb"] = (url_for("kb.index"), {k: _pair(k, v) for k, v in current.items()})
         path, current = built["kb"]
-        args = dict(current)
+        pairs = dict(current)
         for key, value in (changes or {}).items():
             if value is None:
-                args.pop(key, None)
+                pairs.pop(key, None)
             else:
-                args[key] = str(value)
-        # The same encoding as url_for's query string (werkzeug's safe characters).
-        return f"{path}?{urlencode(list(args.items()), safe=_SAFE)}" if args else path
+                pairs[key] = _pair(key, str(value))
+        return f"{path}?{'&'.join(pairs.values())}" if pairs else path
 
     return {"kb_url": kb_url, "render_body": render_body}
 
