@@ -23,8 +23,9 @@ from debrief.index.results import Ranking
 from debrief.lru import LRU
 
 CACHE_SIZE = 64  # rankings kept per process
-# Entry ids all kept rankings may hold together (8 bytes each): broad searches over a large
-# knowledge base each hold most of the entries' ids, so a count of rankings alone bounds nothing.
+# Entry ids all kept rankings may hold together (Ranking.held; 8 bytes each in arrays): a broad
+# search whose rest was read holds most of the entries' ids, so a count of rankings alone
+# bounds nothing; one that ranked its newest matches alone holds a pool of them.
 IDS_KEPT = 4_000_000
 
 
@@ -76,9 +77,9 @@ class Rankings:
             ):
                 newest = ranked
             self._items[key] = newest  # most recently used last
-            held = sum(kept.ranking.total for kept in self._items.values())
+            held = sum(kept.ranking.held for kept in self._items.values())
             while len(self._items) > self.size or (held > self.ids and len(self._items) > 1):
-                held -= self._items.pop(next(iter(self._items))).ranking.total
+                held -= self._items.pop(next(iter(self._items))).ranking.held
 
     def clear(self) -> None:
         """Forget every ranking."""

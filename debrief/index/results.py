@@ -106,6 +106,13 @@ class Ranking:
         """How many entries match, partial matches included."""
         return self.full + len(self.partial or ())
 
+    @property
+    def held(self) -> int:
+        """How many ids it holds (the ranked pool, its scores, the rest read, the partial
+        matches): a broad search's total counts matches it does not hold."""
+        return (len(self.ranked) + len(self.scores or ()) + len(self.rest or ())
+                + len(self.partial or ()))  # fmt: skip
+
     def __post_init__(self) -> None:
         # Ids kept as machine integers (8 bytes each), not as lists of int objects (about five
         # times that): the ranking of a broad search holds most of the entries' ids, and the

@@ -36,3 +36,17 @@ def test_one_ranking_larger_than_the_bound_is_still_kept():
     key = (None, Filters())
     cache.put(key, ranked(100))
     assert cache.get(key) is not None
+
+
+def test_a_broad_ranking_counts_the_ids_it_holds_not_its_total():
+    # Broad searches of a large knowledge base: each matches 100,000 entries (a count or an
+    # estimate) but holds only its ranked pool until a page past it reads the rest.
+    cache = Rankings(size=10, ids=1_000)
+    keys = [(None, Filters(kind=str(n))) for n in range(5)]
+    for key in keys:
+        broad = Ranking(ranked=list(range(100)), facets={}, matched=100_000, about=True)
+        cache.put(key, Ranked(("g", 1), broad, 100, 100_000))
+    assert all(cache.get(key) is not None for key in keys)
+    cache.get(keys[0]).ranking.rest = array("q", range(1_000))  # its rest read
+    cache.put(keys[0], cache.get(keys[0]))  # put again: now over the bound
+    assert cache.get(keys[1]) is None and cache.get(keys[0]) is not None
