@@ -170,8 +170,13 @@ def get_deal(store: Store, deal_id: int) -> Deal | None:
     return store.table("deals").get(deal_id)
 
 
+def deals_of_rep(store: Store, rep_id: int) -> list[Deal]:
+    """The deals a rep owns, in no particular order."""
+    return store.table("deals").find("rep_id", rep_id)
+
+
 def deals_by_id(store: Store) -> dict[int, Deal]:
-    """Every deal by its id (the export)."""
+    """Every deal by its id (the exports)."""
     return {d["id"]: d for d in store.table("deals").all()}
 
 

@@ -13,11 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from debrief.deals import service as deals
 from debrief.entries import slugify
 from debrief.index import KnowledgeBase
 from debrief.kb import learned
 from debrief.kb import service as kb
 from debrief.store import Store
+from debrief.survey import answers
 from debrief.survey.answer_entry import rep_reasons
 from debrief.taxonomy import outcome_label, reason_label
 from debrief.themes import dashboard
@@ -79,7 +81,7 @@ def window(today: datetime.date) -> datetime.date:
 def deal_filters(store: Store, user_id: int) -> dict[tuple[str, str], str]:
     """(facet, slug) -> name, for the competitors and reasons of the rep's own deals."""
     wanted: dict[tuple[str, str], str] = {}
-    for deal in store.table("deals").find("rep_id", user_id):
+    for deal in deals.deals_of_rep(store, user_id):
         name = (deal.get("competitor") or "").strip()
         # A name the slugs cannot spell (no Latin letter) would filter nothing: it would match
         # every entry of the week instead of none.
@@ -116,9 +118,7 @@ def for_manager(store: Store, today: datetime.date) -> Digest:
         Rising(board.theme_name(t.theme), t.theme, t.recent, t.previous) for t in board.rising
     ]
     first, last = digest.since.isoformat(), today.isoformat()
-    week = [
-        a for a in store.table("answers").all() if first <= (a.get("submitted") or "")[:10] <= last
-    ]
+    week = [a for a in answers.every(store) if first <= (a.get("submitted") or "")[:10] <= last]
     week.sort(key=lambda a: a["submitted"], reverse=True)
     digest.answers = [
         Answered(

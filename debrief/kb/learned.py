@@ -18,6 +18,7 @@ from typing import Any
 from debrief import entries
 from debrief.index import Hit, KnowledgeBase, get_kb
 from debrief.store import get_store
+from debrief.survey import answers
 
 SHOWN = 6  # a short list to read before writing a lesson, not a search page
 POOL = 20  # newest entries looked at per competitor or reason
@@ -62,7 +63,7 @@ def sharing(
 
 def for_deal(deal: dict[str, Any]) -> list[Learned]:
     """The team's best lessons and debriefs for this deal's competitor and reasons."""
-    answer = get_store().table("answers").find_one("deal_id", deal["id"])
+    answer = answers.for_deal(get_store(), deal["id"])
     competitor = entries.slugify(deal.get("competitor") or "")
     reasons = deal_reasons(deal, answer)
     own = {answer.get("entry_slug")} if answer else set()

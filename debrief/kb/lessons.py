@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from debrief import entries
 from debrief.auth import users
+from debrief.deals import service as deals
 from debrief.kb import service
 from debrief.store import get_store
 
@@ -43,9 +44,8 @@ def _deal_label(deal: dict[str, Any]) -> str:
 
 def deal_choices(user: dict[str, Any], wanted: str | None = None) -> list[tuple[str, str]]:
     """The deals a lesson may be tied to: the author's own, newest first, after 'no deal'."""
-    deals = get_store().table("deals")
     own = sorted(
-        deals.find("rep_id", user["id"]),
+        deals.deals_of_rep(get_store(), user["id"]),
         key=lambda d: (d.get("lost_on") or "", d["id"]),
         reverse=True,
     )[:DEAL_CHOICES_MAX]
@@ -61,7 +61,7 @@ def deal_choices(user: dict[str, Any], wanted: str | None = None) -> list[tuple[
 
 def linked_deal(user: dict[str, Any], wanted: str | None) -> dict[str, Any] | None:
     """The deal a link asks to write about (?deal=ID), if this account may open it; else None."""
-    deal = get_store().table("deals").get(int(wanted)) if _is_id(wanted) else None
+    deal = deals.get_deal(get_store(), int(wanted)) if _is_id(wanted) else None
     return deal if deal is not None and may_use_deal(deal, user) else None
 
 

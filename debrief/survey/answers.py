@@ -25,5 +25,5 @@ def for_deal(store: Store, deal_id: int) -> dict[str, Any] | None:
 
 
 def every(store: Store) -> list[dict[str, Any]]:
-    """Every answer (the export)."""
+    """Every answer (the exports, the digest)."""
     return store.table("answers").all()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from debrief.auth import users
+from debrief.deals.service import get_deal
 from debrief.index import Scope, get_kb
 from debrief.index.counts import split
 from debrief.kb import service as kb
@@ -205,7 +206,7 @@ def cell_deals(
     for item in report.cells.get((rep_reason, buyer_reason), []):
         # An anonymous debrief names no deal in its file: managers find it through its answer.
         deal_id = item["deal"] if item["deal"] is not None else kb.answer_deal(item["slug"])
-        deal = store.table("deals").get(deal_id) if deal_id is not None else None
+        deal = get_deal(store, deal_id) if deal_id is not None else None
         rows.append(
             {
                 **item,

@@ -10,8 +10,10 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 
+from debrief.deals.service import deals_by_id
 from debrief.kb.export import answer_cells, neutralize
 from debrief.store import Store
+from debrief.survey import answers
 from debrief.taxonomy import reason_label
 from debrief.themes import funnel_stats, loss_stats, stats
 from debrief.themes.dashboard import Dashboard, competitor_label, lost_reason_label
@@ -35,9 +37,9 @@ def to_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
 def answer_rows(store: Store, filters: stats.Filters) -> list[list[object]]:
     """One row per answer inside the filters; anonymous rows carry no name, company or deal id."""
     emails = {u["id"]: u["email"] for u in store.table("users").all()}
-    deals = {d["id"]: d for d in store.table("deals").all()}
+    deals = deals_by_id(store)
     rows = []
-    for answer in store.table("answers").all():
+    for answer in answers.every(store):
         deal = deals.get(answer.get("deal_id")) or {}
         rep = emails.get(deal.get("rep_id"), "")
         day = (answer.get("submitted") or "")[:10] or None
