@@ -81,7 +81,7 @@ def _advance_search(
     if not fresh:
         return old  # none has the words: the ranking stands
     counts = (old.counts or Counter()) + facts.count(fresh)
-    scores = {**(old.scores or {}), **new_scores}
+    scores = {**(old.scores.as_dict() if old.scores else {}), **new_scores}
     pool = sorted([*old.ranked, *fresh])
     # A broad search's rest not read yet stays unread: it is every match outside the pool.
     rest = None if old.rest is None and old.matched is not None else array("q", old.rest or ())

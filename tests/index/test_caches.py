@@ -6,7 +6,7 @@ from array import array
 
 from debrief.index.caches import Ranked, Rankings
 from debrief.index.facts import Filters
-from debrief.index.results import Ranking
+from debrief.index.results import Ranking, Scores
 
 
 def ranked(n: int, first: int = 1) -> Ranked:
@@ -18,6 +18,14 @@ def test_a_ranking_keeps_its_ids_as_machine_integers():
     ranking = ranked(5).ranking
     assert isinstance(ranking.ranked, array) and ranking.ranked.typecode == "q"
     assert ranking.page(1, 2, dict) == [2, 3] and ranking.total == 5
+
+
+def test_a_ranking_keeps_its_scores_as_machine_numbers():
+    scores = {3: -1.5, 1: 2.0, 2: 1e6 - 0.25}
+    ranking = Ranking(ranked=[3, 1, 2], facets={}, scores=scores)
+    assert isinstance(ranking.scores, Scores)
+    assert (ranking.scores.ids.typecode, ranking.scores.values.typecode) == ("q", "d")
+    assert ranking.scores.as_dict() == scores and ranking.held == 6
 
 
 def test_the_least_recently_used_rankings_go_when_their_ids_pass_the_bound():
