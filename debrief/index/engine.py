@@ -51,6 +51,8 @@ class SearchIndex(Staleness, Querying):
         self.themes = themes
         # (generation, monotonic time loaded, term -> entries using it), see vocabulary()
         self._vocabulary: tuple[str, float, dict[str, int]] | None = None
+        # (state, (largest entry id, entry count)) at the last search, see Querying._size()
+        self._size_at: tuple[tuple[str, int], tuple[int, int]] | None = None
         self.entries_dir = Path(entries_dir)
         self.on_full_sync = on_full_sync
         self.db = Database(self.db_path)

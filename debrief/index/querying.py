@@ -34,6 +34,7 @@ class Querying:
     _rankings: Rankings
     _pages: Pages
     _vocabulary: tuple[str, float, dict[str, int]] | None
+    _size_at: tuple[tuple[str, int], tuple[int, int]] | None
 
     def query(
         self,
@@ -126,8 +127,7 @@ class Querying:
         def facts_from(low: int = 0) -> FactTable:
             return self._facts.refresh(conn, now[0], low)
 
-        top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
-        count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+        top, count = self._size(conn, now)
         ranking = None
         if cached is not None and cached.state[0] == now[0]:
             # Ids only grow: when nothing was deleted, the rows above the cached ranking's
@@ -143,6 +143,17 @@ class Querying:
             )  # fmt: skip
         self._rankings.put(key, Ranked(now, ranking, top, count))
         return ranking
+
+    def _size(self, conn: sqlite3.Connection, now: tuple[str, int]) -> tuple[int, int]:
+        """(largest entry id, entry count) at this state: counted once per state, since every
+        write bumps it (counting the entry table takes as long as a small search)."""
+        kept = self._size_at
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        top = conn.execute("SELECT max(id) FROM entry").fetchone()[0] or 0
+        count = conn.execute("SELECT count(*) FROM entry").fetchone()[0]
+        self._size_at = (now, (top, count))
+        return top, count
 
     def _page(
         self,
