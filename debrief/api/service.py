@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -56,40 +57,57 @@ def formdata(payload: dict[str, Any]) -> MultiDict:
     for name, value in payload.items():
         if name not in KNOWN:
             errors[name] = "unknown field"
-        elif value is None:
             continue
-        elif name in TEXT_FIELDS:
-            if name == "crm_id" and isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)  # many CRMs number their deals
-            if isinstance(value, str):
-                data.add(name, value)
-            else:
-                errors[name] = "must be a string"
-        elif name == "value":
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                data.add(name, repr(value))
-            elif isinstance(value, str):
-                data.add(name, value)
-            else:
-                errors[name] = "must be a number"
-        elif name == "send_invite":
-            if not isinstance(value, bool):
-                errors[name] = "must be true or false"
-            elif value:
-                data.add(name, "y")
-        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            errors[name] = "must be a list of strings"
-        elif name == "claims":
-            if any("\n" in v or "\r" in v for v in value):
-                errors[name] = "each claim must be one line"
-            else:
-                data.add(name, "\n".join(value))
+        if value is None:
+            continue
+        converted = _converter(name)(name, value)
+        if isinstance(converted, str):
+            errors[name] = converted
         else:
-            for item in value:
+            for item in converted:
                 data.add(name, item)
     if errors:
         raise ApiError(422, errors)
     return data
+
+
+# Each converter gives a JSON value as the form values a browser would send, or an error.
+Converted = list[str] | str
+
+
+def _converter(name: str) -> Callable[[str, Any], Converted]:
+    """How a known field's JSON value becomes form values."""
+    if name in TEXT_FIELDS:
+        return _text
+    return {"value": _number, "send_invite": _flag}.get(name, _strings)
+
+
+def _text(name: str, value: Any) -> Converted:
+    if name == "crm_id" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # many CRMs number their deals
+    return [value] if isinstance(value, str) else "must be a string"
+
+
+def _number(_name: str, value: Any) -> Converted:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [repr(value)]
+    return [value] if isinstance(value, str) else "must be a number"
+
+
+def _flag(_name: str, value: Any) -> Converted:
+    if not isinstance(value, bool):
+        return "must be true or false"
+    return ["y"] if value else []
+
+
+def _strings(name: str, value: Any) -> Converted:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "must be a list of strings"
+    if name == "claims":
+        if any("\n" in v or "\r" in v for v in value):
+            return "each claim must be one line"
+        return ["\n".join(value)]
+    return list(value)
 
 
 def create_deal(store: Store, config: dict[str, Any], payload: Any) -> tuple[int, dict[str, Any]]:
