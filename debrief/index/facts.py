@@ -161,6 +161,7 @@ class FactTable:
 
     def __init__(self) -> None:
         self.day, self.own, self.deal = array("i"), array("i"), array("q")
+        self.top = 0  # the largest id loaded (own[] past it is room to grow, all -1)
         self.themes, self.pros, self.reps, self.reasons = (array("i") for _ in range(4))
         self.trust = array("q")
         self.owns = Combos(attrgetter("codes"))
@@ -190,6 +191,8 @@ class FactTable:
         for i, date, kind, rep, competitor, outcome, themes, pros, reps, trust, deal in rows:
             if i >= len(self.own):
                 self._grow(i + 1)
+            if i > self.top:
+                self.top = i
             n = days.get(date)
             if n is None:
                 n = days[date] = _day(date)
@@ -259,8 +262,8 @@ class FactTable:
 
     def entries_from(self, low: int) -> int:
         """How many entries have an id of at least low (C-level passes, no SQL)."""
-        size = len(self.own)
-        return size - low - self.own[low:].count(-1) if low < size else 0
+        end = self.top + 1  # past it every id reads as no entry
+        return end - low - self.own[low:end].count(-1) if low < end else 0
 
     def key(self, i: int) -> int:
         """A sort key ordering entries by date, then id."""
