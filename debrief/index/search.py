@@ -197,8 +197,8 @@ def _rank_broad(
 ) -> Ranking:
     """rank_search() of a broad search: without filters, with SAMPLE matches or more, or with
     RECENT_ENOUGH among the newest entries (`tables` RECENT, `total` then an estimate). The
-    newest RANK_POOL are ranked (`bm25`: theirs), the facets estimated from the newest SAMPLE
-    matches (`sample`, ascending)."""
+    newest RANK_POOL are ranked (`bm25`: theirs), the facets estimated from the newest matches
+    read (`sample`, ascending: SAMPLE of them, RECENT_SAMPLE in the recent tables)."""
     sample = facts.known(sample)
     pool = sample[-RANK_POOL:]
     scores = {}

@@ -86,8 +86,8 @@ def _rows_in(conn: sqlite3.Connection, folder: str) -> tuple[dict[str, int], dic
     """The index's entry rows (path -> id and stat as one int, see _packed) and problem rows
     (path -> (mtime_ns, size)) of the files directly in one folder.
 
-    One int, not a tuple of three: a folder can hold a year of a large team's entries (125,000
-    rows were 37 MB as tuples), and the full sync runs in every worker in turn."""
+    One int, not a tuple of three: a folder can hold a year of a large team's entries (the
+    memory this saves: BENCHMARKS.md, step 9), and the full sync runs in every worker in turn."""
     if folder == ".":
         where, params = "instr(path, '/') = 0", ()
     else:

@@ -17,8 +17,8 @@ from debrief.store.state import STATE_BYTES, TableState, version_of
 # Parsed shards kept per table, by the size of their files: Python objects take several times
 # the JSON, and holding every shard of a large store outgrew a process's memory budget. Beyond
 # it the least recently used shard is dropped and parsed again when needed. Field indexes
-# (value -> ids) are kept for every shard. Shard files hold 250-400 KB at 250k deals: a few
-# shards per table, which keeps the shard being written and those of a page's neighbours;
+# (value -> ids) are kept for every shard. A few shards' worth per table (ENGINE-PLAN.md, step 9,
+# has their sizes): enough for the shard being written and those of a page's neighbours;
 # records looked up at random are kept on their own (POINT_RECORDS).
 CACHE_BYTES = 2**20
 # Records read one at a time (a deal for its entry page, an invitation for its link) are also
