@@ -165,3 +165,15 @@ def test_the_entries_an_estimate_spans_are_counted_without_the_deleted_ones():
     facts.load((i, "2026-01-02", "lesson", None, None, None, "", "", "", None, None)
                for i in (1, 2, 5, 9))  # fmt: skip
     assert [facts.entries_from(low) for low in (0, 2, 3, 9, 10, 5000)] == [4, 3, 2, 1, 0, 0]
+
+
+def test_an_estimate_scales_with_the_entries_written_since_the_last_search(kb, small):
+    # The entry count is kept per index state: a search before a burst of writes must not
+    # leave the next estimate scaled by the count before them.
+    for n in range(40):
+        kb.publish(entry(n, "pricing talk" if n % 2 else "support", kind="debrief"))
+    assert kb.search("support").hits  # a ranking at this state: its entry count kept
+    for n in range(40, 80):
+        kb.publish(entry(n, "pricing talk" if n % 2 else "support", kind="debrief"))
+    broad = kb.search("pricing", per_page=3)
+    assert broad.about and broad.total == pytest.approx(40, abs=6)
