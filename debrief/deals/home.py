@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from debrief.deals import invitations
+from debrief.deals import invitations, service
 from debrief.store import Store, now, stamp
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def rep_home(
 ) -> Home:
     """The rep's three lists; has_lesson(deal_id) says whether they wrote a lesson on it."""
     home = Home(since=since)
-    for deal in store.table("deals").find("rep_id", user["id"]):
+    for deal in service.deals_of_rep(store, user["id"]):
         # One look-up per deal of this rep, through the store's index: reading every
         # invitation (all()) on each view of the home page parsed the whole table again.
         invitation = invitations.for_deal(store, deal["id"])
