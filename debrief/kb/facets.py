@@ -10,6 +10,7 @@ come from (account, theme and competitor names).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import render_template
 from markupsafe import Markup
@@ -18,6 +19,17 @@ from debrief.kb.service import labels_key
 from debrief.lru import LRU
 
 _columns = LRU(256)  # a few KB each
+HEADINGS = (("kind", "Kind"), ("theme", "Theme"), ("reason", "Reason"),
+            ("competitor", "Competitor"), ("rep", "Rep"))  # fmt: skip
+
+
+class Link(NamedTuple):
+    """One facet value's link: the search with this filter set (or, when active, removed)."""
+
+    href: str
+    text: str  # the value's label
+    count: str  # with thousands separators
+    active: bool
 
 
 def column(
@@ -25,10 +37,14 @@ def column(
     filters: dict[str, str],
     args: dict[str, str],
     label: Callable[[str, str], str],
+    link: Callable[[dict[str, str | None]], str],
     estimated: bool = False,
 ) -> Markup:
-    """The <aside> of facet links for these counts and this search (page left out of `args`);
-    estimated: the counts are estimates (a broad search's, from its newest matches)."""
+    """The <aside> of facet links for these counts and this search (page left out of `args`).
+
+    link: a /kb address of the current search with some parameters changed (kb_url);
+    estimated: the counts are estimates (a broad search's, from its newest matches).
+    """
     key = (
         estimated,
         tuple((facet, tuple(values)) for facet, values in facets.items()),
@@ -38,9 +54,28 @@ def column(
     )
     html = _columns.get(key)
     if html is None:
-        rendered = render_template(
-            "kb/_facets.html", facets=facets, filters=filters, label=label, estimated=estimated
-        )
+        # The links are made here, not by the template: a template expression per link took
+        # most of the column's time.
+        groups = [
+            (heading, [_link(facet, value, count, filters, label, link)
+                       for value, count in facets[facet]])
+            for facet, heading in HEADINGS
+            if facets.get(facet)
+        ]  # fmt: skip
+        rendered = render_template("kb/_facets.html", groups=groups, estimated=estimated)
         html = Markup(rendered)  # noqa: S704 - a template's output, escaped by Jinja itself
         _columns.put(key, html)
     return html
+
+
+def _link(
+    facet: str,
+    value: str,
+    count: int,
+    filters: dict[str, str],
+    label: Callable[[str, str], str],
+    link: Callable[[dict[str, str | None]], str],
+) -> Link:
+    """The Link of one facet value: selecting it filters by it, selecting it again removes it."""
+    active = filters.get(facet) == value
+    return Link(link({facet: None if active else value}), label(facet, value), f"{count:,}", active)

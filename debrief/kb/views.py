@@ -7,7 +7,7 @@ import logging
 import math
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import click
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
@@ -45,32 +45,33 @@ def _args() -> dict[str, str]:
 
 
 def _pair(key: str, value: str) -> str:
-    """key=value encoded as url_for encodes a query string (werkzeug's safe characters)."""
-    return urlencode(((key, value),), safe=_SAFE)
+    """key=value encoded as url_for encodes a query string (werkzeug's safe characters): what
+    urlencode() gives for one pair, without its checks of the pair's types."""
+    return f"{quote_plus(key, safe=_SAFE)}={quote_plus(value, safe=_SAFE)}"
+
+
+def kb_url(changes: dict[str, str | None] | None = None) -> str:
+    """A /kb link: the current search (on /kb; none elsewhere) with some parameters changed."""
+    # A results page builds ~60 of these links (one per facet value): url_for, re-reading the
+    # request's arguments and encoding them for each would cost more than the whole page may,
+    # so all three happen once per request, and each link encodes only what it changes.
+    built = g.get("kb_links")
+    if built is None:
+        current = _args() if request.endpoint == "kb.index" else {}
+        built = g.kb_links = (url_for("kb.index"), {k: _pair(k, v) for k, v in current.items()})
+    path, current = built
+    pairs = dict(current)
+    for key, value in (changes or {}).items():
+        if value is None:
+            pairs.pop(key, None)
+        else:
+            pairs[key] = _pair(key, str(value))
+    return f"{path}?{'&'.join(pairs.values())}" if pairs else path
 
 
 @bp.context_processor
 def _helpers() -> dict:
-    """kb_url() builds a /kb link from the current search with some parameters changed."""
-
-    # A results page builds ~60 of these links (one per facet value): url_for, re-reading the
-    # request's arguments and encoding them for each would cost more than the whole page may,
-    # so all three happen once, and each link encodes only what it changes.
-    built: dict[str, tuple[str, dict[str, str]]] = {}
-
-    def kb_url(changes: dict[str, str | None] | None = None) -> str:
-        if not built:
-            current = _args() if request.endpoint == "kb.index" else {}
-            built["kb"] = (url_for("kb.index"), {k: _pair(k, v) for k, v in current.items()})
-        path, current = built["kb"]
-        pairs = dict(current)
-        for key, value in (changes or {}).items():
-            if value is None:
-                pairs.pop(key, None)
-            else:
-                pairs[key] = _pair(key, str(value))
-        return f"{path}?{'&'.join(pairs.values())}" if pairs else path
-
+    """kb_url() for the templates, and render_body (a lesson's preview)."""
     return {"kb_url": kb_url, "render_body": render_body}
 
 
@@ -97,7 +98,7 @@ def index():
         dates=dict(zip(("from", "to"), dates, strict=True)),
         pages=max(1, math.ceil(results.total / results.per_page)),
         label=label,
-        facets_html=facets.column(results.facets, filters, args, label, results.estimated),
+        facets_html=facets.column(results.facets, filters, args, label, kb_url, results.estimated),
         themes=_theme_choices(),
     )
 
