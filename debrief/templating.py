@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         is_current=is_current,
         options_html=options_html,
         entry_url=entry_url,
+        theme_url=theme_url,
     )
     app.jinja_env.filters["amount"] = amount
 
@@ -44,10 +45,21 @@ def amount(value: float | None) -> str:
 def entry_url(slug: str) -> str:
     """The address of a knowledge-base entry, its slug quoted (a file added by hand may be
     called "Notes #1.md"). One url_for per request: a results page links ~20 entries."""
-    base = g.get("entry_url_base")
+    return _url_base("entry_url_base", "kb.entry", slug="x") + quote(slug, safe="")
+
+
+def theme_url(theme: str) -> str:
+    """/kb filtered by a theme: a results page links each hit's themes (one url_for a request)."""
+    return _url_base("theme_url_base", "kb.index", theme="x") + quote(theme, safe="")
+
+
+def _url_base(name: str, endpoint: str, **values: str) -> str:
+    """url_for(endpoint, **values) without its last character ("x"), once per request."""
+    base = g.get(name)
     if base is None:
-        base = g.entry_url_base = url_for("kb.entry", slug="x")[:-1]
-    return base + quote(slug, safe="")
+        base = url_for(endpoint, **values)[:-1]
+        setattr(g, name, base)
+    return base
 
 
 def has_endpoint(name: str) -> bool:
