@@ -183,6 +183,24 @@ def test_facet_links_encode_the_search_as_url_for_does(client, auth, kb, app):
             assert args[0] == ("q", query) and url_for("kb.index", **dict(args)) == link
 
 
+def test_a_huge_query_or_filter_in_the_address_keeps_the_links_and_kept_columns_small(
+    client, auth, kb
+):
+    # Every facet link repeats the search: a whole document pasted into the box (in a script
+    # percent-encoding makes nine bytes a letter) or a forged filter must not make each link,
+    # and the facet columns kept per process, as long as it.
+    from debrief.kb import facets
+
+    auth.login()
+    facets._columns.clear()
+    query = "pricing " + "価格" * 20_000
+    huge = {"q": query, "from": "9" * 50_000, "to": "x" * 50_000}  # bad dates: left out
+    html = page(client, "/kb?" + urlencode(huge))
+    links = [unescape(h) for h in re.findall(r'href="(/kb\?[^"]*)"', html)]
+    assert len(links) >= 10 and max(len(link) for link in links) < 12_000
+    assert all(len(kept) <= facets.KEPT_MAX for kept in facets._columns._items.values())
+
+
 def test_a_broad_search_says_its_facet_counts_are_estimates(client, auth, kb, monkeypatch):
     from debrief.index import search
 

@@ -24,6 +24,7 @@ from debrief.index.database import SCHEMA_VERSION
 from debrief.index.engine import SearchIndex
 from debrief.index.entry_counts import CACHE_FILE, EntryCounts
 from debrief.index.meaning import LINE_MAX as SYNONYM_LINE_MAX
+from debrief.index.meaning import MAX_QUERY_CHARS as QUERY_MAX
 from debrief.index.meaning import SHIPPED as SHIPPED_SYNONYMS
 from debrief.index.meaning import SynonymError, Thesaurus
 from debrief.index.meaning import parse_line as parse_synonym_line
@@ -31,6 +32,7 @@ from debrief.index.results import Hit, Results
 
 __all__ = [
     "IndexWriteError",
+    "QUERY_MAX",
     "SCHEMA_VERSION",
     "SHIPPED_SYNONYMS",
     "SYNONYM_LINE_MAX",

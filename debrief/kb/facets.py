@@ -19,6 +19,9 @@ from debrief.kb.service import labels_key
 from debrief.lru import LRU
 
 _columns = LRU(256)  # a few KB each
+# A longer column comes from a very long query or filter (each of its ~60 links repeats them):
+# it is rendered again when asked for rather than kept, so 256 of them cannot take the memory.
+KEPT_MAX = 32_768
 HEADINGS = (("kind", "Kind"), ("theme", "Theme"), ("reason", "Reason"),
             ("competitor", "Competitor"), ("rep", "Rep"))  # fmt: skip
 
@@ -64,7 +67,8 @@ def column(
         ]  # fmt: skip
         rendered = render_template("kb/_facets.html", groups=groups, estimated=estimated)
         html = Markup(rendered)  # noqa: S704 - a template's output, escaped by Jinja itself
-        _columns.put(key, html)
+        if len(html) <= KEPT_MAX:
+            _columns.put(key, html)
     return html
 
 

@@ -16,6 +16,7 @@ from flask.blueprints import BlueprintSetupState
 from debrief.auth.views import is_manager, login_required, manager_required
 from debrief.entries import EntryError, render_body
 from debrief.files import sweep_temporary
+from debrief.index import QUERY_MAX
 from debrief.kb import facets, lessons, service
 from debrief.kb.forms import LessonForm, NewLessonForm, SearchForm
 from debrief.store import get_store
@@ -40,8 +41,13 @@ FILTER_MAX = 200  # no facet value is longer; longer input cannot match anything
 
 
 def _args() -> dict[str, str]:
-    """The current search's parameters (page left out), blank ones dropped."""
-    return {k: v for k in PARAMS if (v := request.args.get(k, "").strip())}
+    """The current search's parameters (page left out), blank ones dropped, each cut to what a
+    search reads: every link of a results page repeats them, and the facet columns are kept."""
+    return {
+        k: v[: QUERY_MAX if k == "q" else FILTER_MAX]
+        for k in PARAMS
+        if (v := request.args.get(k, "").strip())
+    }
 
 
 def _pair(key: str, value: str) -> str:
@@ -81,14 +87,15 @@ def index():
     """Search and browse: results with snippets, facet counts, filters and pages."""
     form = SearchForm(request.args)
     form.validate()  # a bad date is reported beside the form and left out of the search
-    filters = {k: v[:FILTER_MAX] for k in FILTERS if (v := request.args.get(k, "").strip())}
+    args = _args()
+    filters = {k: v for k, v in args.items() if k in FILTERS}
     dates = [f.data.isoformat() if f.data and not f.errors else None
              for f in (form.date_from, form.date_to)]  # fmt: skip
     typed = request.args.get("typed") == "1"  # "search instead for" the words as typed
     results = service.search(
         form.q.data or "", filters, *dates, request.args.get("page", 1), typed=typed
     )
-    args, label = _args(), service.labeller()
+    label = service.labeller()
     return render_template(
         "kb/index.html",
         form=form,
